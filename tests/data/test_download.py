@@ -1,0 +1,115 @@
+import hashlib
+import io
+
+import pytest
+
+from fnn.data import DatasetError, DownloadError
+from fnn.data.checksums import check_digest, file_hexdigest, hexdigest
+from fnn.data.download import TIMEOUT, Progress, download, write_atomic
+
+
+def _sha256_verifier(expected):
+    def verify(path):
+        check_digest(file_hexdigest(path), expected, name="blob.bin", what="SHA-256")
+
+    return verify
+
+
+def test_file_url_download(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"payload" * 1000)
+    dest = tmp_path / "out" / "blob.bin"
+    expected = hashlib.sha256(b"payload" * 1000).hexdigest()
+    assert download([src.as_uri()], dest, verify=_sha256_verifier(expected)) == dest
+    assert dest.read_bytes() == b"payload" * 1000
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["blob.bin"]
+
+
+def test_first_mirror_down_second_used(tmp_path, fake_web):
+    fake_web.serve("https://b.example/blob.bin", b"abc")
+    dest = tmp_path / "blob.bin"
+    download(["https://a.example/blob.bin", "https://b.example/blob.bin"], dest)
+    assert dest.read_bytes() == b"abc"
+    assert [u for u, _ in fake_web.requests] == [
+        "https://a.example/blob.bin",
+        "https://b.example/blob.bin",
+    ]
+    assert all(t == TIMEOUT == 10.0 for _, t in fake_web.requests)
+
+
+def test_checksum_mismatch_tries_next_mirror_and_leaves_nothing(tmp_path, fake_web):
+    good = b"the real bytes"
+    fake_web.serve("https://bad.example/blob.bin", b"tampered bytes")
+    fake_web.serve("https://good.example/blob.bin", good)
+    dest = tmp_path / "blob.bin"
+    verify = _sha256_verifier(hashlib.sha256(good).hexdigest())
+    with pytest.raises(DownloadError) as e:
+        download(["https://bad.example/blob.bin"], dest, verify=verify)
+    msg = str(e.value)
+    assert msg.startswith("blob.bin: could not download from any mirror")
+    assert "https://bad.example/blob.bin: blob.bin: checksum mismatch" in msg
+    assert hashlib.sha256(b"tampered bytes").hexdigest() in msg
+    assert list(tmp_path.iterdir()) == []  # no file, no temporary left behind
+
+    download(["https://bad.example/blob.bin", "https://good.example/blob.bin"], dest, verify=verify)
+    assert dest.read_bytes() == good
+
+
+def test_destination_appears_only_when_complete(tmp_path, fake_web):
+    dest = tmp_path / "blob.bin"
+    seen = []
+    fake_web.on_read = lambda: seen.append(dest.exists())
+    fake_web.serve("https://a.example/blob.bin", b"x" * 200_000)
+    download(["https://a.example/blob.bin"], dest)
+    assert seen and not any(seen)
+    assert dest.stat().st_size == 200_000
+
+
+def test_failed_download_keeps_previous_file(tmp_path, fake_web):
+    dest = tmp_path / "blob.bin"
+    dest.write_bytes(b"old")
+    fake_web.serve("https://a.example/blob.bin", b"new")
+    with pytest.raises(DownloadError):
+        download(["https://a.example/blob.bin"], dest, verify=_sha256_verifier("0" * 64))
+    assert dest.read_bytes() == b"old"
+
+
+def test_offline_reason_in_error(tmp_path, fake_web):
+    with pytest.raises(DownloadError, match="https://a.example/x: .*Name or service not known"):
+        download(["https://a.example/x"], tmp_path / "x")
+    assert isinstance(DownloadError("x"), DatasetError) and isinstance(
+        DownloadError("x"), ValueError
+    )
+
+
+def test_progress_silent_unless_tty():
+    quiet = io.StringIO()
+    p = Progress("f.gz", 100, quiet)
+    p.update(50)
+    p.close()
+    assert quiet.getvalue() == ""
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    loud = Tty()
+    p = Progress("f.gz", 2_000_000, loud)
+    p.update(1_000_000)
+    p.close()
+    assert "Downloading f.gz   50.0%  1.0/2.0 MB" in loud.getvalue()
+    assert loud.getvalue().endswith("\n")
+
+
+def test_write_atomic(tmp_path):
+    dest = write_atomic(tmp_path / "sub" / "a.bin", b"123")
+    assert dest.read_bytes() == b"123"
+    assert [p.name for p in dest.parent.iterdir()] == ["a.bin"]
+
+
+def test_checksums():
+    assert hexdigest(b"abc") == hashlib.sha256(b"abc").hexdigest()
+    assert hexdigest(b"abc", "md5") == "900150983cd24fb0d6963f7d28e17f72"
+    check_digest("ABC", "abc", name="n", what="MD5")  # hex case does not matter
+    with pytest.raises(DatasetError, match="n: checksum mismatch: MD5 is 1, expected 2"):
+        check_digest("1", "2", name="n", what="MD5")
