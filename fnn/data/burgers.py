@@ -126,5 +126,5 @@ def _locate(path) -> Path:
         found = find_file(folder, (REFERENCE_FILE,))
         if found is not None:
             return found
-    reason = f"it is not downloaded automatically (get it from {SOURCE})"
-    raise not_found_error("Burgers reference", [REFERENCE_FILE], dirs, SUBDIR, reason=reason)
+    hint = f"(it is not downloaded automatically; it is published at {SOURCE})"
+    raise not_found_error("Burgers reference", [REFERENCE_FILE], dirs, SUBDIR, hint=hint)

@@ -42,6 +42,7 @@ ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
 RECORDS_PER_FILE = 10000
 RECORD_BYTES = 1 + 3 * 32 * 32
 NUM_CLASSES = 10
+_HINT = f"(from the binary version; or put the archive {ARCHIVE} itself there)"
 
 
 def cifar10(
@@ -71,13 +72,14 @@ def cifar10(
         archive = _find_archive(dirs)
         if archive is None:
             if not download:
-                raise not_found_error(NAME, FILES, dirs, SUBDIR, notes=notes)
+                raise not_found_error(NAME, FILES, dirs, SUBDIR, notes=notes, hint=_HINT)
             dest = (Path(data_dir) if data_dir is not None else cache_dir()) / SUBDIR
             try:
                 contents = _download_and_extract(dest)
             except DownloadError as e:
-                reason = f"the download failed:\n{e}"
-                raise not_found_error(NAME, FILES, dirs, SUBDIR, notes=notes, reason=reason) from e
+                raise not_found_error(
+                    NAME, FILES, dirs, SUBDIR, notes=notes, hint=_HINT, download_error=e
+                ) from e
         else:
             contents = read_archive(archive)
 

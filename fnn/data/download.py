@@ -88,7 +88,6 @@ def download(
     failures = []
     for url in urls:
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
             _fetch(url, dest, verify, timeout, stream)
             return dest
         except (OSError, urllib.error.URLError, http.client.HTTPException, DatasetError) as e:
@@ -97,26 +96,32 @@ def download(
 
 
 def _fetch(url, dest: Path, verify, timeout, stream) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, _urlopen(url, timeout=timeout) as resp:
-            length = resp.headers.get("Content-Length") if resp.headers else None
-            total = int(length) if length and length.isdigit() else None
-            progress = Progress(dest.name, total, stream)
-            for chunk in iter(lambda: resp.read(_CHUNK), b""):
-                out.write(chunk)
-                progress.update(len(chunk))
-            progress.close()
-        if total is not None and tmp.stat().st_size != total:
-            raise DatasetError(
-                f"{dest.name}: connection closed after {tmp.stat().st_size} of {total} bytes"
-            )
-        if verify is not None:
-            verify(tmp)
-        os.replace(tmp, dest)  # atomic on POSIX and Windows within one folder
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Connect before creating anything, so an offline attempt leaves no empty folders.
+    with _urlopen(url, timeout=timeout) as resp:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+        try:
+            _copy(resp, fd, dest.name, stream)
+            if verify is not None:
+                verify(tmp)
+            os.replace(tmp, dest)  # atomic on POSIX and Windows within one folder
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _copy(resp, fd: int, name: str, stream) -> None:
+    """Stream the response into the open file ``fd``, showing progress."""
+    length = resp.headers.get("Content-Length") if resp.headers else None
+    total = int(length) if length and length.isdigit() else None
+    progress = Progress(name, total, stream)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in iter(lambda: resp.read(_CHUNK), b""):
+            out.write(chunk)
+            progress.update(len(chunk))
+    progress.close()
+    if total is not None and progress.done != total:
+        raise DatasetError(f"{name}: connection closed after {progress.done} of {total} bytes")
 
 
 def _reason(e: BaseException) -> str:

@@ -30,6 +30,7 @@ FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+_HINT = "(each gzipped with .gz added to its name, as published, or uncompressed)"
 
 
 @dataclass(frozen=True)
@@ -133,14 +134,13 @@ def load_idx_dataset(
     paths, notes = find_all(dirs, [spec.subdir], accepted)
     if paths is None:
         if not download:
-            raise not_found_error(spec.name, FILES, dirs, spec.subdir, notes=notes)
+            raise not_found_error(spec.name, FILES, dirs, spec.subdir, notes=notes, hint=_HINT)
         dest = (Path(data_dir) if data_dir is not None else cache_dir()) / spec.subdir
         try:
             paths = _download_missing(spec, dest)
         except DownloadError as e:
-            reason = f"the download failed:\n{e}"
             raise not_found_error(
-                spec.name, FILES, dirs, spec.subdir, notes=notes, reason=reason
+                spec.name, FILES, dirs, spec.subdir, notes=notes, hint=_HINT, download_error=e
             ) from e
 
     n_train, n_test = spec.sizes

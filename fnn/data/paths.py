@@ -91,14 +91,29 @@ def not_found_error(
     subdir: str,
     *,
     notes: Sequence[str] = (),
-    reason: str = "",
+    hint: str = "",
+    download_error: Exception | None = None,
 ) -> DatasetNotFoundError:
-    """An error telling the user which files to put where."""
-    lines = [f"{dataset}: no local copy found{' and ' + reason if reason else ''}."]
-    lines.append("Put these files")
+    """An error telling the user which files to put where (and why downloading failed).
+
+    Example:
+        >>> print(not_found_error("Tiny", ["a.bin"], [Path("/data")], "tiny"))
+        Tiny: no local copy found.
+        Put these files
+            a.bin
+        in one of these folders (or in a 'tiny/' subfolder of one):
+            /data
+        or pass data_dir=..., or set the environment variable FNN_DATA_DIR to the folder.
+    """
+    failed = " and the download failed (details below)" if download_error is not None else ""
+    lines = [f"{dataset}: no local copy found{failed}.", "Put these files"]
     lines += [f"    {f}" for f in files]
+    if hint:
+        lines.append(hint)
     lines.append(f"in one of these folders (or in a '{subdir}/' subfolder of one):")
     lines += [f"    {d}" for d in dirs]
     lines.append(f"or pass data_dir=..., or set the environment variable {ENV_VAR} to the folder.")
     lines += notes
+    if download_error is not None:
+        lines.append(f"Download error: {download_error}")
     return DatasetNotFoundError("\n".join(lines))

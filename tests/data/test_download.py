@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+import fnn.data.download
 from fnn.data import DatasetError, DownloadError
 from fnn.data.checksums import check_digest, file_hexdigest, hexdigest
 from fnn.data.download import TIMEOUT, Progress, download, write_atomic
@@ -80,6 +81,21 @@ def test_offline_reason_in_error(tmp_path, fake_web):
     assert isinstance(DownloadError("x"), DatasetError) and isinstance(
         DownloadError("x"), ValueError
     )
+
+
+def test_connection_closed_early(tmp_path, fake_web, monkeypatch):
+    fake_web.serve("https://a.example/blob.bin", b"12345")
+    real = fake_web.urlopen
+
+    def short(url, timeout=None):
+        resp = real(url, timeout)
+        resp.headers["Content-Length"] = "9"
+        return resp
+
+    monkeypatch.setattr(fnn.data.download, "_urlopen", short)
+    with pytest.raises(DownloadError, match="blob.bin: connection closed after 5 of 9 bytes"):
+        download(["https://a.example/blob.bin"], tmp_path / "blob.bin")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_progress_silent_unless_tty():

@@ -242,6 +242,7 @@ def test_offline_error_says_where_to_put_which_files(tmp_path, fake_web):
     assert "https://storage.googleapis.com/cvdf-datasets/mnist/train-images-idx3-ubyte.gz" in msg
     assert "Name or service not known" in msg
     assert all(t == 10.0 for _, t in fake_web.requests)
+    assert not (tmp_path / "mine").exists()  # a failed attempt creates no folders
 
 
 def test_no_download_when_disabled(tmp_path, fake_web, monkeypatch):
