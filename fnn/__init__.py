@@ -1,0 +1,34 @@
+"""fnn: a functional, JAX-style array library on numpy.
+
+Pure functions on immutable arrays are traced into jaxprs and transformed with
+``grad``, ``jvp``/``vjp``, ``vmap`` and ``jit``.
+
+Example:
+    >>> import fnn, fnn.numpy as fnp
+    >>> fnn.grad(lambda x: fnp.sum(x ** 2))(fnp.arange(3.0))
+    Array([0., 2., 4.], dtype=float32)
+"""
+
+from fnn import config
+from fnn import core as _core
+from fnn.array import Array
+from fnn import lax
+from fnn import numpy
+from fnn import tree_util
+from fnn.jaxpr import ClosedJaxpr
+from fnn.lax import stop_gradient
+from fnn.transforms.autodiff import (
+    grad,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    value_and_grad,
+    vjp,
+)
+from fnn.transforms.batching import vmap
+from fnn.transforms.jit import jit, make_jaxpr
+from fnn.core import ConcretizationTypeError, UnexpectedTracerError, FnnTypeError
+
+__version__ = "0.1.0"

@@ -1,0 +1,414 @@
+"""The tracing core: abstract values, primitives, traces, tracers and the trace stack.
+
+Every operation in fnn ends in ``bind(prim, *args, **params)``. ``bind`` finds the
+innermost active transform among its arguments (the trace with the highest level),
+lifts every argument into that trace and lets the trace interpret the primitive.
+Transforms nest because each trace's rules call ``bind`` again on the values one
+level down. This follows JAX's autodidax closely.
+
+Example:
+    >>> from fnn.core import Primitive
+    >>> twice_p = Primitive("twice")   # then define twice_p.impl, abstract_eval, rules
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from fnn import config
+
+__all__ = [
+    "ShapedArray",
+    "Primitive",
+    "Trace",
+    "Tracer",
+    "MainTrace",
+    "EvalTrace",
+    "bind",
+    "new_main",
+    "new_dynamic",
+    "full_raise",
+    "full_lower",
+    "get_aval",
+    "ConcretizationTypeError",
+    "UnexpectedTracerError",
+    "FnnTypeError",
+]
+
+
+class FnnTypeError(TypeError):
+    """Wrong shapes or dtypes given to an fnn operation."""
+
+
+class ConcretizationTypeError(TypeError):
+    """A traced value was used where Python needs a concrete one (bool, int, if, while)."""
+
+
+class UnexpectedTracerError(RuntimeError):
+    """A tracer escaped the transform that created it (it leaked)."""
+
+
+# ----------------------------------------------------------------------------------------
+# Abstract values
+
+
+class ShapedArray:
+    """The abstract value of an array: its shape and dtype, no data."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, ShapedArray)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+        )
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def str_short(self) -> str:
+        return f"{_dtype_short(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    __repr__ = str_short
+
+
+_SHORT = {"float": "f", "int": "i", "uint": "u", "bool": "bool", "complex": "c"}
+
+
+def _dtype_short(dtype: np.dtype) -> str:
+    if dtype == np.bool_:
+        return "bool"
+    kind = dtype.name.rstrip("0123456789")
+    return _SHORT.get(kind, kind) + str(dtype.itemsize * 8)
+
+
+def canonical_value(x) -> np.ndarray:
+    """A numpy array of a concrete value with fnn's canonical dtype."""
+    if isinstance(x, np.ndarray):
+        dt = config.canonicalize_dtype(x.dtype)
+        return x if dt == x.dtype else x.astype(dt)
+    if isinstance(x, bool | np.bool_):
+        return np.asarray(x, np.bool_)
+    if isinstance(x, int) and not isinstance(x, np.integer):
+        return np.asarray(x, config.default_int())
+    if isinstance(x, float):
+        return np.asarray(x, config.default_float())
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise FnnTypeError(f"expected an array or a number, got {type(x).__name__}: {x!r}")
+    return canonical_value(arr)
+
+
+def get_aval(x) -> ShapedArray:
+    """The abstract value (shape, dtype) of an array, tracer or Python scalar."""
+    if isinstance(x, Tracer):
+        return x.aval
+    aval = getattr(x, "aval", None)
+    if aval is not None:
+        return aval
+    v = canonical_value(x)
+    return ShapedArray(v.shape, v.dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# Primitives
+
+
+class Primitive:
+    """An operation every transform understands.
+
+    ``impl`` evaluates on numpy arrays; ``abstract_eval`` maps input ShapedArrays to
+    output ShapedArrays (raising a clear error on bad input); transforms register their
+    rules in their own tables keyed by the primitive.
+    """
+
+    __slots__ = ("name", "multiple_results", "impl", "abstract_eval")
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl: Callable[..., Any] | None = None
+        self.abstract_eval: Callable[..., Any] | None = None
+
+    def __repr__(self):
+        return self.name
+
+    def bind(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def def_impl(self, f):
+        self.impl = f
+        return f
+
+    def def_abstract_eval(self, f):
+        self.abstract_eval = f
+        return f
+
+
+# ----------------------------------------------------------------------------------------
+# Traces and the trace stack
+
+
+class MainTrace:
+    """One active transform: its level in the stack, its Trace class, shared data."""
+
+    __slots__ = ("level", "trace_type", "global_data", "alive")
+
+    def __init__(self, level: int, trace_type: type, global_data: Any):
+        self.level = level
+        self.trace_type = trace_type
+        self.global_data = global_data
+        self.alive = True
+
+    def __repr__(self):
+        return f"MainTrace({self.level}, {self.trace_type.__name__})"
+
+
+class Trace:
+    """Interprets primitives for one transform level."""
+
+    __slots__ = ("main",)
+
+    def __init__(self, main: MainTrace):
+        self.main = main
+
+    def pure(self, val):
+        raise NotImplementedError
+
+    lift = pure
+
+    def process_primitive(self, primitive: Primitive, tracers, params):
+        raise NotImplementedError
+
+    def process_custom_jvp_call(self, fun, jvp, tracers):
+        del jvp
+        return fun(*tracers)
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, tracers, out_tree_holder):
+        del fwd, bwd, out_tree_holder
+        return fun(*tracers)
+
+
+class Tracer:
+    """A value seen by a transform. Array methods are installed by fnn.array."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+
+    def full_lower(self):
+        return self
+
+    def concrete_value(self):
+        """The concrete numpy value behind this tracer, or None when there is none."""
+        return None
+
+    def _concrete_or_raise(self, what: str):
+        val = self.concrete_value()
+        if val is None:
+            raise ConcretizationTypeError(_concretization_message(self, what))
+        return val
+
+    def __bool__(self):
+        return bool(self._concrete_or_raise("bool()"))
+
+    def __int__(self):
+        return int(self._concrete_or_raise("int()"))
+
+    def __float__(self):
+        return float(self._concrete_or_raise("float()"))
+
+    def __index__(self):
+        return int(self._concrete_or_raise("an index (__index__)"))
+
+    def __complex__(self):
+        return complex(self._concrete_or_raise("complex()"))
+
+    def __array__(self, dtype=None, copy=None):
+        val = self._concrete_or_raise("numpy.asarray()")
+        return np.asarray(val, dtype=dtype)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        raise TypeError(
+            f"unhashable type: traced array of shape {self.shape}; a traced value cannot "
+            "be a dict key or a static argument"
+        )
+
+    def __repr__(self):
+        return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
+
+
+def _concretization_message(tracer: Tracer, what: str) -> str:
+    where = _tracing_context(tracer)
+    return (
+        f"{what} was called on a traced value of shape {tracer.shape} and dtype "
+        f"{tracer.dtype}{where}. Its value is not known while tracing, so Python control "
+        "flow cannot depend on it. Use fnn.lax.cond / fnn.lax.switch for branches, "
+        "fnn.lax.while_loop / fnn.lax.fori_loop for loops, fnn.numpy.where for elementwise "
+        "choices, or mark the argument static with jit's static_argnums / static_argnames."
+    )
+
+
+def _tracing_context(tracer: Tracer) -> str:
+    data = tracer._trace.main.global_data
+    name = getattr(data, "fun_name", None)
+    kind = tracer._trace.main.trace_type.__name__
+    if name:
+        return f" while tracing the function `{name}` ({kind})"
+    return f" inside a transform ({kind})"
+
+
+class EvalTrace(Trace):
+    """The bottom of the stack: evaluate primitives with numpy."""
+
+    __slots__ = ()
+
+    def pure(self, val):
+        return val
+
+    lift = pure
+
+    def process_primitive(self, primitive, tracers, params):
+        vals = [_to_numpy(t) for t in tracers]
+        out = primitive.impl(*vals, **params)
+        if primitive.multiple_results:
+            return [wrap_array(o) for o in out]
+        return wrap_array(out)
+
+
+trace_stack: list[MainTrace] = [MainTrace(0, EvalTrace, None)]
+dynamic_trace: MainTrace | None = None
+
+# Set by fnn.array: wraps a numpy result into an immutable fnn.Array.
+wrap_array: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]
+array_type: type = None  # type: ignore[assignment]
+
+
+def _to_numpy(x) -> np.ndarray:
+    if type(x) is array_type:
+        return x._value
+    if isinstance(x, Tracer):
+        raise UnexpectedTracerError(_leak_message(x))
+    return canonical_value(x)
+
+
+@contextlib.contextmanager
+def new_main(trace_type: type, global_data: Any = None) -> Iterator[MainTrace]:
+    """Push a new transform level for the duration of the block."""
+    main = MainTrace(len(trace_stack), trace_type, global_data)
+    trace_stack.append(main)
+    try:
+        yield main
+    finally:
+        trace_stack.pop()
+        main.alive = False
+
+
+@contextlib.contextmanager
+def new_dynamic(main: MainTrace) -> Iterator[None]:
+    """Make ``main`` catch every primitive, even those on constants (for staging)."""
+    global dynamic_trace
+    prev, dynamic_trace = dynamic_trace, main
+    try:
+        yield
+    finally:
+        dynamic_trace = prev
+
+
+def bind(prim: Primitive, *args, **params):
+    """Apply a primitive to arguments through the innermost active transform."""
+    if dynamic_trace is None and len(trace_stack) == 1:
+        # Fast path for eager code: no transform is active.
+        vals = [_to_numpy(a) for a in args]
+        out = prim.impl(*vals, **params)
+        if prim.multiple_results:
+            return [wrap_array(o) for o in out]
+        return wrap_array(out)
+    trace = find_top_trace(args)
+    tracers = [full_raise(trace, a) for a in args]
+    out = trace.process_primitive(prim, tracers, params)
+    if prim.multiple_results:
+        return [full_lower(o) for o in out]
+    return full_lower(out)
+
+
+def find_top_trace(xs) -> Trace:
+    top_main = trace_stack[0]
+    for x in xs:
+        if isinstance(x, Tracer):
+            main = x._trace.main
+            if main.level > top_main.level:
+                top_main = main
+    if dynamic_trace is not None and dynamic_trace.level > top_main.level:
+        top_main = dynamic_trace
+    _check_alive(top_main, xs)
+    return top_main.trace_type(top_main)
+
+
+def _check_alive(main: MainTrace, xs):
+    if not main.alive or main.level >= len(trace_stack) or trace_stack[main.level] is not main:
+        leaked = next(x for x in xs if isinstance(x, Tracer) and x._trace.main is main)
+        raise UnexpectedTracerError(_leak_message(leaked))
+
+
+def _leak_message(t: Tracer) -> str:
+    return (
+        f"a traced value of shape {t.shape} and dtype {t.dtype} from a "
+        f"{t._trace.main.trace_type.__name__} escaped the transform that created it (a leaked "
+        "tracer). This happens when a function under grad/jit/vmap stores an intermediate "
+        "value in a global, a closure or an object attribute and it is used afterwards. "
+        "Return the value from the function instead."
+    )
+
+
+def full_raise(trace: Trace, val):
+    if not isinstance(val, Tracer):
+        return trace.pure(val)
+    main = val._trace.main
+    if main is trace.main:
+        return val
+    if not main.alive:
+        raise UnexpectedTracerError(_leak_message(val))
+    if main.level < trace.main.level:
+        return trace.lift(val)
+    raise UnexpectedTracerError(_leak_message(val))
+
+
+def full_lower(val):
+    if isinstance(val, Tracer):
+        return val.full_lower()
+    return val
+
+
+def is_tracing() -> bool:
+    return dynamic_trace is not None or len(trace_stack) > 1

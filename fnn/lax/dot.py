@@ -1,0 +1,197 @@
+"""``dot_general``: every contraction (matmul, dot, tensordot, einsum pairs) as one primitive.
+
+``dimension_numbers = ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))``; the
+output's axes are the batch axes, then lhs's free axes, then rhs's free axes (as in
+lax). It runs as one ``np.matmul`` on (batch, M, K) @ (batch, K, N) views, so BLAS does
+the work; the transposes and reshapes around it are planned once from static shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fnn import core
+from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
+from fnn.lax.elementwise import add
+from fnn.lax.structural import moveaxis, transpose
+from fnn.transforms import codegen
+from fnn.transforms.vjp import is_undefined_primal, transpose_rules
+
+__all__ = ["dot_general"]
+
+
+def _free(ndim, contract, batch):
+    return [i for i in range(ndim) if i not in contract and i not in batch]
+
+
+def _plan(lshape, rshape, dn):
+    """Permutations and shapes that turn the contraction into one batched matmul."""
+    (lc, rc), (lb, rb) = dn
+    lf, rf = _free(len(lshape), lc, lb), _free(len(rshape), rc, rb)
+    size = lambda shape, axes: int(np.prod([shape[a] for a in axes], dtype=np.int64))  # noqa: E731
+    B, M, K, N = size(lshape, lb), size(lshape, lf), size(lshape, lc), size(rshape, rf)
+    lperm = tuple(lb) + tuple(lf) + tuple(lc)
+    rperm = tuple(rb) + tuple(rc) + tuple(rf)
+    out_shape = tuple(lshape[a] for a in lb) + tuple(lshape[a] for a in lf) + tuple(
+        rshape[a] for a in rf
+    )
+    batched = len(lb) > 0
+    lmat = (B, M, K) if batched else (M, K)
+    rmat = (B, K, N) if batched else (K, N)
+    return lperm, lmat, rperm, rmat, out_shape
+
+
+def _dot_impl(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
+    lperm, lmat, rperm, rmat, out_shape = _plan(lhs.shape, rhs.shape, dimension_numbers)
+    a = np.transpose(lhs, lperm).reshape(lmat)
+    b = np.transpose(rhs, rperm).reshape(rmat)
+    return np.matmul(a, b).reshape(out_shape)
+
+
+def _dot_codegen(args, eqn):
+    """One np.matmul with the planned transposes/reshapes, omitting the trivial ones."""
+    lhs, rhs = (v.aval.shape for v in eqn.inputs)
+    lperm, lmat, rperm, rmat, out_shape = _plan(lhs, rhs, eqn.params["dimension_numbers"])
+
+    def prep(name, shape, perm, mat):
+        expr = name
+        if perm != tuple(range(len(perm))):
+            expr = f"np.transpose({expr}, {perm})"
+        if tuple(shape[p] for p in perm) != mat:
+            expr = f"np.reshape({expr}, {mat})"
+        return expr
+
+    expr = f"np.matmul({prep(args[0], lhs, lperm, lmat)}, {prep(args[1], rhs, rperm, rmat)})"
+    mat_out = (lmat[0], lmat[-2], rmat[-1]) if len(lmat) == 3 else (lmat[0], rmat[1])
+    if mat_out != out_shape:
+        expr = f"np.reshape({expr}, {out_shape})"
+    return expr
+
+
+def _dot_abstract(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
+    (lc, rc), (lb, rb) = dimension_numbers
+    shapes = f"{lhs.str_short()} and {rhs.str_short()}"
+    if lhs.dtype != rhs.dtype:
+        raise FnnTypeError(f"dot_general: dtypes differ: {shapes}")
+    if len(lc) != len(rc) or len(lb) != len(rb):
+        raise FnnTypeError(f"dot_general: dimension numbers {dimension_numbers} unbalanced")
+    for axes, nd in ((lc + lb, lhs.ndim), (rc + rb, rhs.ndim)):
+        if any(not 0 <= a < nd for a in axes) or len(set(axes)) != len(axes):
+            raise FnnTypeError(
+                f"dot_general: invalid axes in {dimension_numbers} for shapes {shapes}"
+            )
+    lcs, rcs = tuple(lhs.shape[a] for a in lc), tuple(rhs.shape[a] for a in rc)
+    if lcs != rcs:
+        raise FnnTypeError(
+            f"dot_general: contracting dims {lcs} and {rcs} differ for shapes "
+            f"{lhs.shape} @ {rhs.shape}"
+        )
+    lbs, rbs = tuple(lhs.shape[a] for a in lb), tuple(rhs.shape[a] for a in rb)
+    if lbs != rbs:
+        raise FnnTypeError(
+            f"dot_general: batch dims {lbs} and {rbs} differ for shapes {lhs.shape} @ {rhs.shape}"
+        )
+    return ShapedArray(_plan(lhs.shape, rhs.shape, dimension_numbers)[4], lhs.dtype)
+
+
+dot_general_p = defprim("dot_general", _dot_impl, _dot_abstract)
+
+
+def dot_general(lhs, rhs, dimension_numbers):
+    (lc, rc), (lb, rb) = dimension_numbers
+    dn = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))
+    return dot_general_p.bind(lhs, rhs, dimension_numbers=dn)
+
+
+def _dot_jvp(primals, tangents, *, dimension_numbers, preferred_element_type=None):
+    x, y = primals
+    tx, ty = tangents
+    out = dot_general(x, y, dimension_numbers)
+    parts = []
+    if not is_zero(tx):
+        parts.append(dot_general(tx, y, dimension_numbers))
+    if not is_zero(ty):
+        parts.append(dot_general(x, ty, dimension_numbers))
+    if not parts:
+        return out, Zero(core.get_aval(out))
+    return out, parts[0] if len(parts) == 1 else add(parts[0], parts[1])
+
+
+def _ranks(xs):
+    return [a.aval.ndim if is_undefined_primal(a) else core.get_aval(a).ndim for a in xs]
+
+
+def _transpose_lhs(ct, x_ndim, y, dn):
+    """Cotangent of lhs: contract ct's rhs-free axes with y's free axes, then reorder."""
+    (lc, rc), (lb, rb) = dn
+    y_ndim = core.get_aval(y).ndim
+    nb = len(lb)
+    lf = _free(x_ndim, lc, lb)
+    rf = _free(y_ndim, rc, rb)
+    ct_rf = tuple(range(nb + len(lf), nb + len(lf) + len(rf)))
+    ct_b = tuple(range(nb))
+    out = dot_general(ct, y, ((ct_rf, tuple(rf)), (ct_b, tuple(rb))))
+    # out axes: batch, lhs free, then y's remaining (contracting) axes in increasing order.
+    rc_sorted = sorted(rc)
+    pos = {}
+    for i, a in enumerate(lb):
+        pos[a] = i
+    for i, a in enumerate(lf):
+        pos[a] = nb + i
+    for k, a in enumerate(lc):
+        pos[a] = nb + len(lf) + rc_sorted.index(rc[k])
+    perm = tuple(pos[a] for a in range(x_ndim))
+    return transpose(out, perm)
+
+
+def _dot_transpose(ct, x, y, *, dimension_numbers, preferred_element_type=None):
+    (lc, rc), (lb, rb) = dimension_numbers
+    x_ndim, y_ndim = _ranks([x, y])
+    ct_x = ct_y = None
+    if is_undefined_primal(x):
+        ct_x = _transpose_lhs(ct, x_ndim, y, dimension_numbers)
+    if is_undefined_primal(y):
+        # Swap roles: out' = dot(y, x) has axes batch, y-free, x-free.
+        swapped = ((rc, lc), (rb, lb))
+        nb = len(lb)
+        lf = _free(x_ndim, lc, lb)
+        rf = _free(y_ndim, rc, rb)
+        perm = tuple(range(nb)) + tuple(range(nb + len(lf), nb + len(lf) + len(rf))) + tuple(
+            range(nb, nb + len(lf))
+        )
+        ct_swapped = transpose(ct, perm)
+        ct_y = _transpose_lhs(ct_swapped, y_ndim, x, swapped)
+    return [ct_x, ct_y]
+
+
+def _shift_axes(axes, d):
+    return tuple(a + 1 if a >= d else a for a in axes)
+
+
+def _dot_batch(vals, dims, *, dimension_numbers, preferred_element_type=None):
+    (lc, rc), (lb, rb) = dimension_numbers
+    x, y = vals
+    dx, dy = dims
+    if dx is not None and dy is not None:
+        x, y = moveaxis(x, dx, 0), moveaxis(y, dy, 0)
+        dn = (
+            (_shift_axes(lc, 0), _shift_axes(rc, 0)),
+            ((0,) + _shift_axes(lb, 0), (0,) + _shift_axes(rb, 0)),
+        )
+        return dot_general(x, y, dn), 0
+    if dx is not None:
+        x = moveaxis(x, dx, 0)
+        dn = ((_shift_axes(lc, 0), rc), (_shift_axes(lb, 0), rb))
+        return dot_general(x, y, dn), len(lb)
+    y = moveaxis(y, dy, 0)
+    dn = ((lc, _shift_axes(rc, 0)), (lb, _shift_axes(rb, 0)))
+    x_ndim = core.get_aval(x).ndim
+    n_lf = len(_free(x_ndim, lc, lb))
+    return dot_general(x, y, dn), len(lb) + n_lf
+
+
+jvp_rules[dot_general_p] = _dot_jvp
+transpose_rules[dot_general_p] = _dot_transpose
+batching_rules[dot_general_p] = _dot_batch
+codegen.typed_rules[dot_general_p] = _dot_codegen

@@ -1,0 +1,462 @@
+"""Elementwise primitives: arithmetic, transcendental functions, comparisons, select.
+
+Operands broadcast with numpy's rules (lax here is looser than XLA's, which saves a
+broadcast per operation in eager code); transposes sum cotangents back to each
+operand's shape with ``unbroadcast``. Dtypes must already agree: fnn.numpy promotes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sps
+
+from fnn import core
+from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax.base import (
+    Zero,
+    batching_rules,
+    broadcast_shapes,
+    check_same_dtype,
+    defprim,
+    is_zero,
+    jvp_rules,
+    transpose_rules,
+)
+from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
+from fnn.transforms import codegen, vjp
+from fnn.transforms.vjp import is_undefined_primal
+
+__all__ = []  # the lax functions are re-exported by fnn.lax
+
+_FLOAT = "float"
+_NUMERIC = "numeric"
+_INT = "int"
+_BOOL_OR_INT = "bool_or_int"
+_ANY = "any"
+
+
+def _check_kind(name, dtype, kind):
+    ok = {
+        _FLOAT: np.issubdtype(dtype, np.inexact),
+        _NUMERIC: dtype != np.bool_,
+        _INT: np.issubdtype(dtype, np.integer),
+        _BOOL_OR_INT: dtype == np.bool_ or np.issubdtype(dtype, np.integer),
+        _ANY: True,
+    }[kind]
+    if not ok:
+        want = {
+            _FLOAT: "a floating-point",
+            _NUMERIC: "a numeric (non-bool)",
+            _INT: "an integer",
+            _BOOL_OR_INT: "a bool or integer",
+        }[kind]
+        raise FnnTypeError(f"{name}: expected {want} dtype, got {dtype}")
+
+
+def _elementwise_abstract(name, kind, out_dtype=None):
+    def abstract(*avals, **params):
+        dtype = check_same_dtype(name, avals) if len(avals) > 1 else avals[0].dtype
+        _check_kind(name, dtype, kind)
+        shape = broadcast_shapes(name, *[a.shape for a in avals])
+        return ShapedArray(shape, out_dtype or dtype)
+
+    return abstract
+
+
+def _elementwise_batch(prim):
+    def rule(vals, dims, **params):
+        out_rank = max(core.get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
+        new_vals = []
+        for v, d in zip(vals, dims, strict=True):
+            if d is None:
+                new_vals.append(v)
+                continue
+            v = moveaxis(v, d, 0)
+            shape = core.get_aval(v).shape
+            missing = out_rank - (len(shape) - 1)
+            if missing:
+                v = reshape(v, (shape[0],) + (1,) * missing + shape[1:])
+            new_vals.append(v)
+        return prim.bind(*new_vals, **params), 0
+
+    batching_rules[prim] = rule
+
+
+def _ufunc(name, np_fn, kind, nargs, out_dtype=None, ufunc_name=None):
+    prim = defprim(name, np_fn, _elementwise_abstract(name, kind, out_dtype))
+    _elementwise_batch(prim)
+    if ufunc_name:
+        codegen.ufunc_names[prim] = ufunc_name
+    return prim
+
+
+# ---- unary -------------------------------------------------------------------------------
+
+neg_p = _ufunc("neg", np.negative, _NUMERIC, 1, ufunc_name="negative")
+sign_p = _ufunc("sign", np.sign, _NUMERIC, 1, ufunc_name="sign")
+floor_p = _ufunc("floor", np.floor, _FLOAT, 1, ufunc_name="floor")
+ceil_p = _ufunc("ceil", np.ceil, _FLOAT, 1, ufunc_name="ceil")
+round_p = _ufunc("round", np.rint, _FLOAT, 1, ufunc_name="rint")
+exp_p = _ufunc("exp", np.exp, _FLOAT, 1, ufunc_name="exp")
+log_p = _ufunc("log", np.log, _FLOAT, 1, ufunc_name="log")
+log1p_p = _ufunc("log1p", np.log1p, _FLOAT, 1, ufunc_name="log1p")
+expm1_p = _ufunc("expm1", np.expm1, _FLOAT, 1, ufunc_name="expm1")
+sin_p = _ufunc("sin", np.sin, _FLOAT, 1, ufunc_name="sin")
+cos_p = _ufunc("cos", np.cos, _FLOAT, 1, ufunc_name="cos")
+tan_p = _ufunc("tan", np.tan, _FLOAT, 1, ufunc_name="tan")
+asin_p = _ufunc("asin", np.arcsin, _FLOAT, 1, ufunc_name="arcsin")
+acos_p = _ufunc("acos", np.arccos, _FLOAT, 1, ufunc_name="arccos")
+atan_p = _ufunc("atan", np.arctan, _FLOAT, 1, ufunc_name="arctan")
+sinh_p = _ufunc("sinh", np.sinh, _FLOAT, 1, ufunc_name="sinh")
+cosh_p = _ufunc("cosh", np.cosh, _FLOAT, 1, ufunc_name="cosh")
+tanh_p = _ufunc("tanh", np.tanh, _FLOAT, 1, ufunc_name="tanh")
+asinh_p = _ufunc("asinh", np.arcsinh, _FLOAT, 1, ufunc_name="arcsinh")
+acosh_p = _ufunc("acosh", np.arccosh, _FLOAT, 1, ufunc_name="arccosh")
+atanh_p = _ufunc("atanh", np.arctanh, _FLOAT, 1, ufunc_name="arctanh")
+sqrt_p = _ufunc("sqrt", np.sqrt, _FLOAT, 1, ufunc_name="sqrt")
+cbrt_p = _ufunc("cbrt", np.cbrt, _FLOAT, 1, ufunc_name="cbrt")
+abs_p = _ufunc("abs", np.abs, _NUMERIC, 1, ufunc_name="absolute")
+logistic_p = _ufunc("logistic", lambda x: sps.expit(x).astype(x.dtype), _FLOAT, 1)
+erf_p = _ufunc("erf", lambda x: sps.erf(x).astype(x.dtype), _FLOAT, 1)
+erf_inv_p = _ufunc("erf_inv", lambda x: sps.erfinv(x).astype(x.dtype), _FLOAT, 1)
+lgamma_p = _ufunc("lgamma", lambda x: sps.gammaln(x).astype(x.dtype), _FLOAT, 1)
+is_finite_p = _ufunc("is_finite", np.isfinite, _FLOAT, 1, out_dtype=np.bool_)
+not_p = _ufunc("not", np.invert, _BOOL_OR_INT, 1, ufunc_name="invert")
+
+
+def _polygamma_impl(x, *, n):
+    return sps.polygamma(n, x).astype(x.dtype)
+
+
+polygamma_p = defprim("polygamma", _polygamma_impl, _elementwise_abstract("polygamma", _FLOAT))
+_elementwise_batch(polygamma_p)
+
+# ---- binary ------------------------------------------------------------------------------
+
+add_p = _ufunc("add", np.add, _ANY, 2, ufunc_name="add")
+sub_p = _ufunc("sub", np.subtract, _NUMERIC, 2, ufunc_name="subtract")
+mul_p = _ufunc("mul", np.multiply, _ANY, 2, ufunc_name="multiply")
+div_p = _ufunc("div", np.true_divide, _FLOAT, 2, ufunc_name="true_divide")
+floor_divide_p = _ufunc("floor_divide", np.floor_divide, _NUMERIC, 2, ufunc_name="floor_divide")
+rem_p = _ufunc("rem", np.mod, _NUMERIC, 2, ufunc_name="mod")
+pow_p = _ufunc("pow", np.power, _FLOAT, 2, ufunc_name="power")
+max_p = _ufunc("max", np.maximum, _ANY, 2, ufunc_name="maximum")
+min_p = _ufunc("min", np.minimum, _ANY, 2, ufunc_name="minimum")
+atan2_p = _ufunc("atan2", np.arctan2, _FLOAT, 2, ufunc_name="arctan2")
+and_p = _ufunc("and", np.bitwise_and, _BOOL_OR_INT, 2, ufunc_name="bitwise_and")
+or_p = _ufunc("or", np.bitwise_or, _BOOL_OR_INT, 2, ufunc_name="bitwise_or")
+xor_p = _ufunc("xor", np.bitwise_xor, _BOOL_OR_INT, 2, ufunc_name="bitwise_xor")
+shift_left_p = _ufunc("shift_left", np.left_shift, _INT, 2, ufunc_name="left_shift")
+shift_right_p = _ufunc("shift_right", np.right_shift, _INT, 2, ufunc_name="right_shift")
+eq_p = _ufunc("eq", np.equal, _ANY, 2, out_dtype=np.bool_, ufunc_name="equal")
+ne_p = _ufunc("ne", np.not_equal, _ANY, 2, out_dtype=np.bool_, ufunc_name="not_equal")
+lt_p = _ufunc("lt", np.less, _NUMERIC, 2, out_dtype=np.bool_, ufunc_name="less")
+le_p = _ufunc("le", np.less_equal, _NUMERIC, 2, out_dtype=np.bool_, ufunc_name="less_equal")
+gt_p = _ufunc("gt", np.greater, _NUMERIC, 2, out_dtype=np.bool_, ufunc_name="greater")
+ge_p = _ufunc("ge", np.greater_equal, _NUMERIC, 2, out_dtype=np.bool_, ufunc_name="greater_equal")
+
+
+def _integer_pow_impl(x, *, y):
+    return np.power(x, y) if y >= 0 else np.power(x, float(y)).astype(x.dtype)
+
+
+integer_pow_p = defprim(
+    "integer_pow", _integer_pow_impl, _elementwise_abstract("integer_pow", _NUMERIC)
+)
+_elementwise_batch(integer_pow_p)
+
+
+def _select_impl(pred, on_true, on_false):
+    return np.where(pred, on_true, on_false)
+
+
+def _select_abstract(pred, on_true, on_false):
+    if pred.dtype != np.bool_:
+        raise FnnTypeError(f"select: the condition must be bool, got {pred.dtype}")
+    dtype = check_same_dtype("select", [on_true, on_false])
+    return ShapedArray(broadcast_shapes("select", pred.shape, on_true.shape, on_false.shape), dtype)
+
+
+select_p = defprim("select", _select_impl, _select_abstract)
+_elementwise_batch(select_p)
+codegen.codegen_rules[select_p] = lambda a, p: f"np.where({a[0]}, {a[1]}, {a[2]})"
+
+# ---- lax-level functions (no promotion; used by rules and by fnn.numpy) -------------------
+
+
+def _b(prim):
+    def f(*args, **params):
+        return prim.bind(*args, **params)
+
+    f.__name__ = prim.name
+    return f
+
+
+neg, sign, floor, ceil, round_ = _b(neg_p), _b(sign_p), _b(floor_p), _b(ceil_p), _b(round_p)
+exp, log, log1p, expm1 = _b(exp_p), _b(log_p), _b(log1p_p), _b(expm1_p)
+sin, cos, tan, asin, acos, atan = _b(sin_p), _b(cos_p), _b(tan_p), _b(asin_p), _b(acos_p), _b(atan_p)
+sinh, cosh, tanh = _b(sinh_p), _b(cosh_p), _b(tanh_p)
+asinh, acosh, atanh = _b(asinh_p), _b(acosh_p), _b(atanh_p)
+sqrt, cbrt, abs_, logistic = _b(sqrt_p), _b(cbrt_p), _b(abs_p), _b(logistic_p)
+erf, erf_inv, lgamma, is_finite, not_ = (
+    _b(erf_p),
+    _b(erf_inv_p),
+    _b(lgamma_p),
+    _b(is_finite_p),
+    _b(not_p),
+)
+add, sub, mul, div, rem, pow_ = _b(add_p), _b(sub_p), _b(mul_p), _b(div_p), _b(rem_p), _b(pow_p)
+max_, min_, atan2, floor_divide = _b(max_p), _b(min_p), _b(atan2_p), _b(floor_divide_p)
+and_, or_, xor, shift_left, shift_right = (
+    _b(and_p),
+    _b(or_p),
+    _b(xor_p),
+    _b(shift_left_p),
+    _b(shift_right_p),
+)
+eq, ne, lt, le, gt, ge = _b(eq_p), _b(ne_p), _b(lt_p), _b(le_p), _b(gt_p), _b(ge_p)
+select = _b(select_p)
+
+
+def integer_pow(x, y: int):
+    return integer_pow_p.bind(x, y=int(y))
+
+
+def polygamma(n: int, x):
+    return polygamma_p.bind(x, n=int(n))
+
+
+def digamma(x):
+    return polygamma_p.bind(x, n=0)
+
+
+def full_like_scalar(x, value):
+    """A 0-d array of ``value`` in x's dtype (broadcasts against x)."""
+    return np.asarray(value, dtype=core.get_aval(x).dtype)
+
+
+# ---- JVP rules ---------------------------------------------------------------------------
+
+
+def _out_zero(out):
+    return Zero(core.get_aval(out))
+
+
+def _unary_jvp(prim, tangent_fn):
+    """tangent_fn(t, x, out) -> tangent of out."""
+
+    def rule(primals, tangents, **params):
+        (x,), (t,) = primals, tangents
+        out = prim.bind(x, **params)
+        return out, tangent_fn(t, x, out, **params)
+
+    jvp_rules[prim] = rule
+
+
+def _zero_jvp(prim):
+    def rule(primals, tangents, **params):
+        out = prim.bind(*primals, **params)
+        if prim.multiple_results:
+            return out, [_out_zero(o) for o in out]
+        return out, _out_zero(out)
+
+    jvp_rules[prim] = rule
+
+
+def _c(x, v):
+    return full_like_scalar(x, v)
+
+
+_unary_jvp(neg_p, lambda t, x, y: neg(t))
+_unary_jvp(exp_p, lambda t, x, y: mul(t, y))
+_unary_jvp(log_p, lambda t, x, y: div(t, x))
+_unary_jvp(log1p_p, lambda t, x, y: div(t, add(x, _c(x, 1))))
+_unary_jvp(expm1_p, lambda t, x, y: mul(t, add(y, _c(y, 1))))
+_unary_jvp(sin_p, lambda t, x, y: mul(t, cos(x)))
+_unary_jvp(cos_p, lambda t, x, y: neg(mul(t, sin(x))))
+_unary_jvp(tan_p, lambda t, x, y: mul(t, add(_c(y, 1), mul(y, y))))
+_unary_jvp(asin_p, lambda t, x, y: div(t, sqrt(sub(_c(x, 1), mul(x, x)))))
+_unary_jvp(acos_p, lambda t, x, y: neg(div(t, sqrt(sub(_c(x, 1), mul(x, x))))))
+_unary_jvp(atan_p, lambda t, x, y: div(t, add(_c(x, 1), mul(x, x))))
+_unary_jvp(sinh_p, lambda t, x, y: mul(t, cosh(x)))
+_unary_jvp(cosh_p, lambda t, x, y: mul(t, sinh(x)))
+_unary_jvp(tanh_p, lambda t, x, y: mul(t, sub(_c(y, 1), mul(y, y))))
+_unary_jvp(asinh_p, lambda t, x, y: div(t, sqrt(add(mul(x, x), _c(x, 1)))))
+_unary_jvp(acosh_p, lambda t, x, y: div(t, sqrt(sub(mul(x, x), _c(x, 1)))))
+_unary_jvp(atanh_p, lambda t, x, y: div(t, sub(_c(x, 1), mul(x, x))))
+_unary_jvp(sqrt_p, lambda t, x, y: div(t, mul(_c(y, 2), y)))
+_unary_jvp(cbrt_p, lambda t, x, y: div(t, mul(_c(y, 3), mul(y, y))))
+_unary_jvp(abs_p, lambda t, x, y: mul(t, sign(x)))
+_unary_jvp(logistic_p, lambda t, x, y: mul(t, mul(y, sub(_c(y, 1), y))))
+_unary_jvp(
+    erf_p, lambda t, x, y: mul(t, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x)))))
+)
+_unary_jvp(
+    erf_inv_p, lambda t, x, y: mul(t, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(y, y))))
+)
+_unary_jvp(lgamma_p, lambda t, x, y: mul(t, digamma(x)))
+_unary_jvp(polygamma_p, lambda t, x, y, *, n: mul(t, polygamma(n + 1, x)))
+_unary_jvp(integer_pow_p, lambda t, x, out, *, y: _integer_pow_tangent(t, x, y))
+
+
+def _integer_pow_tangent(t, x, y):
+    if y == 0:
+        return Zero(core.get_aval(x))
+    dx = _c(x, y) if y == 1 else mul(_c(x, y), integer_pow(x, y - 1))
+    return mul(t, dx)
+
+
+for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, floor_divide_p):
+    _zero_jvp(_p)
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, and_p, or_p, xor_p, shift_left_p, shift_right_p):
+    _zero_jvp(_p)
+
+
+def _binary_jvp(prim, tx_fn, ty_fn):
+    """tx_fn(t, x, y, out) and ty_fn(t, x, y, out): tangent contributions of each operand."""
+
+    def rule(primals, tangents, **params):
+        x, y = primals
+        tx, ty = tangents
+        out = prim.bind(x, y, **params)
+        shape = core.get_aval(out).shape
+        parts = []
+        if not is_zero(tx):
+            parts.append(tx_fn(tx, x, y, out))
+        if not is_zero(ty):
+            parts.append(ty_fn(ty, x, y, out))
+        total = parts[0] if len(parts) == 1 else add(parts[0], parts[1])
+        return out, broadcast_to(total, shape)
+
+    jvp_rules[prim] = rule
+
+
+_binary_jvp(add_p, lambda t, x, y, o: t, lambda t, x, y, o: t)
+_binary_jvp(sub_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(t))
+_binary_jvp(mul_p, lambda t, x, y, o: mul(t, y), lambda t, x, y, o: mul(x, t))
+_binary_jvp(div_p, lambda t, x, y, o: div(t, y), lambda t, x, y, o: neg(mul(t, div(o, y))))
+_binary_jvp(
+    rem_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(mul(t, floor(div(sub(x, o), y))))
+)
+_binary_jvp(
+    atan2_p,
+    lambda t, x, y, o: mul(t, div(y, add(mul(x, x), mul(y, y)))),
+    lambda t, x, y, o: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))),
+)
+
+
+def _pow_tx(t, x, y, o):
+    # d/dx x**y = y * x**(y-1), computed without dividing by x (x may be 0).
+    return mul(t, mul(y, pow_(x, sub(y, _c(y, 1)))))
+
+
+def _pow_ty(t, x, y, o):
+    # d/dy x**y = log(x) * x**y, taken as 0 where x == 0 (as JAX does).
+    zero = _c(x, 0)
+    safe_x = select(eq(x, zero), _c(x, 1), x)
+    return mul(t, mul(log(safe_x), o))
+
+
+_binary_jvp(pow_p, _pow_tx, _pow_ty)
+
+
+def _minmax_jvp(prim, pick):
+    # Ties split the tangent evenly between the operands, as JAX does.
+    def tx(t, x, y, o):
+        return mul(t, _select_weight(pick(x, y), eq(x, y), x))
+
+    def ty(t, x, y, o):
+        return mul(t, _select_weight(pick(y, x), eq(x, y), y))
+
+    _binary_jvp(prim, tx, ty)
+
+
+def _select_weight(wins, ties, like):
+    one, half, zero = _c(like, 1), _c(like, 0.5), _c(like, 0)
+    return select(wins, one, select(ties, half, zero))
+
+
+_minmax_jvp(max_p, gt)
+_minmax_jvp(min_p, lt)
+
+
+def _select_jvp(primals, tangents):
+    pred, x, y = primals
+    _, tx, ty = tangents
+    out = select(pred, x, y)
+    shape = core.get_aval(out).shape
+    if is_zero(tx) and is_zero(ty):
+        return out, _out_zero(out)
+    tx = _zeros_for(tx)
+    ty = _zeros_for(ty)
+    return out, broadcast_to(select(pred, tx, ty), shape)
+
+
+def _zeros_for(t):
+    return np.zeros((), t.aval.dtype) if is_zero(t) else t
+
+
+jvp_rules[select_p] = _select_jvp
+
+# ---- transpose rules ---------------------------------------------------------------------
+
+
+def _shape(x):
+    return x.aval.shape if is_undefined_primal(x) else core.get_aval(x).shape
+
+
+def _add_transpose(ct, x, y):
+    return [
+        unbroadcast(ct, _shape(x)) if is_undefined_primal(x) else None,
+        unbroadcast(ct, _shape(y)) if is_undefined_primal(y) else None,
+    ]
+
+
+def _sub_transpose(ct, x, y):
+    return [
+        unbroadcast(ct, _shape(x)) if is_undefined_primal(x) else None,
+        unbroadcast(neg(ct), _shape(y)) if is_undefined_primal(y) else None,
+    ]
+
+
+def _mul_transpose(ct, x, y):
+    if is_undefined_primal(x) and is_undefined_primal(y):
+        raise ValueError("mul: transpose of a product of two linear values (not linear)")
+    if is_undefined_primal(x):
+        return [unbroadcast(mul(ct, y), _shape(x)), None]
+    return [None, unbroadcast(mul(x, ct), _shape(y))]
+
+
+def _div_transpose(ct, x, y):
+    if is_undefined_primal(y):
+        raise ValueError("div: transpose with respect to the divisor (not linear)")
+    return [unbroadcast(div(ct, y), _shape(x)), None]
+
+
+def _neg_transpose(ct, x):
+    return [neg(ct)]
+
+
+def _select_transpose(ct, pred, x, y):
+    zero = np.zeros((), core.get_aval(ct).dtype)
+    return [
+        None,
+        unbroadcast(select(pred, ct, zero), _shape(x)) if is_undefined_primal(x) else None,
+        unbroadcast(select(pred, zero, ct), _shape(y)) if is_undefined_primal(y) else None,
+    ]
+
+
+transpose_rules[add_p] = _add_transpose
+transpose_rules[sub_p] = _sub_transpose
+transpose_rules[mul_p] = _mul_transpose
+transpose_rules[div_p] = _div_transpose
+transpose_rules[neg_p] = _neg_transpose
+transpose_rules[select_p] = _select_transpose
+
+
+def add_any(a, b):
+    """Sum of two cotangents of the same abstract value."""
+    return add(a, b)
+
+
+vjp.add_cotangents = add_any

@@ -1,0 +1,28 @@
+"""``stop_gradient``: the identity whose derivative is zero."""
+
+from __future__ import annotations
+
+from fnn import core
+from fnn.lax.base import Zero, batching_rules, codegen_rules, defprim, jvp_rules
+from fnn.tree_util import tree_map
+
+__all__ = ["stop_gradient"]
+
+stop_gradient_p = defprim("stop_gradient", lambda x: x, lambda x: x)
+jvp_rules[stop_gradient_p] = lambda primals, tangents: (
+    stop_gradient_p.bind(primals[0]),
+    Zero(core.get_aval(primals[0])),
+)
+batching_rules[stop_gradient_p] = lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0])
+codegen_rules[stop_gradient_p] = lambda a, p: a[0]
+
+
+def stop_gradient(x):
+    """The identity on a pytree of arrays, with zero derivative.
+
+    Example:
+        >>> import fnn
+        >>> fnn.grad(lambda x: x * fnn.lax.stop_gradient(x))(3.0)
+        Array(3., dtype=float32)
+    """
+    return tree_map(stop_gradient_p.bind, x)

@@ -1,0 +1,346 @@
+"""Primitives that move data without arithmetic: broadcast_in_dim, reshape, transpose,
+reduce_sum, convert_element_type; and the helpers the other rules are written with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fnn import config, core
+from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax.base import (
+    Zero,
+    batching_rules,
+    codegen_rules,
+    defprim,
+    is_zero,
+    jvp_rules,
+    transpose_rules,
+)
+from fnn.transforms import batching, codegen, jvp
+
+__all__ = [
+    "broadcast_in_dim",
+    "reshape",
+    "transpose",
+    "reduce_sum",
+    "convert_element_type",
+    "unbroadcast",
+    "moveaxis",
+    "broadcast_to",
+    "expand_dims",
+]
+
+
+def _linear_jvp(prim):
+    def rule(primals, tangents, **params):
+        out = prim.bind(*primals, **params)
+        (t,) = tangents
+        return out, Zero(core.get_aval(out)) if is_zero(t) else prim.bind(t, **params)
+
+    jvp_rules[prim] = rule
+
+
+# ---- broadcast_in_dim ------------------------------------------------------------------
+
+
+def _bid_shape_for(operand_shape, shape, dims):
+    s = [1] * len(shape)
+    for i, d in enumerate(dims):
+        s[d] = operand_shape[i]
+    return tuple(s)
+
+
+def _bid_impl(x, *, shape, broadcast_dimensions):
+    return np.broadcast_to(x.reshape(_bid_shape_for(x.shape, shape, broadcast_dimensions)), shape)
+
+
+def _bid_abstract(x, *, shape, broadcast_dimensions):
+    if len(broadcast_dimensions) != x.ndim:
+        raise FnnTypeError(
+            f"broadcast_in_dim: operand of shape {x.shape} needs {x.ndim} broadcast "
+            f"dimensions, got {broadcast_dimensions}"
+        )
+    for i, d in enumerate(broadcast_dimensions):
+        if not 0 <= d < len(shape) or x.shape[i] not in (1, shape[d]):
+            raise FnnTypeError(
+                f"broadcast_in_dim: cannot broadcast operand of shape {x.shape} to {shape} "
+                f"with broadcast_dimensions={broadcast_dimensions}"
+            )
+    return ShapedArray(shape, x.dtype)
+
+
+broadcast_in_dim_p = defprim("broadcast_in_dim", _bid_impl, _bid_abstract)
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    shape = tuple(int(d) for d in shape)
+    broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
+    if core.get_aval(x).shape == shape and broadcast_dimensions == tuple(range(len(shape))):
+        return x
+    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=broadcast_dimensions)
+
+
+def _bid_transpose(ct, x, *, shape, broadcast_dimensions):
+    in_shape = x.aval.shape
+    sum_axes = [i for i in range(len(shape)) if i not in broadcast_dimensions]
+    sum_axes += [d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1]
+    out = reduce_sum(ct, tuple(sorted(sum_axes))) if sum_axes else ct
+    return [reshape(out, in_shape)]
+
+
+def _bid_batch(vals, dims, *, shape, broadcast_dimensions):
+    (x,), (d,) = vals, dims
+    x = moveaxis(x, d, 0)
+    size = core.get_aval(x).shape[0]
+    new_dims = (0,) + tuple(b + 1 for b in broadcast_dimensions)
+    return broadcast_in_dim(x, (size,) + tuple(shape), new_dims), 0
+
+
+_linear_jvp(broadcast_in_dim_p)
+transpose_rules[broadcast_in_dim_p] = _bid_transpose
+batching_rules[broadcast_in_dim_p] = _bid_batch
+codegen.view_prims.add(broadcast_in_dim_p)
+
+
+codegen_rules[broadcast_in_dim_p] = lambda args, p: (
+    f"np.broadcast_to({args[0]}.reshape("
+    f"{_static_bid_shape_expr(args[0], p['shape'], p['broadcast_dimensions'])}), {p['shape']})"
+)
+
+
+def _static_bid_shape_expr(arg, shape, dims):
+    parts = ["1"] * len(shape)
+    for i, d in enumerate(dims):
+        parts[d] = f"{arg}.shape[{i}]"
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+# ---- reshape -----------------------------------------------------------------------------
+
+
+def _reshape_abstract(x, *, new_sizes):
+    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+        raise FnnTypeError(f"reshape: cannot reshape an array of shape {x.shape} to {new_sizes}")
+    return ShapedArray(new_sizes, x.dtype)
+
+
+reshape_p = defprim(
+    "reshape", lambda x, *, new_sizes: np.reshape(x, new_sizes), _reshape_abstract
+)
+
+
+def reshape(x, new_sizes):
+    new_sizes = tuple(int(d) for d in new_sizes)
+    if core.get_aval(x).shape == new_sizes:
+        return x
+    return reshape_p.bind(x, new_sizes=new_sizes)
+
+
+_linear_jvp(reshape_p)
+transpose_rules[reshape_p] = lambda ct, x, *, new_sizes: [reshape(ct, x.aval.shape)]
+
+
+def _reshape_batch(vals, dims, *, new_sizes):
+    x = moveaxis(vals[0], dims[0], 0)
+    return reshape(x, (core.get_aval(x).shape[0],) + new_sizes), 0
+
+
+batching_rules[reshape_p] = _reshape_batch
+codegen_rules[reshape_p] = lambda args, p: f"np.reshape({args[0]}, {p['new_sizes']})"
+codegen.view_prims.add(reshape_p)
+
+
+# ---- transpose ---------------------------------------------------------------------------
+
+
+def _transpose_abstract(x, *, permutation):
+    if sorted(permutation) != list(range(x.ndim)):
+        raise FnnTypeError(
+            f"transpose: axes {permutation} are not a permutation of the {x.ndim} axes of an "
+            f"array of shape {x.shape}"
+        )
+    return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype)
+
+
+transpose_p = defprim(
+    "transpose", lambda x, *, permutation: np.transpose(x, permutation), _transpose_abstract
+)
+
+
+def transpose(x, permutation):
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return transpose_p.bind(x, permutation=permutation)
+
+
+_linear_jvp(transpose_p)
+transpose_rules[transpose_p] = lambda ct, x, *, permutation: [
+    transpose(ct, tuple(np.argsort(permutation)))
+]
+
+
+def _transpose_batch(vals, dims, *, permutation):
+    x = moveaxis(vals[0], dims[0], 0)
+    return transpose(x, (0,) + tuple(p + 1 for p in permutation)), 0
+
+
+batching_rules[transpose_p] = _transpose_batch
+codegen_rules[transpose_p] = lambda args, p: f"np.transpose({args[0]}, {p['permutation']})"
+codegen.view_prims.add(transpose_p)
+
+
+# ---- reduce_sum --------------------------------------------------------------------------
+
+
+def _reduce_sum_abstract(x, *, axes):
+    for a in axes:
+        if not 0 <= a < x.ndim:
+            raise FnnTypeError(f"reduce_sum: axis {a} out of bounds for shape {x.shape}")
+    return ShapedArray(tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype)
+
+
+reduce_sum_p = defprim(
+    "reduce_sum", lambda x, *, axes: np.sum(x, axis=axes, dtype=x.dtype), _reduce_sum_abstract
+)
+
+
+def reduce_sum(x, axes):
+    axes = tuple(sorted(int(a) for a in axes))
+    if not axes:
+        return x
+    return reduce_sum_p.bind(x, axes=axes)
+
+
+_linear_jvp(reduce_sum_p)
+
+
+def _reduce_sum_transpose(ct, x, *, axes):
+    shape = x.aval.shape
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    return [broadcast_in_dim(ct, shape, kept)]
+
+
+def _reduce_sum_batch(vals, dims, *, axes):
+    (x,), (d,) = vals, dims
+    # axes are in the unbatched numbering; shift those at or after the batch axis
+    new_axes = tuple(_shift(a, d) for a in axes)
+    out_d = d - sum(1 for a in new_axes if a < d)
+    return reduce_sum(x, new_axes), out_d
+
+
+def _shift(a, d):
+    return a + 1 if a >= d else a
+
+
+transpose_rules[reduce_sum_p] = _reduce_sum_transpose
+batching_rules[reduce_sum_p] = _reduce_sum_batch
+codegen_rules[reduce_sum_p] = lambda args, p: (
+    f"np.add.reduce({args[0]}, axis={p['axes']})"
+    if len(p["axes"]) != 1
+    else f"np.add.reduce({args[0]}, axis={p['axes'][0]})"
+)
+
+
+# ---- convert_element_type ----------------------------------------------------------------
+
+
+def _convert_abstract(x, *, new_dtype):
+    return ShapedArray(x.shape, new_dtype)
+
+
+convert_element_type_p = defprim(
+    "convert_element_type",
+    lambda x, *, new_dtype: x.astype(new_dtype),
+    _convert_abstract,
+)
+
+
+def convert_element_type(x, new_dtype):
+    new_dtype = config.canonicalize_dtype(new_dtype)
+    if core.get_aval(x).dtype == new_dtype:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype)
+
+
+def _convert_jvp(primals, tangents, *, new_dtype):
+    (x,), (t,) = primals, tangents
+    out = convert_element_type_p.bind(x, new_dtype=new_dtype)
+    float_in = jvp.is_float(core.get_aval(x).dtype)
+    if is_zero(t) or not (float_in and jvp.is_float(new_dtype)):
+        return out, Zero(core.get_aval(out))
+    return out, convert_element_type_p.bind(t, new_dtype=new_dtype)
+
+
+jvp_rules[convert_element_type_p] = _convert_jvp
+transpose_rules[convert_element_type_p] = lambda ct, x, *, new_dtype: [
+    convert_element_type(ct, x.aval.dtype)
+]
+batching_rules[convert_element_type_p] = lambda vals, dims, *, new_dtype: (
+    convert_element_type_p.bind(vals[0], new_dtype=new_dtype),
+    dims[0],
+)
+codegen_rules[convert_element_type_p] = lambda args, p: f"{args[0]}.astype(np.{p['new_dtype']})"
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def unbroadcast(x, shape):
+    """Sum ``x`` down to ``shape`` (the transpose of numpy broadcasting)."""
+    xshape = core.get_aval(x).shape
+    shape = tuple(shape)
+    if xshape == shape:
+        return x
+    lead = len(xshape) - len(shape)
+    axes = list(range(lead))
+    axes += [lead + i for i, d in enumerate(shape) if d == 1 and xshape[lead + i] != 1]
+    out = reduce_sum(x, tuple(axes))
+    return reshape(out, shape)
+
+
+def broadcast_to(x, shape):
+    """numpy-style broadcast of ``x`` to ``shape``."""
+    xshape = core.get_aval(x).shape
+    shape = tuple(shape)
+    if xshape == shape:
+        return x
+    lead = len(shape) - len(xshape)
+    return broadcast_in_dim(x, shape, tuple(range(lead, len(shape))))
+
+
+def moveaxis(x, src, dst):
+    ndim = core.get_aval(x).ndim
+    src, dst = src % ndim, dst % ndim
+    if src == dst:
+        return x
+    perm = [i for i in range(ndim) if i != src]
+    perm.insert(dst, src)
+    return transpose(x, tuple(perm))
+
+
+def expand_dims(x, axis):
+    shape = list(core.get_aval(x).shape)
+    shape.insert(axis, 1)
+    return reshape(x, shape)
+
+
+def broadcast_axis(x, size, axis):
+    """Insert a new axis of length ``size`` at ``axis`` (negative counts from the end)."""
+    aval = core.get_aval(x)
+    ndim = aval.ndim + 1
+    axis = axis % ndim
+    shape = list(aval.shape)
+    shape.insert(axis, size)
+    dims = tuple(i for i in range(ndim) if i != axis)
+    return broadcast_in_dim(x, shape, dims)
+
+
+def zeros_like_aval(aval):
+    return broadcast_in_dim(np.zeros((), aval.dtype), aval.shape, ())
+
+
+batching.moveaxis = moveaxis
+batching.broadcast_axis = broadcast_axis
+jvp.zeros_like_aval = zeros_like_aval

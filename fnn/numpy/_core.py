@@ -1,0 +1,156 @@
+"""Conversion and dtype promotion shared by all of fnn.numpy.
+
+Promotion follows JAX: Python scalars are *weakly typed* (``x * 2.0`` keeps x's
+float32; ``int32_array + 1.5`` becomes the default float), mixing integers and
+floats gives the float, and 64-bit types only exist with ``enable_x64``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fnn import config, core, lax
+from fnn.array import Array
+from fnn.core import FnnTypeError, Tracer
+
+__all__ = ["asarray", "array", "result_type", "promote_args", "is_array", "canonical_dtype"]
+
+_WEAK = (int, float, bool, complex)
+
+
+def is_array(x) -> bool:
+    return isinstance(x, Array | Tracer)
+
+
+def _is_weak(x) -> bool:
+    return type(x) in _WEAK
+
+
+def canonical_dtype(dtype) -> np.dtype:
+    if dtype is float:
+        return config.default_float()
+    if dtype is int:
+        return config.default_int()
+    if dtype is bool:
+        return np.dtype(np.bool_)
+    return config.canonicalize_dtype(dtype)
+
+
+def _dtype_of(x) -> np.dtype:
+    if is_array(x):
+        return x.dtype
+    if isinstance(x, np.ndarray | np.generic):
+        return config.canonicalize_dtype(x.dtype)
+    return core.get_aval(x).dtype
+
+
+def _kind_rank(dt: np.dtype) -> int:
+    if dt == np.bool_:
+        return 0
+    if np.issubdtype(dt, np.integer):
+        return 1
+    if np.issubdtype(dt, np.floating):
+        return 2
+    return 3
+
+
+def _promote_two(a: np.dtype, b: np.dtype) -> np.dtype:
+    ka, kb = _kind_rank(a), _kind_rank(b)
+    if ka != kb:
+        hi, lo = (a, b) if ka > kb else (b, a)
+        if _kind_rank(hi) == 3 and _kind_rank(lo) == 2:
+            return config.canonicalize_dtype(np.promote_types(hi, lo))
+        return hi  # the float (or complex) wins over ints and bools, as in JAX
+    return config.canonicalize_dtype(np.promote_types(a, b))
+
+
+def result_type(*args) -> np.dtype:
+    """The dtype fnn.numpy computes ``args`` in (weak Python scalars adapt to arrays)."""
+    strong = [_dtype_of(a) for a in args if not _is_weak(a)]
+    weak = [type(a) for a in args if _is_weak(a)]
+    if strong:
+        dt = strong[0]
+        for d in strong[1:]:
+            dt = _promote_two(dt, d)
+    else:
+        order = [bool, int, float, complex]
+        top = max(weak, key=order.index)
+        dt = canonical_dtype(top) if top is not complex else np.dtype(np.complex64)
+        return dt
+    for w in weak:
+        if w is float and _kind_rank(dt) < 2:
+            dt = config.default_float()
+        elif w is int and dt == np.bool_:
+            dt = config.default_int()
+        elif w is complex and _kind_rank(dt) < 3:
+            dt = config.canonicalize_dtype(np.complex128)
+    return dt
+
+
+def asarray(x, dtype=None):
+    """Convert to an fnn array (numpy arrays are copied once so they stay immutable).
+
+    Example:
+        >>> import numpy as np, fnn.numpy as fnp
+        >>> fnp.asarray(np.arange(3.0))
+        Array([0., 1., 2.], dtype=float32)
+    """
+    if dtype is not None:
+        dtype = canonical_dtype(dtype)
+    if is_array(x):
+        return x if dtype is None else lax.convert_element_type(x, dtype)
+    if isinstance(x, list | tuple) and _contains_array(x):
+        from fnn.numpy.shape import stack
+
+        return asarray(stack([asarray(e) for e in x]), dtype)
+    if isinstance(x, np.ndarray):
+        target = dtype or config.canonicalize_dtype(x.dtype)
+        if x.dtype == object:
+            raise FnnTypeError(f"asarray: object arrays are not supported (got {x!r:.80})")
+        out = x.astype(target, copy=True) if (x.flags.writeable or x.dtype != target) else x
+        return Array(out)
+    if _is_weak(x) and dtype is None:
+        return Array(core.canonical_value(x))
+    arr = np.asarray(x, dtype=dtype)
+    if arr.dtype == object:
+        raise FnnTypeError(f"asarray: cannot convert {type(x).__name__} to an array")
+    if dtype is None:
+        arr = arr.astype(config.canonicalize_dtype(arr.dtype), copy=False)
+    return Array(np.array(arr, copy=True) if arr.flags.writeable and arr.base is not None else arr)
+
+
+def _contains_array(xs) -> bool:
+    for e in xs:
+        if is_array(e) or (isinstance(e, list | tuple) and _contains_array(e)):
+            return True
+    return False
+
+
+def array(x, dtype=None, copy=True):
+    """Like :func:`asarray` (fnn arrays are immutable, so a copy is never observable)."""
+    return asarray(x, dtype)
+
+
+def convert(x, dtype):
+    """``x`` as an array of ``dtype``; Python scalars become constants of that dtype."""
+    if _is_weak(x) or isinstance(x, np.ndarray | np.generic):
+        return np.asarray(x, dtype=dtype)
+    if not is_array(x):
+        x = asarray(x)
+    return lax.convert_element_type(x, dtype)
+
+
+def promote_args(name: str, *args, to_float: bool = False):
+    """Arguments converted to their common dtype (floats when ``to_float``)."""
+    for a in args:
+        if not (is_array(a) or _is_weak(a) or isinstance(a, np.ndarray | np.generic)):
+            if isinstance(a, list | tuple):
+                continue
+            raise FnnTypeError(
+                f"{name}: expected arrays or numbers, got {type(a).__name__}: {a!r:.60}"
+            )
+    args = [asarray(a) if isinstance(a, list | tuple) else a for a in args]
+    dt = result_type(*args)
+    if to_float and _kind_rank(dt) < 2:
+        dt = config.default_float()
+    return [convert(a, dt) for a in args]

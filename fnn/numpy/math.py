@@ -1,0 +1,326 @@
+"""Elementwise functions of fnn.numpy, with numpy's broadcasting and JAX's promotion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fnn import config, lax
+from fnn.numpy._core import asarray, promote_args
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "mod",
+    "remainder", "negative", "positive", "power", "float_power", "square", "sqrt", "cbrt",
+    "reciprocal", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sin", "cos",
+    "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "arcsinh",
+    "arccosh", "arctanh", "abs", "absolute", "fabs", "sign", "maximum", "minimum", "clip",
+    "where", "floor", "ceil", "round", "around", "rint", "trunc", "equal", "not_equal", "less",
+    "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+    "logical_xor", "isfinite", "isnan", "isinf", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "invert", "bitwise_not", "left_shift", "right_shift", "real", "conj",
+    "conjugate", "hypot", "logaddexp", "sinc", "deg2rad", "rad2deg", "degrees", "radians",
+    "heaviside", "fmax", "fmin", "nan_to_num", "astype",
+]  # fmt: skip
+
+
+def _unary(lax_fn, name, to_float=True):
+    def f(x, /):
+        (x,) = promote_args(name, x, to_float=to_float)
+        return lax_fn(asarray(x))
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise {name}, as numpy.{name}."
+    return f
+
+
+def _binary(lax_fn, name, to_float=False):
+    def f(x1, x2, /):
+        a, b = promote_args(name, x1, x2, to_float=to_float)
+        return lax_fn(a, b)
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise {name} with broadcasting, as numpy.{name}."
+    return f
+
+
+add = _binary(lax.add, "add")
+subtract = _binary(lax.sub, "subtract")
+multiply = _binary(lax.mul, "multiply")
+true_divide = _binary(lax.div, "true_divide", to_float=True)
+divide = true_divide
+maximum = _binary(lax.max, "maximum")
+minimum = _binary(lax.min, "minimum")
+arctan2 = _binary(lax.atan2, "arctan2", to_float=True)
+equal = _binary(lax.eq, "equal")
+not_equal = _binary(lax.ne, "not_equal")
+less = _binary(lax.lt, "less")
+less_equal = _binary(lax.le, "less_equal")
+greater = _binary(lax.gt, "greater")
+greater_equal = _binary(lax.ge, "greater_equal")
+bitwise_and = _binary(lax.bitwise_and, "bitwise_and")
+bitwise_or = _binary(lax.bitwise_or, "bitwise_or")
+bitwise_xor = _binary(lax.bitwise_xor, "bitwise_xor")
+left_shift = _binary(lax.shift_left, "left_shift")
+right_shift = _binary(lax.shift_right, "right_shift")
+
+exp = _unary(lax.exp, "exp")
+log = _unary(lax.log, "log")
+log1p = _unary(lax.log1p, "log1p")
+expm1 = _unary(lax.expm1, "expm1")
+sin = _unary(lax.sin, "sin")
+cos = _unary(lax.cos, "cos")
+tan = _unary(lax.tan, "tan")
+arcsin = _unary(lax.asin, "arcsin")
+arccos = _unary(lax.acos, "arccos")
+arctan = _unary(lax.atan, "arctan")
+sinh = _unary(lax.sinh, "sinh")
+cosh = _unary(lax.cosh, "cosh")
+tanh = _unary(lax.tanh, "tanh")
+arcsinh = _unary(lax.asinh, "arcsinh")
+arccosh = _unary(lax.acosh, "arccosh")
+arctanh = _unary(lax.atanh, "arctanh")
+sqrt = _unary(lax.sqrt, "sqrt")
+cbrt = _unary(lax.cbrt, "cbrt")
+negative = _unary(lax.neg, "negative", to_float=False)
+sign = _unary(lax.sign, "sign", to_float=False)
+abs = _unary(lax.abs, "abs", to_float=False)  # noqa: A001 - numpy's name
+absolute = abs
+fabs = _unary(lax.abs, "fabs")
+isfinite = _unary(lax.is_finite, "isfinite")
+
+
+def _keep_ints(lax_fn, name):
+    def f(x, /):
+        (x,) = promote_args(name, x)
+        x = asarray(x)
+        return x if not np.issubdtype(x.dtype, np.floating) else lax_fn(x)
+
+    f.__name__ = name
+    return f
+
+
+floor = _keep_ints(lax.floor, "floor")
+ceil = _keep_ints(lax.ceil, "ceil")
+rint = _keep_ints(lax.round, "rint")
+
+
+def round(a, decimals: int = 0):  # noqa: A001 - numpy's name
+    """Round half to even, like numpy.round."""
+    a = asarray(a)
+    if not np.issubdtype(a.dtype, np.floating):
+        return a
+    if decimals == 0:
+        return lax.round(a)
+    scale = np.asarray(10.0**decimals, a.dtype)
+    return lax.div(lax.round(lax.mul(a, scale)), scale)
+
+
+around = round
+
+
+def trunc(x, /):
+    x = asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        return x
+    return where(x < 0, ceil(x), floor(x))
+
+
+def positive(x, /):
+    return asarray(x)
+
+
+def floor_divide(x1, x2, /):
+    a, b = promote_args("floor_divide", x1, x2)
+    if np.issubdtype(a.dtype, np.floating):
+        return lax.floor(lax.div(a, b))
+    from fnn.lax.elementwise import floor_divide_p
+
+    return floor_divide_p.bind(a, b)
+
+
+def mod(x1, x2, /):
+    a, b = promote_args("mod", x1, x2)
+    return lax.rem(a, b)
+
+
+remainder = mod
+
+
+def power(x1, x2, /):
+    """``x1 ** x2``; an integer Python exponent uses repeated multiplication (exact, fast)."""
+    if type(x2) is int and not isinstance(x2, bool):
+        (x,) = promote_args("power", x1)
+        x = asarray(x)
+        if x2 >= 0 or np.issubdtype(x.dtype, np.floating):
+            return lax.integer_pow(x, x2)
+    a, b = promote_args("power", x1, x2)
+    return lax.pow(a, b)
+
+
+def float_power(x1, x2, /):
+    a, b = promote_args("float_power", x1, x2, to_float=True)
+    return lax.pow(a, b)
+
+
+def square(x, /):
+    (x,) = promote_args("square", x)
+    return lax.integer_pow(asarray(x), 2)
+
+
+def reciprocal(x, /):
+    (x,) = promote_args("reciprocal", x, to_float=True)
+    return lax.div(np.ones((), x.dtype), x)
+
+
+def exp2(x, /):
+    (x,) = promote_args("exp2", x, to_float=True)
+    return lax.exp(lax.mul(x, np.asarray(np.log(2.0), x.dtype)))
+
+
+def log2(x, /):
+    (x,) = promote_args("log2", x, to_float=True)
+    return lax.div(lax.log(x), np.asarray(np.log(2.0), x.dtype))
+
+
+def log10(x, /):
+    (x,) = promote_args("log10", x, to_float=True)
+    return lax.div(lax.log(x), np.asarray(np.log(10.0), x.dtype))
+
+
+def logaddexp(x1, x2, /):
+    a, b = promote_args("logaddexp", x1, x2, to_float=True)
+    m = lax.stop_gradient(maximum(a, b))
+    m = where(isfinite(m), m, 0.0)
+    return add(m, log(add(exp(subtract(a, m)), exp(subtract(b, m)))))
+
+
+def hypot(x1, x2, /):
+    a, b = promote_args("hypot", x1, x2, to_float=True)
+    return sqrt(add(multiply(a, a), multiply(b, b)))
+
+
+def sinc(x, /):
+    (x,) = promote_args("sinc", x, to_float=True)
+    pix = multiply(np.pi, x)
+    safe = where(x == 0, 1.0, pix)
+    return where(x == 0, 1.0, divide(sin(safe), safe))
+
+
+def deg2rad(x, /):
+    return multiply(x, np.pi / 180)
+
+
+def rad2deg(x, /):
+    return multiply(x, 180 / np.pi)
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+def heaviside(x1, x2, /):
+    a, b = promote_args("heaviside", x1, x2, to_float=True)
+    return where(a < 0, 0.0, where(a > 0, 1.0, b))
+
+
+def fmax(x1, x2, /):
+    return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))
+
+
+def fmin(x1, x2, /):
+    return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))
+
+
+def isnan(x, /):
+    x = asarray(x)
+    if not np.issubdtype(x.dtype, np.inexact):
+        return lax.ne(x, x)
+    return lax.ne(x, x)
+
+
+def isinf(x, /):
+    x = asarray(x)
+    if not np.issubdtype(x.dtype, np.inexact):
+        return lax.ne(x, x)
+    return lax.eq(abs(x), np.asarray(np.inf, x.dtype))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    x = asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        return x
+    info = np.finfo(x.dtype)
+    x = where(isnan(x), nan, x)
+    x = where(x == np.inf, info.max if posinf is None else posinf, x)
+    return where(x == -np.inf, info.min if neginf is None else neginf, x)
+
+
+def logical_and(x1, x2, /):
+    return lax.bitwise_and(_as_bool(x1), _as_bool(x2))
+
+
+def logical_or(x1, x2, /):
+    return lax.bitwise_or(_as_bool(x1), _as_bool(x2))
+
+
+def logical_xor(x1, x2, /):
+    return lax.bitwise_xor(_as_bool(x1), _as_bool(x2))
+
+
+def logical_not(x, /):
+    return lax.bitwise_not(_as_bool(x))
+
+
+def _as_bool(x):
+    x = asarray(x)
+    return x if x.dtype == np.bool_ else lax.ne(x, np.zeros((), x.dtype))
+
+
+def invert(x, /):
+    return lax.bitwise_not(asarray(x))
+
+
+bitwise_not = invert
+
+
+def where(condition, x=None, y=None, /):
+    """Elementwise choice ``x if condition else y`` with broadcasting.
+
+    The one-argument form needs a concrete condition (its output shape depends on values).
+    """
+    if x is None and y is None:
+        from fnn.numpy.indexing import nonzero
+
+        return nonzero(condition)
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither")
+    c = _as_bool(condition)
+    a, b = promote_args("where", x, y)
+    return lax.select(c, a, b)
+
+
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - numpy's names
+    """Limit values to ``[a_min, a_max]`` (either may be None)."""
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    out = asarray(a)
+    if lo is not None:
+        out = maximum(out, lo)
+    if hi is not None:
+        out = minimum(out, hi)
+    return out
+
+
+def real(x, /):
+    x = asarray(x)
+    return x
+
+
+def conj(x, /):
+    return asarray(x)
+
+
+conjugate = conj
+
+
+def astype(x, dtype):
+    """``x`` converted to ``dtype`` (x64 rules apply: float64 means float32 unless enabled)."""
+    return lax.convert_element_type(asarray(x), config.canonicalize_dtype(np.dtype(dtype)))

@@ -1,0 +1,5 @@
+"""Sorting: sort and argsort (placeholder module filled in by the sorting work)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

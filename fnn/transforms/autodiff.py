@@ -1,0 +1,404 @@
+"""The public autodiff API on pytrees: grad, value_and_grad, jvp, vjp, linearize, jacfwd,
+jacrev, hessian. Each flattens its arguments, calls the flat transform and rebuilds the
+output structure.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from fnn import core
+from fnn.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
+from fnn.transforms.jvp import jvp_flat
+from fnn.transforms.vjp import linearize_flat, vjp_flat
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian"]
+
+
+def _asarray(x):
+    from fnn.numpy import asarray
+
+    return asarray(x)
+
+
+def _flatten_fun(fun, in_tree):
+    """``fun`` on pytrees as a function of flat leaves; records the output tree."""
+    store = {}
+
+    def flat_fun(*leaves):
+        args = tree_unflatten(in_tree, leaves)
+        out = fun(*args)
+        out_leaves, out_tree = tree_flatten(out)
+        store["tree"] = out_tree
+        return out_leaves
+
+    return flat_fun, store
+
+
+def _argnums_tuple(argnums, nargs, name):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise ValueError(
+                f"{name}: argnums={argnums!r} is out of range for a function called with "
+                f"{nargs} positional argument(s)"
+            )
+    return tuple(n % nargs for n in nums)
+
+
+def _check_float_inputs(name, leaves, argnum):
+    for x in leaves:
+        dt = core.get_aval(x).dtype
+        if not np.issubdtype(dt, np.inexact):
+            raise TypeError(
+                f"{name} requires real- or complex-valued inputs (float dtypes), but argument "
+                f"{argnum} has an input of dtype {dt}. Convert it with .astype(float) or "
+                "exclude it with argnums."
+            )
+
+
+def _split_args(fun, args, argnums):
+    """A function of the differentiated args only, with the others closed over."""
+
+    def partial_fun(*diff_args):
+        full = list(args)
+        for n, a in zip(argnums, diff_args, strict=True):
+            full[n] = a
+        return fun(*full)
+
+    return partial_fun, tuple(args[n] for n in argnums)
+
+
+def vjp(fun: Callable, *primals, has_aux: bool = False):
+    """Reverse mode: ``out, f_vjp = vjp(f, *primals)``; ``f_vjp(ct)`` returns input cotangents.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> out, f_vjp = fnn.vjp(fnp.sin, 0.0)
+        >>> f_vjp(fnp.asarray(1.0))
+        (Array(1., dtype=float32),)
+    """
+    primals = tree_map(_asarray, primals)
+    leaves, in_tree = tree_flatten(primals)
+    aux_store = {}
+
+    def fun_noaux(*args):
+        out = fun(*args)
+        if has_aux:
+            out, aux = _split_aux(out)
+            aux_store["aux"] = aux
+        return out
+
+    flat_fun, store = _flatten_fun(fun_noaux, in_tree)
+    out_flat, f_vjp_flat, _ = vjp_flat(flat_fun, leaves)
+    out_tree = store["tree"]
+
+    def f_vjp(ct):
+        ct_leaves, ct_tree = tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise ValueError(
+                f"vjp: the cotangent's structure {ct_tree} differs from the output's {out_tree}"
+            )
+        for c, o in zip(ct_leaves, out_flat, strict=True):
+            if core.get_aval(c).shape != core.get_aval(o).shape:
+                raise ValueError(
+                    f"vjp: cotangent of shape {core.get_aval(c).shape} for an output of shape "
+                    f"{core.get_aval(o).shape}"
+                )
+        ct_leaves = [_asarray(c) for c in ct_leaves]
+        return tree_unflatten(in_tree, f_vjp_flat(ct_leaves))
+
+    out = tree_unflatten(out_tree, out_flat)
+    if has_aux:
+        return out, f_vjp, aux_store["aux"]
+    return out, f_vjp
+
+
+def _split_aux(out):
+    if not (isinstance(out, tuple | list) and len(out) == 2):
+        raise TypeError(
+            "has_aux=True requires the function to return a pair (output, aux), got "
+            f"{type(out).__name__}"
+        )
+    return out[0], out[1]
+
+
+def value_and_grad(
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable:
+    """A function returning ``(fun(*args), grad)`` (``((value, aux), grad)`` with has_aux).
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> fnn.value_and_grad(lambda w: fnp.sum(w ** 2))(fnp.ones(2))
+        (Array(2., dtype=float32), Array([2., 2.], dtype=float32))
+    """
+
+    @functools.wraps(fun)
+    def vg_fun(*args, **kwargs):
+        nums = _argnums_tuple(argnums, len(args), "grad")
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        partial_fun, diff_args = _split_args(f, args, nums)
+        for n, a in zip(nums, diff_args, strict=True):
+            _check_float_inputs("grad", tree_flatten(a)[0], n)
+        if has_aux:
+            out, f_vjp, aux = vjp(partial_fun, *diff_args, has_aux=True)
+        else:
+            out, f_vjp = vjp(partial_fun, *diff_args)
+        _check_scalar_output(out, fun)
+        g = f_vjp(_ones_like(out))
+        g = g[0] if isinstance(argnums, int) else tuple(g)
+        return ((out, aux), g) if has_aux else (out, g)
+
+    return vg_fun
+
+
+def _fun_name(fun) -> str:
+    return getattr(fun, "__name__", type(fun).__name__)
+
+
+def _check_scalar_output(out, fun):
+    leaves = tree_flatten(out)[0]
+    if len(leaves) != 1 or core.get_aval(leaves[0]).shape != ():
+        shape = core.get_aval(leaves[0]).shape if len(leaves) == 1 else f"a pytree {tree_structure(out)}"
+        raise TypeError(
+            f"grad requires a scalar output, but `{_fun_name(fun)}` returned {shape}. Reduce it "
+            "(e.g. fnn.numpy.sum or mean), or use fnn.vjp / fnn.jacrev for non-scalar outputs."
+        )
+    dt = core.get_aval(leaves[0]).dtype
+    if not np.issubdtype(dt, np.inexact):
+        raise TypeError(
+            f"grad requires a real-valued float output, but `{_fun_name(fun)}` returned dtype "
+            f"{dt}. Differentiable outputs must be floats."
+        )
+
+
+def _ones_like(x):
+    aval = core.get_aval(x)
+    return np.ones(aval.shape, aval.dtype)
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> params = {"w": fnp.ones(3), "b": fnp.asarray(0.5)}
+        >>> loss = lambda p: fnp.sum((p["w"] * 2.0 + p["b"]) ** 2)
+        >>> fnn.grad(loss)(params)["b"]
+        Array(15., dtype=float32)
+    """
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        if has_aux:
+            (_, aux), g = vg(*args, **kwargs)
+            return g, aux
+        return vg(*args, **kwargs)[1]
+
+    return grad_fun
+
+
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+    """Forward mode: ``(fun(*primals), J @ tangents)``.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> fnn.jvp(fnp.sin, (0.0,), (1.0,))
+        (Array(0., dtype=float32), Array(1., dtype=float32))
+    """
+    if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
+        raise TypeError(
+            "jvp: primals and tangents must be tuples or lists of arguments, got "
+            f"{type(primals).__name__} and {type(tangents).__name__}"
+        )
+    primals = tree_map(_asarray, tuple(primals))
+    tangents = tree_map(_asarray, tuple(tangents))
+    p_leaves, p_tree = tree_flatten(primals)
+    t_leaves, t_tree = tree_flatten(tangents)
+    if p_tree != t_tree:
+        raise ValueError(f"jvp: primals {p_tree} and tangents {t_tree} differ in structure")
+    for i, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
+        pa, ta = core.get_aval(p), core.get_aval(t)
+        if pa.shape != ta.shape:
+            raise ValueError(
+                f"jvp: tangent {i} has shape {ta.shape} but its primal has shape {pa.shape}"
+            )
+        if pa.dtype != ta.dtype and np.issubdtype(pa.dtype, np.inexact):
+            raise TypeError(
+                f"jvp: tangent {i} has dtype {ta.dtype} but its primal has dtype {pa.dtype}"
+            )
+    aux_store = {}
+
+    def fun_noaux(*args):
+        out = fun(*args)
+        if has_aux:
+            out, aux_store["aux"] = _split_aux(out)
+        return out
+
+    flat_fun, store = _flatten_fun(fun_noaux, p_tree)
+    out_p, out_t = jvp_flat(flat_fun, p_leaves, t_leaves)
+    tree = store["tree"]
+    result = tree_unflatten(tree, out_p), tree_unflatten(tree, out_t)
+    return (*result, aux_store["aux"]) if has_aux else result
+
+
+def linearize(fun: Callable, *primals):
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` applies the Jacobian, reusing
+    the linearization (the residuals are computed once)."""
+    primals = tree_map(_asarray, primals)
+    leaves, in_tree = tree_flatten(primals)
+    flat_fun, store = _flatten_fun(fun, in_tree)
+    out_flat, jaxpr, consts = linearize_flat(flat_fun, leaves)
+    out_tree = store["tree"]
+    from fnn.jaxpr import eval_jaxpr
+
+    def f_jvp(*tangents):
+        t_leaves, t_tree = tree_flatten(tree_map(_asarray, tangents))
+        if t_tree != in_tree:
+            raise ValueError(f"linearize: tangents {t_tree} differ from primals {in_tree}")
+        return tree_unflatten(out_tree, eval_jaxpr(jaxpr, consts, *t_leaves))
+
+    return tree_unflatten(out_tree, out_flat), f_jvp
+
+
+def _std_basis(leaves):
+    """Identity matrix rows for the flattened inputs: (n, *shape) per leaf."""
+    sizes = [core.get_aval(x).size for x in leaves]
+    n = sum(sizes)
+    dtype = np.result_type(*[core.get_aval(x).dtype for x in leaves])
+    eye = np.eye(n, dtype=dtype)
+    out, start = [], 0
+    for x, s in zip(leaves, sizes, strict=True):
+        aval = core.get_aval(x)
+        out.append(eye[:, start : start + s].reshape((n,) + aval.shape).astype(aval.dtype))
+        start += s
+    return out, n
+
+
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian by forward mode (vmap of jvp over the input basis).
+
+    The result has shape ``out.shape + in.shape`` for each output/input leaf pair.
+    """
+
+    def jac_fun(*args):
+        nums = _argnums_tuple(argnums, len(args), "jacfwd")
+        partial_fun, diff_args = _split_args(fun, args, nums)
+        diff_args = tree_map(_asarray, diff_args)
+        leaves, in_tree = tree_flatten(diff_args)
+        for n, a in zip(nums, diff_args, strict=True):
+            _check_float_inputs("jacfwd", tree_flatten(a)[0], n)
+        aux_store = {}
+
+        def f_noaux(*a):
+            out = partial_fun(*a)
+            if has_aux:
+                out, aux_store["aux"] = _split_aux(out)
+            return out
+
+        flat_fun, store = _flatten_fun(f_noaux, in_tree)
+        basis, n = _std_basis(leaves)
+
+        def push(*tangents):
+            return jvp_flat(flat_fun, leaves, list(tangents))[1]
+
+        outs = _vmap_flat_auto(push, n, basis)
+        out_tree = store["tree"]
+        # outs[k] has shape (n, *out_shape); split n into the input leaves and move last.
+        result = []
+        for o in outs:
+            per_in, start = [], 0
+            for x in leaves:
+                aval = core.get_aval(x)
+                s = aval.size
+                block = o[start : start + s]
+                out_shape = tuple(core.get_aval(block).shape[1:])
+                block = block.reshape((s,) + out_shape)
+                from fnn.numpy import moveaxis
+
+                block = moveaxis(block, 0, -1).reshape(out_shape + aval.shape)
+                per_in.append(block)
+                start += s
+            result.append(tree_unflatten(in_tree, per_in))
+        jac = tree_unflatten(out_tree, [_select_argnums(r, argnums) for r in result])
+        return (jac, aux_store["aux"]) if has_aux else jac
+
+    return jac_fun
+
+
+def _select_argnums(tree, argnums):
+    return tree[0] if isinstance(argnums, int) else tree
+
+
+def _vmap_flat_auto(f, n, args):
+    """vmap over axis 0 of every arg, with every output's batch axis first."""
+    from fnn.transforms.batching import BatchTrace, BatchTracer, _VmapData, move_batch_axis
+
+    with core.new_main(BatchTrace, _VmapData(n, None)) as main:
+        trace = BatchTrace(main)
+        tracers = [BatchTracer(trace, x, 0) for x in args]
+        outs = f(*tracers)
+        outs = [core.full_raise(trace, o) for o in outs]
+        vals = [(t.val, t.batch_dim) for t in outs]
+    return [move_batch_axis(n, d, 0, v) for v, d in vals]
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian by reverse mode (vmap of vjp over the output basis).
+
+    The result has shape ``out.shape + in.shape`` for each output/input leaf pair.
+    """
+
+    def jac_fun(*args):
+        nums = _argnums_tuple(argnums, len(args), "jacrev")
+        partial_fun, diff_args = _split_args(fun, args, nums)
+        diff_args = tree_map(_asarray, diff_args)
+        for n, a in zip(nums, diff_args, strict=True):
+            _check_float_inputs("jacrev", tree_flatten(a)[0], n)
+        leaves, in_tree = tree_flatten(diff_args)
+        aux_store = {}
+
+        def f_noaux(*a):
+            out = partial_fun(*a)
+            if has_aux:
+                out, aux_store["aux"] = _split_aux(out)
+            return out
+
+        flat_fun, store = _flatten_fun(f_noaux, in_tree)
+        out_flat, f_vjp_flat, _ = vjp_flat(flat_fun, leaves)
+        out_tree = store["tree"]
+        basis, n = _std_basis(out_flat)
+        cts = _vmap_flat_auto(lambda *c: f_vjp_flat(list(c)), n, basis)
+        # cts[j] has shape (n, *in_shape_j); split n into the output leaves.
+        result = []
+        start = 0
+        for o in out_flat:
+            oa = core.get_aval(o)
+            per_in = []
+            for c, x in zip(cts, leaves, strict=True):
+                xa = core.get_aval(x)
+                per_in.append(c[start : start + oa.size].reshape(oa.shape + xa.shape))
+            result.append(_select_argnums(tree_unflatten(in_tree, per_in), argnums))
+            start += oa.size
+        jac = tree_unflatten(out_tree, result)
+        return (jac, aux_store["aux"]) if has_aux else jac
+
+    return jac_fun
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Hessian, as ``jacfwd(jacrev(fun))`` (forward-over-reverse).
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> fnn.hessian(lambda x: fnp.sum(x ** 3))(fnp.ones(2))
+        Array([[6., 0.],
+               [0., 6.]], dtype=float32)
+    """
+    return jacfwd(jacrev(fun, argnums), argnums)
+

@@ -1,0 +1,203 @@
+"""Optimization passes, jaxpr -> jaxpr: dead code, common subexpressions, constants, and
+algebraic no-ops (x*1, x+0, identity reshapes/transposes, transpose-of-transpose).
+
+Every pass returns a new ``(jaxpr, consts)`` and leaves its input untouched. All
+primitives are pure, so an equation whose outputs are unused can always be dropped
+and two equations with the same primitive, inputs and parameters always agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fnn import core
+from fnn.jaxpr import Jaxpr, JaxprEqn, Literal, Var
+
+__all__ = ["dce", "cse", "fold_constants", "simplify", "optimize"]
+
+# Constants at most this large are folded; bigger ones would bloat the program.
+_FOLD_LIMIT = 1 << 20
+
+
+def _subst(x, env):
+    while type(x) is Var and x in env:
+        x = env[x]
+    return x
+
+
+def dce(jaxpr: Jaxpr, consts):
+    """Drop equations whose results are never used, and unused constants."""
+    live = {v for v in jaxpr.outvars if type(v) is Var}
+    kept = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.out_binders):
+            kept.append(eqn)
+            live.update(x for x in eqn.inputs if type(x) is Var)
+    kept.reverse()
+    pairs = [(v, c) for v, c in zip(jaxpr.constvars, consts, strict=True) if v in live]
+    return (
+        Jaxpr([v for v, _ in pairs], jaxpr.invars, kept, jaxpr.outvars),
+        [c for _, c in pairs],
+    )
+
+
+def _hashable(v):
+    if isinstance(v, list | tuple):
+        return tuple(_hashable(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _hashable(x)) for k, x in v.items()))
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return ("id", id(v))
+
+
+def _input_key(x):
+    if type(x) is Literal:
+        return ("lit", x.val.dtype.str, x.val.item())
+    return ("var", id(x))
+
+
+def cse(jaxpr: Jaxpr, consts):
+    """Merge equations that apply the same primitive to the same inputs and parameters."""
+    env: dict[Var, Var] = {}
+    seen: dict[tuple, JaxprEqn] = {}
+    eqns = []
+    for eqn in jaxpr.eqns:
+        inputs = [_subst(x, env) for x in eqn.inputs]
+        key = (
+            eqn.primitive,
+            tuple(_input_key(x) for x in inputs),
+            _hashable(eqn.params),
+        )
+        prev = seen.get(key)
+        if prev is not None:
+            for old, new in zip(eqn.out_binders, prev.out_binders, strict=True):
+                env[old] = new
+            continue
+        new_eqn = JaxprEqn(eqn.primitive, inputs, eqn.params, eqn.out_binders)
+        seen[key] = new_eqn
+        eqns.append(new_eqn)
+    outvars = [_subst(x, env) for x in jaxpr.outvars]
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, outvars), list(consts)
+
+
+def fold_constants(jaxpr: Jaxpr, consts):
+    """Evaluate equations whose inputs are all known constants, at compile time."""
+    known: dict[Var, np.ndarray] = {
+        v: core._to_numpy(c) if not isinstance(c, np.ndarray) else c
+        for v, c in zip(jaxpr.constvars, consts, strict=True)
+        if not isinstance(c, core.Tracer)
+    }
+    constvars = list(jaxpr.constvars)
+    new_consts = list(consts)
+    env: dict[Var, Var | Literal] = {}
+    eqns = []
+
+    def value(x):
+        if type(x) is Literal:
+            return x.val
+        return known.get(x)
+
+    for eqn in jaxpr.eqns:
+        inputs = [_subst(x, env) for x in eqn.inputs]
+        vals = [value(x) for x in inputs]
+        sizes = [v.aval.size for v in eqn.out_binders]
+        foldable = (
+            all(v is not None for v in vals)
+            and eqn.primitive.impl is not None
+            and not eqn.primitive.name.startswith(("random", "threefry"))
+            and sum(sizes) <= _FOLD_LIMIT
+            and not _has_subprogram(eqn)
+        )
+        if foldable:
+            outs = eqn.primitive.impl(*vals, **eqn.params)
+            if not eqn.primitive.multiple_results:
+                outs = [outs]
+            for v, o in zip(eqn.out_binders, outs, strict=True):
+                o = np.asarray(o)
+                if o.ndim == 0:
+                    env[v] = Literal(o)
+                else:
+                    known[v] = o
+                    constvars.append(v)
+                    new_consts.append(o)
+            continue
+        eqns.append(JaxprEqn(eqn.primitive, inputs, eqn.params, eqn.out_binders))
+    outvars = [_subst(x, env) for x in jaxpr.outvars]
+    return dce(Jaxpr(constvars, jaxpr.invars, eqns, outvars), new_consts)
+
+
+def _has_subprogram(eqn) -> bool:
+    return any(isinstance(v, Jaxpr) or hasattr(v, "jaxpr") for v in eqn.params.values())
+
+
+def _is_literal(x, value) -> bool:
+    return type(x) is Literal and x.val.ndim == 0 and x.val.item() == value
+
+
+def simplify(jaxpr: Jaxpr, consts):
+    """Remove algebraic no-ops: x*1, x+0, x-0, x/1, identity reshape/transpose/convert,
+    and fuse transpose-of-transpose and reshape-of-reshape."""
+    env: dict[Var, Var | Literal] = {}
+    producer: dict[Var, JaxprEqn] = {}
+    eqns = []
+    for eqn in jaxpr.eqns:
+        inputs = [_subst(x, env) for x in eqn.inputs]
+        name = eqn.primitive.name
+        out = eqn.out_binders[0] if eqn.out_binders else None
+        replacement = None
+        if name in ("mul", "add", "sub", "div") and len(inputs) == 2:
+            x, y = inputs
+            neutral = 1 if name in ("mul", "div") else 0
+            if _is_literal(y, neutral) and x.aval == out.aval:
+                replacement = x
+            elif name in ("mul", "add") and _is_literal(x, neutral) and y.aval == out.aval:
+                replacement = y
+        elif name in ("reshape", "convert_element_type", "broadcast_in_dim", "transpose"):
+            x = inputs[0]
+            if x.aval == out.aval and (
+                name != "transpose" or eqn.params["permutation"] == tuple(range(x.aval.ndim))
+            ):
+                replacement = x
+            elif name in ("transpose", "reshape") and type(x) is Var and x in producer:
+                prev = producer[x]
+                if prev.primitive is eqn.primitive:
+                    if name == "transpose":
+                        p1, p2 = prev.params["permutation"], eqn.params["permutation"]
+                        perm = tuple(p1[i] for i in p2)
+                        params = {"permutation": perm}
+                    else:
+                        params = dict(eqn.params)
+                    src = prev.inputs[0]
+                    if name == "transpose" and perm == tuple(range(len(perm))):
+                        replacement = src
+                    else:
+                        new = JaxprEqn(eqn.primitive, [src], params, eqn.out_binders)
+                        eqns.append(new)
+                        producer[out] = new
+                        continue
+        elif name == "neg" and type(inputs[0]) is Var and inputs[0] in producer:
+            prev = producer[inputs[0]]
+            if prev.primitive is eqn.primitive:
+                replacement = prev.inputs[0]
+        if replacement is not None:
+            env[out] = replacement
+            continue
+        new = JaxprEqn(eqn.primitive, inputs, eqn.params, eqn.out_binders)
+        for v in eqn.out_binders:
+            producer[v] = new
+        eqns.append(new)
+    outvars = [_subst(x, env) for x in jaxpr.outvars]
+    return dce(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, outvars), consts)
+
+
+def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
+    """The default pipeline: fold, simplify, CSE, DCE (twice, as each enables the others)."""
+    for _ in range(rounds):
+        jaxpr, consts = fold_constants(jaxpr, consts)
+        jaxpr, consts = simplify(jaxpr, consts)
+        jaxpr, consts = cse(jaxpr, consts)
+        jaxpr, consts = dce(jaxpr, consts)
+    return jaxpr, consts
