@@ -28,6 +28,7 @@ from fnn.transforms.autodiff import (
     vjp,
 )
 from fnn.transforms.batching import vmap
+from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jit import jit, make_jaxpr
 from fnn.core import ConcretizationTypeError, UnexpectedTracerError, FnnTypeError
 

@@ -55,7 +55,9 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         args.append(names[v])
 
     reusable = _reusable_buffers(jaxpr)
-    lines = [f"def {name}({', '.join(args)}):"]
+    # Overflow to inf and 0/0 to nan are results, not errors (as in JAX): silence numpy.
+    lines = [f"def {name}({', '.join(args)}):", "  with _errstate(all='ignore'):"]
+    ns["_errstate"] = np.errstate
     for i, eqn in enumerate(jaxpr.eqns):
         outs = [fresh() for _ in eqn.out_binders]
         for v, o in zip(eqn.out_binders, outs, strict=True):
@@ -79,6 +81,7 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
             lines.append(f"    {target} = {key}({', '.join(ins)}, **{pkey})")
     outs = [ref(x) for x in jaxpr.outvars]
     lines.append(f"    return [{', '.join(outs)}]")
+    lines = lines[:2] + ["  " + line for line in lines[2:]]
     src = "\n".join(lines)
     code = compile(src, f"<fnn.jit {name}>", "exec")
     exec(code, ns)
@@ -121,6 +124,8 @@ def _reusable_buffers(jaxpr: Jaxpr) -> dict[int, Var]:
         if eqn.primitive not in ufunc_names or eqn.params:
             continue
         out_aval = eqn.out_binders[0].aval
+        if out_aval.ndim == 0:
+            continue  # numpy returns scalars for 0-d results: nothing to write into
         for x in eqn.inputs:
             if type(x) is not Var or root.get(x) is not x:
                 continue

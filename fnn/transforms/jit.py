@@ -70,7 +70,7 @@ class Jitted:
             self._signature = inspect.signature(fun)
         except (TypeError, ValueError):
             self._signature = None
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
 
     def __repr__(self):
         return f"<fnn.jit of {self._name}>"
@@ -105,8 +105,8 @@ class Jitted:
             entry = self._compile(args, kwargs, static_pos, in_tree, vals)
             self._cache[key] = entry
         outs = entry.fn(*vals)
-        wrap = core.wrap_array
-        return tree_unflatten(entry.out_tree, [wrap(o) for o in outs])
+        wrap, own = core.wrap_array, core.own_result
+        return tree_unflatten(entry.out_tree, [wrap(own(o, vals)) for o in outs])
 
     def _compile(self, args, kwargs, static_pos, in_tree, vals):
         self.trace_count += 1
