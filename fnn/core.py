@@ -299,11 +299,7 @@ class EvalTrace(Trace):
     lift = pure
 
     def process_primitive(self, primitive, tracers, params):
-        vals = [_to_numpy(t) for t in tracers]
-        out = primitive.impl(*vals, **params)
-        if primitive.multiple_results:
-            return [wrap_array(o) for o in out]
-        return wrap_array(out)
+        return eval_primitive(primitive, tracers, params)
 
 
 trace_stack: list[MainTrace] = [MainTrace(0, EvalTrace, None)]
@@ -312,6 +308,28 @@ dynamic_trace: MainTrace | None = None
 # Set by fnn.array: wraps a numpy result into an immutable fnn.Array.
 wrap_array: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]
 array_type: type = None  # type: ignore[assignment]
+
+
+def eval_primitive(prim: Primitive, args, params):
+    """Run ``prim.impl`` on concrete values and wrap the results as Arrays."""
+    vals = [_to_numpy(a) for a in args]
+    out = prim.impl(*vals, **params)
+    if prim.multiple_results:
+        return [wrap_array(own_result(o, vals)) for o in out]
+    return wrap_array(own_result(out, vals))
+
+
+def own_result(out, vals):
+    """``out``, copied if it aliases a caller's writeable numpy input.
+
+    Impls may return views of their inputs (reshape, stop_gradient). Wrapping such a
+    view into an Array would freeze the caller's array, or let later writes to it
+    change an "immutable" Array; fnn buffers are read-only and never need the copy.
+    """
+    for v in vals:
+        if type(v) is np.ndarray and v.flags.writeable and np.may_share_memory(out, v):
+            return np.array(out, copy=True)
+    return out
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -349,11 +367,7 @@ def bind(prim: Primitive, *args, **params):
     """Apply a primitive to arguments through the innermost active transform."""
     if dynamic_trace is None and len(trace_stack) == 1:
         # Fast path for eager code: no transform is active.
-        vals = [_to_numpy(a) for a in args]
-        out = prim.impl(*vals, **params)
-        if prim.multiple_results:
-            return [wrap_array(o) for o in out]
-        return wrap_array(out)
+        return eval_primitive(prim, args, params)
     trace = find_top_trace(args)
     tracers = [full_raise(trace, a) for a in args]
     out = trace.process_primitive(prim, tracers, params)

@@ -26,7 +26,9 @@ def _as_index_array(i):
         if i.dtype == np.bool_:
             return ("mask", np.nonzero(i))
         if not np.issubdtype(i.dtype, np.integer):
-            raise FnnTypeError(f"indexing: index arrays must be integers or booleans, got {i.dtype}")
+            raise FnnTypeError(
+                f"indexing: index arrays must be integers or booleans, got {i.dtype}"
+            )
         return ("array", i)
     if is_array(i):
         if i.dtype == np.bool_:
@@ -39,7 +41,9 @@ def _as_index_array(i):
             mask = np.asarray(i.concrete_value() if isinstance(i, Tracer) else i)
             return ("mask", np.nonzero(mask))
         if not np.issubdtype(i.dtype, np.integer):
-            raise FnnTypeError(f"indexing: index arrays must be integers or booleans, got {i.dtype}")
+            raise FnnTypeError(
+                f"indexing: index arrays must be integers or booleans, got {i.dtype}"
+            )
         return ("array", i)
     return None
 
@@ -50,7 +54,11 @@ def _expand(idx, ndim):
         idx = (idx,)
     items = []
     for i in idx:
-        conv = None if (i is None or i is Ellipsis or isinstance(i, slice | int | np.integer)) else _as_index_array(i)
+        conv = (
+            None
+            if (i is None or i is Ellipsis or isinstance(i, slice | int | np.integer))
+            else _as_index_array(i)
+        )
         if conv is None:
             if not (i is None or i is Ellipsis or isinstance(i, slice | int | np.integer)):
                 raise FnnTypeError(f"indexing: unsupported index {i!r} of type {type(i).__name__}")
@@ -65,7 +73,10 @@ def _expand(idx, ndim):
     if n_ell > 1:
         raise FnnTypeError("indexing: an index can only have a single ellipsis ('...')")
     if consumed > ndim:
-        raise FnnTypeError(f"indexing: too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed")
+        # IndexError, as numpy and JAX raise (callers catch IndexError, not TypeError).
+        raise IndexError(
+            f"indexing: too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"
+        )
     out = []
     for kind, i in items:
         if kind == "basic" and i is Ellipsis:
@@ -104,10 +115,18 @@ def _getitem(x, idx):
             s, e, st = i.indices(dim)
             n = len(range(s, e, st))
             if st > 0:
-                start.append(s), limit.append(s + max(n - 1, 0) * st + (1 if n else 0)), strides.append(st)
+                (
+                    start.append(s),
+                    limit.append(s + max(n - 1, 0) * st + (1 if n else 0)),
+                    strides.append(st),
+                )
             else:
                 first = s + (n - 1) * st if n else 0
-                start.append(first), limit.append(first + max(n - 1, 0) * (-st) + (1 if n else 0)), strides.append(-st)
+                (
+                    start.append(first),
+                    limit.append(first + max(n - 1, 0) * (-st) + (1 if n else 0)),
+                    strides.append(-st),
+                )
                 rev_axes.append(axis)
             out_shape.append(n)
         axis += 1
@@ -120,7 +139,9 @@ def _getitem(x, idx):
 
 def _advanced_getitem(x, items):
     if any(i is None for _, i in items):
-        raise NotImplementedError("indexing: None (newaxis) mixed with index arrays; index, then expand_dims")
+        raise NotImplementedError(
+            "indexing: None (newaxis) mixed with index arrays; index, then expand_dims"
+        )
     template, arrays = _template(x, items)
     return lax.gather(x, arrays, template)
 
@@ -145,7 +166,11 @@ def _template(x, items):
 
 
 def _check_bounds(i, dim, axis):
-    val = i if isinstance(i, np.ndarray) else (i.concrete_value() if isinstance(i, Tracer) else np.asarray(i))
+    val = (
+        i
+        if isinstance(i, np.ndarray)
+        else (i.concrete_value() if isinstance(i, Tracer) else np.asarray(i))
+    )
     if val is not None and val.size and (val.max() >= dim or val.min() < -dim):
         bad = val.max() if val.max() >= dim else val.min()
         raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {dim}")
@@ -161,7 +186,9 @@ def _index_update(x, idx, values, mode):
     values = convert(values, x.dtype) if not is_array(values) else asarray(values, x.dtype)
     if has_arrays:
         template, arrays = _template(x, items)
-        return lax.scatter(x, _broadcast_updates(values, x, template, arrays), arrays, template, mode)
+        return lax.scatter(
+            x, _broadcast_updates(values, x, template, arrays), arrays, template, mode
+        )
     # Basic indices only: ints become length-1 slices; values gain those axes back.
     template, numpy_shape, kept_shape = [], [], []
     for axis, (_, i) in enumerate(items):
@@ -183,7 +210,9 @@ def _index_update(x, idx, values, mode):
     except ValueError:
         ok = False
     if not ok:
-        raise FnnTypeError(f"x.at[...]: values of shape {vshape} do not broadcast to the indexed shape {tuple(numpy_shape)}")
+        raise FnnTypeError(
+            f"x.at[...]: values of shape {vshape} do not broadcast to the indexed shape {tuple(numpy_shape)}"
+        )
     v = lax.reshape(lax.broadcast_to(v, tuple(numpy_shape)), tuple(kept_shape))
     return lax.scatter(x, v, [], tuple(template), mode)
 
@@ -198,7 +227,9 @@ def _broadcast_updates(values, x, template, arrays):
     except ValueError:
         ok = False
     if not ok:
-        raise FnnTypeError(f"x.at[...]: values of shape {vshape} do not broadcast to the indexed shape {tuple(target)}")
+        raise FnnTypeError(
+            f"x.at[...]: values of shape {vshape} do not broadcast to the indexed shape {tuple(target)}"
+        )
     return lax.broadcast_to(values, tuple(target))
 
 
@@ -221,7 +252,9 @@ def take_along_axis(arr, indices, axis):
     indices = indices if is_array(indices) else np.asarray(indices)
     ishape = core.get_aval(indices).shape
     if len(ishape) != arr.ndim:
-        raise FnnTypeError(f"take_along_axis: indices of shape {ishape} need the rank of arr {arr.shape}")
+        raise FnnTypeError(
+            f"take_along_axis: indices of shape {ishape} need the rank of arr {arr.shape}"
+        )
     idx = []
     for d in range(arr.ndim):
         if d == axis:
@@ -246,7 +279,9 @@ def nonzero(a, *, size=None, fill_value=None):
     res = np.nonzero(np.asarray(a))
     if size is not None:
         fill = 0 if fill_value is None else fill_value
-        res = tuple(np.concatenate([r[:size], np.full(max(0, size - len(r)), fill, r.dtype)]) for r in res)
+        res = tuple(
+            np.concatenate([r[:size], np.full(max(0, size - len(r)), fill, r.dtype)]) for r in res
+        )
     return tuple(Array(r.astype(np.int32)) for r in res)
 
 
