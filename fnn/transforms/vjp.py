@@ -230,9 +230,18 @@ def backward_pass(jaxpr: Jaxpr, consts, cts_out) -> list:
         prev = ct_env.get(v)
         ct_env[v] = ct if prev is None else add_cotangents(prev, ct)
 
+    # Equations on non-linear values only (residual arithmetic) are evaluated forward.
+    linear_eqns = []
+    for eqn in jaxpr.eqns:
+        if all(type(x) is Literal or x in primal_env for x in eqn.inputs):
+            outs = core.bind(eqn.primitive, *[read_primal(x) for x in eqn.inputs], **eqn.params)
+            outs = outs if eqn.primitive.multiple_results else [outs]
+            primal_env.update(zip(eqn.out_binders, outs, strict=True))
+        else:
+            linear_eqns.append(eqn)
     for v, ct in zip(jaxpr.outvars, cts_out, strict=True):
         write_ct(v, ct)
-    for eqn in reversed(jaxpr.eqns):
+    for eqn in reversed(linear_eqns):
         cts = [ct_env.pop(v, None) for v in eqn.out_binders]
         if all(c is None for c in cts):
             continue
