@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from fnn import core
-from fnn.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
-from fnn.transforms.jvp import jvp_flat
+from fnn.transforms.jvp import Zero, jvp_flat
 from fnn.transforms.vjp import linearize_flat, vjp_flat
+from fnn.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian"]
 
@@ -36,6 +36,38 @@ def _flatten_fun(fun, in_tree):
         return out_leaves
 
     return flat_fun, store
+
+
+def _flatten_fun_aux(fun, in_tree, has_aux):
+    """Like ``_flatten_fun``; with ``has_aux`` the traced leaves of aux become extra outputs.
+
+    Returning aux through the transform (rather than storing it from inside) lets the
+    transform lower it to concrete values; a stored tracer would leak out of its trace.
+    ``store["n_out"]`` counts the real outputs; rebuild aux with ``_rebuild_aux``.
+    """
+    store = {}
+
+    def flat_fun(*leaves):
+        out = fun(*tree_unflatten(in_tree, leaves))
+        extra = []
+        if has_aux:
+            out, aux = _split_aux(out)
+            aux_leaves, store["aux_tree"] = tree_flatten(aux)
+            store["aux_leaves"] = aux_leaves
+            store["aux_pos"] = [i for i, a in enumerate(aux_leaves) if isinstance(a, core.Tracer)]
+            extra = [aux_leaves[i] for i in store["aux_pos"]]
+        out_leaves, store["tree"] = tree_flatten(out)
+        store["n_out"] = len(out_leaves)
+        return out_leaves + extra
+
+    return flat_fun, store
+
+
+def _rebuild_aux(store, values):
+    leaves = list(store["aux_leaves"])
+    for i, v in zip(store["aux_pos"], values, strict=True):
+        leaves[i] = v
+    return tree_unflatten(store["aux_tree"], leaves)
 
 
 def _argnums_tuple(argnums, nargs, name):
@@ -83,18 +115,11 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     """
     primals = tree_map(_asarray, primals)
     leaves, in_tree = tree_flatten(primals)
-    aux_store = {}
-
-    def fun_noaux(*args):
-        out = fun(*args)
-        if has_aux:
-            out, aux = _split_aux(out)
-            aux_store["aux"] = aux
-        return out
-
-    flat_fun, store = _flatten_fun(fun_noaux, in_tree)
-    out_flat, f_vjp_flat, _ = vjp_flat(flat_fun, leaves)
-    out_tree = store["tree"]
+    flat_fun, store = _flatten_fun_aux(fun, in_tree, has_aux)
+    all_out, f_vjp_all, _ = vjp_flat(flat_fun, leaves)
+    out_tree, n_out = store["tree"], store["n_out"]
+    out_flat, aux_flat = all_out[:n_out], all_out[n_out:]
+    f_vjp_flat = _ignore_aux_cts(f_vjp_all, aux_flat)
 
     def f_vjp(ct):
         ct_leaves, ct_tree = tree_flatten(ct)
@@ -113,8 +138,16 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
 
     out = tree_unflatten(out_tree, out_flat)
     if has_aux:
-        return out, f_vjp, aux_store["aux"]
+        return out, f_vjp, _rebuild_aux(store, aux_flat)
     return out, f_vjp
+
+
+def _ignore_aux_cts(f_vjp_flat, aux_flat):
+    """``f_vjp_flat`` of the real outputs only: aux outputs get symbolic zero cotangents."""
+    if not aux_flat:
+        return f_vjp_flat
+    zeros = [Zero(core.get_aval(a)) for a in aux_flat]
+    return lambda cts: f_vjp_flat(list(cts) + zeros)
 
 
 def _split_aux(out):
@@ -163,7 +196,11 @@ def _fun_name(fun) -> str:
 def _check_scalar_output(out, fun):
     leaves = tree_flatten(out)[0]
     if len(leaves) != 1 or core.get_aval(leaves[0]).shape != ():
-        shape = core.get_aval(leaves[0]).shape if len(leaves) == 1 else f"a pytree {tree_structure(out)}"
+        shape = (
+            core.get_aval(leaves[0]).shape
+            if len(leaves) == 1
+            else f"a pytree {tree_structure(out)}"
+        )
         raise TypeError(
             f"grad requires a scalar output, but `{_fun_name(fun)}` returned {shape}. Reduce it "
             "(e.g. fnn.numpy.sum or mean), or use fnn.vjp / fnn.jacrev for non-scalar outputs."
@@ -232,19 +269,11 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
             raise TypeError(
                 f"jvp: tangent {i} has dtype {ta.dtype} but its primal has dtype {pa.dtype}"
             )
-    aux_store = {}
-
-    def fun_noaux(*args):
-        out = fun(*args)
-        if has_aux:
-            out, aux_store["aux"] = _split_aux(out)
-        return out
-
-    flat_fun, store = _flatten_fun(fun_noaux, p_tree)
+    flat_fun, store = _flatten_fun_aux(fun, p_tree, has_aux)
     out_p, out_t = jvp_flat(flat_fun, p_leaves, t_leaves)
-    tree = store["tree"]
-    result = tree_unflatten(tree, out_p), tree_unflatten(tree, out_t)
-    return (*result, aux_store["aux"]) if has_aux else result
+    tree, n_out = store["tree"], store["n_out"]
+    result = tree_unflatten(tree, out_p[:n_out]), tree_unflatten(tree, out_t[:n_out])
+    return (*result, _rebuild_aux(store, out_p[n_out:])) if has_aux else result
 
 
 def linearize(fun: Callable, *primals):
@@ -293,21 +322,15 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         leaves, in_tree = tree_flatten(diff_args)
         for n, a in zip(nums, diff_args, strict=True):
             _check_float_inputs("jacfwd", tree_flatten(a)[0], n)
-        aux_store = {}
-
-        def f_noaux(*a):
-            out = partial_fun(*a)
-            if has_aux:
-                out, aux_store["aux"] = _split_aux(out)
-            return out
-
-        flat_fun, store = _flatten_fun(f_noaux, in_tree)
+        flat_fun, store = _flatten_fun_aux(partial_fun, in_tree, has_aux)
         basis, n = _std_basis(leaves)
 
         def push(*tangents):
-            return jvp_flat(flat_fun, leaves, list(tangents))[1]
+            # aux primals do not depend on the tangents: unbatched, returned as they are
+            primals_out, tangents_out = jvp_flat(flat_fun, leaves, list(tangents))
+            return tangents_out[: store["n_out"]], primals_out[store["n_out"] :]
 
-        outs = _vmap_flat_auto(push, n, basis)
+        outs, aux_flat = _vmap_flat_auto(push, n, basis, with_aux=True)
         out_tree = store["tree"]
         # outs[k] has shape (n, *out_shape); split n into the input leaves and move last.
         result = []
@@ -326,7 +349,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
                 start += s
             result.append(tree_unflatten(in_tree, per_in))
         jac = tree_unflatten(out_tree, [_select_argnums(r, argnums) for r in result])
-        return (jac, aux_store["aux"]) if has_aux else jac
+        return (jac, _rebuild_aux(store, aux_flat)) if has_aux else jac
 
     return jac_fun
 
@@ -335,17 +358,27 @@ def _select_argnums(tree, argnums):
     return tree[0] if isinstance(argnums, int) else tree
 
 
-def _vmap_flat_auto(f, n, args):
-    """vmap over axis 0 of every arg, with every output's batch axis first."""
+def _vmap_flat_auto(f, n, args, with_aux=False):
+    """vmap over axis 0 of every arg, with every output's batch axis first.
+
+    With ``with_aux``, ``f`` returns ``(outs, aux)``; aux must not depend on the batch
+    and comes back unbatched: ``(outs, aux)``.
+    """
     from fnn.transforms.batching import BatchTrace, BatchTracer, _VmapData, move_batch_axis
 
     with core.new_main(BatchTrace, _VmapData(n, None)) as main:
         trace = BatchTrace(main)
         tracers = [BatchTracer(trace, x, 0) for x in args]
         outs = f(*tracers)
+        outs, aux = outs if with_aux else (outs, [])
         outs = [core.full_raise(trace, o) for o in outs]
         vals = [(t.val, t.batch_dim) for t in outs]
-    return [move_batch_axis(n, d, 0, v) for v, d in vals]
+        aux = [core.full_raise(trace, a) for a in aux]
+        aux_vals = [(t.val, t.batch_dim) for t in aux]
+    batched = [move_batch_axis(n, d, 0, v) for v, d in vals]
+    if not with_aux:
+        return batched
+    return batched, [move_batch_axis(n, d, None, v) for v, d in aux_vals]
 
 
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
@@ -361,17 +394,11 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         for n, a in zip(nums, diff_args, strict=True):
             _check_float_inputs("jacrev", tree_flatten(a)[0], n)
         leaves, in_tree = tree_flatten(diff_args)
-        aux_store = {}
-
-        def f_noaux(*a):
-            out = partial_fun(*a)
-            if has_aux:
-                out, aux_store["aux"] = _split_aux(out)
-            return out
-
-        flat_fun, store = _flatten_fun(f_noaux, in_tree)
-        out_flat, f_vjp_flat, _ = vjp_flat(flat_fun, leaves)
-        out_tree = store["tree"]
+        flat_fun, store = _flatten_fun_aux(partial_fun, in_tree, has_aux)
+        all_out, f_vjp_all, _ = vjp_flat(flat_fun, leaves)
+        out_tree, n_out = store["tree"], store["n_out"]
+        out_flat, aux_flat = all_out[:n_out], all_out[n_out:]
+        f_vjp_flat = _ignore_aux_cts(f_vjp_all, aux_flat)
         basis, n = _std_basis(out_flat)
         cts = _vmap_flat_auto(lambda *c: f_vjp_flat(list(c)), n, basis)
         # cts[j] has shape (n, *in_shape_j); split n into the output leaves.
@@ -386,7 +413,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             result.append(_select_argnums(tree_unflatten(in_tree, per_in), argnums))
             start += oa.size
         jac = tree_unflatten(out_tree, result)
-        return (jac, aux_store["aux"]) if has_aux else jac
+        return (jac, _rebuild_aux(store, aux_flat)) if has_aux else jac
 
     return jac_fun
 
@@ -401,4 +428,3 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
                [0., 6.]], dtype=float32)
     """
     return jacfwd(jacrev(fun, argnums), argnums)
-
