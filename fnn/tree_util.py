@@ -84,9 +84,7 @@ def _node_type(x) -> _NodeType | None:
     nt = _registry.get(type(x))
     if nt is None and isinstance(x, tuple) and hasattr(x, "_fields"):
         # namedtuples: every subclass of tuple with _fields, rebuilt by its own class.
-        return _NodeType(
-            type(x).__name__, lambda t: (tuple(t), type(t)), lambda cls, ch: cls(*ch)
-        )
+        return _NodeType(type(x).__name__, lambda t: (tuple(t), type(t)), lambda cls, ch: cls(*ch))
     return nt
 
 
@@ -185,6 +183,26 @@ def _unflatten(treedef: PyTreeDef, it):
         return next(it)
     children = tuple(_unflatten(c, it) for c in treedef.children)
     return treedef.node.from_iterable(treedef.aux, children)
+
+
+def leaf_paths(tree: Any, prefix: str = "") -> list[str]:
+    """A readable path for each leaf of ``tree``, in flattening order (for error messages).
+
+    Example:
+        >>> leaf_paths({"w": [1, 2], "b": 3}, "params")
+        ["params['b']", "params['w'][0]", "params['w'][1]"]
+    """
+    nt = _node_type(tree)
+    if nt is None:
+        return [prefix]
+    children, aux = nt.to_iterable(tree)
+    if isinstance(tree, dict):
+        keys = [f"[{k!r}]" for k in aux]
+    elif isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        keys = [f".{name}" for name in tree._fields]
+    else:
+        keys = [f"[{i}]" for i in range(len(children))]
+    return [p for c, k in zip(children, keys, strict=True) for p in leaf_paths(c, prefix + k)]
 
 
 def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list:

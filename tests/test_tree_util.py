@@ -196,3 +196,11 @@ def test_random_tree_pairs_map_iff_same_structure(t1, t2):
             tree_map(lambda a, b: a + b, t1, t2)
         assert repr(tree_structure(t1))[10:-1] in str(e.value)
         assert repr(tree_structure(t2))[10:-1] in str(e.value)
+
+
+def test_leaf_paths_name_each_leaf():
+    from fnn.tree_util import leaf_paths
+
+    tree = {"w": [1, Point(2, 3)], "b": (4,), "n": None}
+    assert leaf_paths(tree, "p") == ["p['b'][0]", "p['w'][0]", "p['w'][1].x", "p['w'][1].y"]
+    assert len(leaf_paths(tree)) == len(tree_leaves(tree))

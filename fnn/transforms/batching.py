@@ -142,7 +142,9 @@ def _broadcast_prefix(prefix, tree, name):
         if p is None or isinstance(p, int):
             out.extend([p] * len(tree_flatten(t)[0]))
             return
-        if type(p) is not type(t) and not (isinstance(p, tuple | list) and isinstance(t, tuple | list)):
+        if type(p) is not type(t) and not (
+            isinstance(p, tuple | list) and isinstance(t, tuple | list)
+        ):
             raise ValueError(
                 f"vmap: {name} {prefix!r} does not match the argument structure "
                 f"{tree_structure(tree)}"
@@ -214,12 +216,23 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         if axis_size is not None:
             distinct.add(axis_size)
         if len(distinct) > 1:
+            from fnn.tree_util import leaf_paths
+
+            paths = [
+                p.replace("args[", "argument ", 1).replace("]", "", 1)
+                for p in leaf_paths(tuple(args), "args")
+            ]
             detail = ", ".join(
-                f"input {i} (shape {core.get_aval(leaves[i]).shape}) has size {s} on axis "
+                f"{paths[i]} of shape {core.get_aval(leaves[i]).shape} has size {s} on axis "
                 f"{norm_dims[i]}"
                 for i, s in sizes.items()
             )
-            raise ValueError(f"vmap got inconsistent sizes for the mapped axes: {detail}")
+            extra = f" (axis_size={axis_size})" if axis_size is not None else ""
+            raise ValueError(
+                f"vmap of `{_name(fun)}` got inconsistent sizes for the mapped axes{extra}: "
+                f"{detail}. Every mapped axis must have the same size; use in_axes=None for "
+                "arguments that are not batched."
+            )
         if not distinct:
             raise ValueError("vmap: no mapped inputs (all in_axes are None) and no axis_size")
         size = distinct.pop()
