@@ -142,6 +142,7 @@ def simplify(jaxpr: Jaxpr, consts):
     and fuse transpose-of-transpose and reshape-of-reshape."""
     env: dict[Var, Var | Literal] = {}
     producer: dict[Var, JaxprEqn] = {}
+    uses = _use_counts(jaxpr)
     eqns = []
     for eqn in jaxpr.eqns:
         inputs = [_subst(x, env) for x in eqn.inputs]
@@ -155,6 +156,15 @@ def simplify(jaxpr: Jaxpr, consts):
                 replacement = x
             elif name in ("mul", "add") and _is_literal(x, neutral) and y.aval == out.aval:
                 replacement = y
+        elif name == "transpose" and _swapped_dot(inputs[0], eqn, producer, uses):
+            # (a @ b).T == b.T @ a.T: contract in the other order, no transpose of the result.
+            dot = producer[inputs[0]]
+            (lc, rc), _ = dot.params["dimension_numbers"]
+            params = {**dot.params, "dimension_numbers": ((rc, lc), ((), ()))}
+            new = JaxprEqn(dot.primitive, dot.inputs[::-1], params, eqn.out_binders)
+            eqns.append(new)
+            producer[out] = new
+            continue
         elif name in ("reshape", "convert_element_type", "broadcast_in_dim", "transpose"):
             x = inputs[0]
             if x.aval == out.aval and (
@@ -191,6 +201,34 @@ def simplify(jaxpr: Jaxpr, consts):
         eqns.append(new)
     outvars = [_subst(x, env) for x in jaxpr.outvars]
     return dce(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, outvars), consts)
+
+
+def _use_counts(jaxpr: Jaxpr) -> dict[Var, int]:
+    counts: dict[Var, int] = {}
+    for eqn in jaxpr.eqns:
+        for x in eqn.inputs:
+            if type(x) is Var:
+                counts[x] = counts.get(x, 0) + 1
+    for x in jaxpr.outvars:
+        if type(x) is Var:
+            counts[x] = counts.get(x, 0) + 1
+    return counts
+
+
+def _swapped_dot(x, eqn, producer, uses) -> bool:
+    """Is ``eqn`` a transpose swapping the free axes of a dot used only here?"""
+    if type(x) is not Var or uses.get(x) != 1 or x not in producer:
+        return False
+    dot = producer[x]
+    if dot.primitive.name != "dot_general":
+        return False
+    (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
+    if lb or rb:
+        return False
+    n_lf = dot.inputs[0].aval.ndim - len(lc)
+    n_rf = dot.inputs[1].aval.ndim - len(rc)
+    perm = tuple(range(n_lf, n_lf + n_rf)) + tuple(range(n_lf))
+    return eqn.params["permutation"] == perm
 
 
 def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
