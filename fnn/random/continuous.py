@@ -3,8 +3,9 @@ orthogonal.
 
 All are built from ``uniform``, which takes the top mantissa bits of random bits:
 for float32, ``u = float32(bits >> 9) * 2**-23``, the same number as JAX's
-``bitcast((bits >> 9) | 0x3F800000) - 1.0`` (both are exact), so uniform floats agree
-with JAX bit for bit. float64 (with x64) uses 64 random bits, float16 16 bits. The
+``bitcast((bits >> 9) | 0x3F800000) - 1.0`` (both are exact), so ``uniform`` on [0, 1)
+agrees with JAX bit for bit (other bounds to the rounding of ``u * (hi - lo) + lo``,
+which XLA may fuse). float64 (with x64) uses 64 random bits, float16 16 bits. The
 transcendental steps (erf_inv, log) use scipy/numpy, so samplers built on them agree
 with JAX to rounding, not bit for bit.
 """
@@ -15,6 +16,7 @@ import numpy as np
 
 from fnn import lax
 from fnn.array import Array
+from fnn.numpy import diagonal, linalg, swapaxes
 from fnn.numpy._core import is_array
 from fnn.random._util import (
     as_dtype,
@@ -51,7 +53,10 @@ def _uniform(key, shape, dtype, minval, maxval, name):
 
 
 def uniform(key, shape: int | tuple[int, ...] = (), dtype=None, minval=0.0, maxval=1.0) -> Array:
-    """Uniform floats in ``[minval, maxval)``.
+    """Uniform floats in ``[minval, maxval)`` (bounds may be arrays that broadcast to ``shape``).
+
+    On [0, 1) the values are multiples of 2**-23 (float32) or 2**-52 (float64). For other
+    bounds the rounding of the affine map can reach ``maxval`` exactly, as in JAX.
 
     Example:
         >>> import fnn
@@ -162,10 +167,8 @@ def laplace(key, shape: int | tuple[int, ...] = (), dtype=None) -> Array:
 def orthogonal(key, n: int, shape: tuple[int, ...] = (), dtype=None, m: int | None = None) -> Array:
     """Random orthogonal ``n x m`` matrices (``m`` defaults to ``n``), Haar distributed.
 
-    The QR factor of a normal matrix with the signs fixed so that R has a positive
-    diagonal, computed by Gram-Schmidt (each column orthogonalized twice, which keeps
-    it orthogonal to working precision). Columns are orthonormal when ``n >= m``, rows
-    when ``n < m``.
+    The Q factor of a normal matrix, with signs fixed so that R has a positive diagonal
+    (as JAX). Columns are orthonormal when ``n >= m``, rows when ``n < m``.
 
     Example:
         >>> import fnn, numpy as np
@@ -177,26 +180,8 @@ def orthogonal(key, n: int, shape: tuple[int, ...] = (), dtype=None, m: int | No
     shape = canonical_shape(shape, "orthogonal")
     n = canonical_shape(n, "orthogonal")[0]
     m = n if m is None else canonical_shape(m, "orthogonal")[0]
-    rows, cols = max(n, m), min(n, m)
-    z = normal(key, shape + (rows, cols), dtype)
-    q = _gram_schmidt(z, len(shape), rows, cols)
-    if n < m:
-        q = lax.transpose(q, tuple(range(len(shape))) + (len(shape) + 1, len(shape)))
-    return q
-
-
-def _gram_schmidt(z, nbatch, rows, cols):
-    """Orthonormal columns spanning the leading columns of ``z`` (..., rows, cols)."""
-    batch = tuple(range(nbatch))
-    along_rows = (((nbatch,), (nbatch,)), (batch, batch))  # done^T v
-    along_cols = (((nbatch + 1,), (nbatch,)), (batch, batch))  # done @ coef
-    done = None  # (..., rows, j): the columns found so far
-    for j in range(cols):
-        v = lax.slice_in_dim(z, j, j + 1, axis=nbatch + 1)  # (..., rows, 1)
-        for _ in range(0 if done is None else 2):
-            coef = lax.dot_general(done, v, along_rows)
-            v = lax.sub(v, lax.dot_general(done, coef, along_cols))
-        norm = lax.sqrt(lax.reduce_sum(lax.mul(v, v), (nbatch,)))
-        v = lax.div(v, lax.expand_dims(norm, nbatch))
-        done = v if done is None else lax.concatenate([done, v], nbatch + 1)
-    return z if done is None else done  # z has no columns when cols == 0
+    z = normal(key, shape + (max(n, m), min(n, m)), dtype)
+    q, r = linalg.qr(z)
+    signs = lax.sign(diagonal(r, 0, -2, -1))
+    q = lax.mul(q, lax.expand_dims(signs, len(shape)))
+    return swapaxes(q, -1, -2) if n < m else q

@@ -58,8 +58,8 @@ def bernoulli(key, p=0.5, shape: int | tuple[int, ...] | None = None) -> Array:
     dtype = _float_param_dtype(p)
     p = as_dtype(p, dtype)
     shape = shape_of(p) if shape is None else canonical_shape(shape, "bernoulli")
-    u = _uniform(key, tuple(shape), dtype, const(0.0, dtype), const(1.0, dtype), "bernoulli")
     check_shape("bernoulli", tuple(shape), shape_of(p))
+    u = _uniform(key, tuple(shape), dtype, const(0.0, dtype), const(1.0, dtype), "bernoulli")
     return lax.lt(u, p)
 
 
@@ -125,9 +125,10 @@ def randint(key, shape: int | tuple[int, ...], minval, maxval, dtype=int) -> Arr
     """Integers uniform in ``[minval, maxval)``; ``dtype`` defaults to the default int.
 
     Bounds are clipped into ``dtype``'s range (so ``maxval`` one past its maximum is
-    allowed). Where ``maxval <= minval`` the result is ``minval`` (no error, as in numpy's
-    and JAX's vectorized forms). Twice ``dtype``'s bits are drawn per number, so the bias
-    of the remainder is negligible.
+    allowed). Where ``maxval <= minval`` the result is ``minval``, without an error, as
+    in JAX (numpy raises instead); bounds may be arrays, so this is checked per element.
+    Twice ``dtype``'s bits are drawn per number, which makes the bias of the remainder
+    negligible for ranges up to ``2**(bits/2)``.
 
     Example:
         >>> import fnn
@@ -152,8 +153,9 @@ def randint(key, shape: int | tuple[int, ...], minval, maxval, dtype=int) -> Arr
         span = lax.select(
             lax.bitwise_and(too_big, lax.gt(maxval, minval)), lax.add(span, one), span
         )
-    # (higher * 2**nbits + lower) % span without overflow: 2**nbits % span, built from
-    # (2**(nbits/2) % span)**2 % span, multiplies the high part.
+    # (higher * 2**nbits + lower) % span, with 2**nbits % span computed as
+    # (2**(nbits/2) % span)**2 % span. As in JAX, the products wrap for spans above
+    # 2**(nbits/2), which leaves a small bias for such huge ranges.
     rem = lax.rem if too_big is None else _rem_wrapping
     multiplier = rem(const(2 ** (nbits // 2), udt), span)
     multiplier = rem(lax.mul(multiplier, multiplier), span)
