@@ -217,9 +217,9 @@ def cholesky(a):
 
     Example:
         >>> import numpy as np
-        >>> cholesky(np.array([[4.0, 0.0], [2.0, 1.0]], np.float32))
+        >>> cholesky(np.array([[4.0, 99.0], [2.0, 5.0]], np.float32))  # 99 is not read
         Array([[2., 0.],
-               [1., 0.]], dtype=float32)
+               [1., 2.]], dtype=float32)
     """
     return _bind(cholesky_p, a)
 

@@ -1,5 +1,185 @@
-"""Sorting: sort and argsort (placeholder module filled in by the sorting work)."""
+"""Sorting and searching: sort, argsort (stable), searchsorted, unique.
+
+``sort`` is differentiable (its tangent is the input tangent permuted like the values)
+and every function here is batchable and jittable, except ``unique``, whose output
+shape depends on the values and so needs a concrete input.
+
+Example:
+    >>> import fnn.numpy as fnp
+    >>> fnp.sort(fnp.array([3.0, 1.0, 2.0]))
+    Array([1., 2., 3.], dtype=float32)
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
+
+from fnn import config
+from fnn.array import Array
+from fnn.core import FnnTypeError, Tracer
+from fnn.lax import sorting as lax_sorting
+from fnn.numpy._core import asarray, promote_args
+from fnn.numpy.math import bitwise_or, isnan, logical_not, subtract
+from fnn.numpy.reductions import normalize_axes
+from fnn.numpy.reductions import sum as _sum
+from fnn.numpy.shape import flip, ravel
+
+__all__ = ["sort", "argsort", "searchsorted", "unique"]
+
+
+def _prepare(name, a, axis, kind, order):
+    if order is not None:
+        raise NotImplementedError(f"{name}: 'order' (sorting structured arrays) is not supported")
+    del kind  # every sort is stable; the algorithm is numpy's choice
+    a = asarray(a)
+    if axis is None:
+        return ravel(a), 0
+    (ax,) = normalize_axes(name, axis, a.ndim)
+    return a, ax
+
+
+def sort(a, axis: int | None = -1, *, kind=None, order=None, stable=True, descending=False):
+    """``a`` sorted along ``axis`` (flattened when None); NaNs go last (first if descending).
+
+    Differentiable: the gradient flows back to each value's original position.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.sort(fnp.array([[3, 1], [0, 2]]), axis=0)
+        Array([[0, 1],
+               [3, 2]], dtype=int32)
+    """
+    del stable  # sorted values do not depend on stability
+    a, ax = _prepare("sort", a, axis, kind, order)
+    out = lax_sorting.sort(a, ax)
+    return flip(out, ax) if descending else out
+
+
+def argsort(a, axis: int | None = -1, *, kind=None, order=None, stable=True, descending=False):
+    """Indices that sort ``a`` along ``axis``; always stable (equal values keep their order,
+    also when ``descending``).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.argsort(fnp.array([2.0, 1.0, 2.0]), descending=True)
+        Array([0, 2, 1], dtype=int32)
+    """
+    del stable
+    a, ax = _prepare("argsort", a, axis, kind, order)
+    if not descending:
+        return lax_sorting.argsort(a, ax)
+    # Stable descending: sort the reversed array, reverse the order, map indices back.
+    n = a.shape[ax]
+    rev = lax_sorting.argsort(flip(a, ax), ax)
+    return subtract(np.asarray(n - 1, rev.dtype), flip(rev, ax))
+
+
+def _less(a, v):
+    """a < v in numpy's sort order, where NaN is the largest value."""
+    return bitwise_or(a < v, isnan(v) & logical_not(isnan(a)))
+
+
+def _less_equal(a, v):
+    return bitwise_or(a <= v, isnan(v))
+
+
+def searchsorted(a, v, side: str = "left", sorter=None, *, method: str = "compare_all"):
+    """Indices at which to insert ``v`` into the sorted 1-D ``a`` to keep it sorted.
+
+    ``side='left'`` gives the first suitable index, ``'right'`` the last. Computed by
+    comparing every ``v`` with every ``a`` (O(len(a) * v.size) work, fully traceable).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.searchsorted(fnp.array([1.0, 2.0, 2.0, 3.0]), fnp.array([2.0, 2.5]), side="right")
+        Array([3, 3], dtype=int32)
+    """
+    if method != "compare_all":
+        raise NotImplementedError(f"searchsorted: only method='compare_all' exists, got {method!r}")
+    if side not in ("left", "right"):
+        raise FnnTypeError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    a, v = (asarray(x) for x in promote_args("searchsorted", a, v))
+    if a.ndim != 1:
+        raise FnnTypeError(f"searchsorted: a must be 1-D, got shape {a.shape}")
+    if sorter is not None:
+        from fnn.numpy.indexing import take
+
+        a = take(a, sorter)
+    before = (_less if side == "left" else _less_equal)(a, v[..., None])
+    return _sum(before, axis=-1, dtype=config.default_int())
+
+
+def _concrete(name, x):
+    if isinstance(x, Tracer):
+        val = x.concrete_value()
+        if val is None:
+            raise FnnTypeError(
+                f"{name}: its output's shape depends on the values, so it needs a concrete "
+                f"array, but got a traced array of shape {x.shape}. Call it outside jit/vmap, "
+                "or use fnn.numpy.sort and comparisons with a fixed-size result."
+            )
+        return np.asarray(val)
+    return np.asarray(asarray(x))
+
+
+def unique(
+    ar,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: int | None = None,
+    *,
+    equal_nan: bool = True,
+    size: int | None = None,
+    fill_value=None,
+):
+    """The sorted unique values of a concrete array, as ``numpy.unique``.
+
+    ``size`` pads (with ``fill_value``, default the smallest unique value) or truncates
+    the unique values to a fixed length, as in JAX; indices and counts pad with 0.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.unique(fnp.array([3, 1, 3, 2]))
+        Array([1, 2, 3], dtype=int32)
+    """
+    x = _concrete("unique", ar)
+    res = np.unique(
+        x,
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+        equal_nan=equal_nan,
+    )
+    res = list(res) if isinstance(res, tuple) else [res]
+    if size is not None:
+        res = _fixed_size(res, size, fill_value, axis, return_index, return_inverse)
+    index_dtype = config.default_int()
+    out = [Array(_canonical(res[0]))] + [Array(r.astype(index_dtype)) for r in res[1:]]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _canonical(x):
+    return x.astype(config.canonicalize_dtype(x.dtype), copy=False)
+
+
+def _fixed_size(res, size, fill_value, axis, return_index, return_inverse):
+    values = res[0]
+    ax = 0 if axis is None else axis % values.ndim
+    n = values.shape[ax]
+    if n >= size:
+        values = np.take(values, np.arange(size), axis=ax)
+    else:
+        fill = np.take(values, [0], axis=ax) if fill_value is None else fill_value
+        pad_shape = list(values.shape)
+        pad_shape[ax] = size - n
+        values = np.concatenate([values, np.broadcast_to(fill, pad_shape).astype(values.dtype)], ax)
+    out = [values]
+    for k, r in enumerate(res[1:]):
+        is_inverse = return_inverse and k == int(return_index)
+        if is_inverse:
+            out.append(r)  # the inverse maps input positions; its length is the input's
+        else:
+            out.append(np.concatenate([r[:size], np.zeros(max(0, size - len(r)), r.dtype)]))
+    return out
