@@ -31,5 +31,6 @@ from fnn.transforms.batching import vmap
 from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jit import jit, make_jaxpr
 from fnn.core import ConcretizationTypeError, UnexpectedTracerError, FnnTypeError
+from fnn import random
 
 __version__ = "0.1.0"

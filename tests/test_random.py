@@ -352,6 +352,7 @@ def test_permutation_of_arrays():
     assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, _np(x).tolist()))
     cols = _np(jr.permutation(k, x, axis=1))
     assert np.array_equal(np.sort(cols, 1), _np(x))
+    assert (cols - cols[:1] == np.arange(0.0, 20.0, 4.0)[:, None]).all()  # one column order
     ind = _np(jr.permutation(k, x, axis=1, independent=True))
     assert np.array_equal(np.sort(ind, 1), _np(x))
     assert len({tuple(np.argsort(r)) for r in ind}) > 1  # rows moved independently
@@ -428,7 +429,15 @@ SAMPLERS = {
     "randint": lambda k: jr.randint(k, (5,), -4, 9),
     "permutation": lambda k: jr.permutation(k, 7),
     "permutation_rows": lambda k: jr.permutation(k, fnp.arange(12.0).reshape(4, 3)),
+    "permutation_axis1": lambda k: jr.permutation(k, fnp.arange(12.0).reshape(3, 4), axis=1),
+    "permutation_independent": lambda k: jr.permutation(
+        k, fnp.arange(12.0).reshape(3, 4), axis=1, independent=True
+    ),
     "choice": lambda k: jr.choice(k, 9, (4,)),
+    "choice_axis1": lambda k: jr.choice(k, fnp.arange(12.0).reshape(3, 4), (2, 2), axis=1),
+    "choice_axis1_no_replace": lambda k: jr.choice(
+        k, fnp.arange(12.0).reshape(3, 4), (2,), replace=False, axis=1
+    ),
     "choice_no_replace": lambda k: jr.choice(k, 9, (4,), replace=False),
     "choice_p": lambda k: jr.choice(k, 4, (5,), p=fnp.array([0.1, 0.2, 0.3, 0.4])),
     "choice_p_no_replace": lambda k: jr.choice(k, 4, (2,), False, fnp.array([0.1, 0.2, 0.3, 0.4])),

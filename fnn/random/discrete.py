@@ -16,7 +16,7 @@ from fnn.array import Array
 from fnn.core import FnnTypeError
 from fnn.lax.base import normalize_axis
 from fnn.lax.random_bits import random_argsort
-from fnn.numpy import arange, cumsum, reshape, take, take_along_axis
+from fnn.numpy import arange, cumsum, moveaxis, reshape, take, take_along_axis
 from fnn.numpy import sum as fnp_sum
 from fnn.numpy._core import asarray, is_array
 from fnn.random._util import (
@@ -175,6 +175,17 @@ def _shuffle(key, x, axis: int):
     return x
 
 
+def _take(x, ind, axis: int):
+    """``take(x, ind, axis)``, gathering along axis 0 and moving the new axes into place.
+
+    (vmap of fnn's gather with batched indices needs the indexed axis first.)
+    """
+    out = take(moveaxis(x, axis, 0), ind, 0)  # ind.shape + x.shape without axis
+    k = core.get_aval(ind).ndim
+    perm = [*range(k, k + axis), *range(k), *range(k + axis, out.ndim)]
+    return lax.transpose(out, perm)
+
+
 def _concrete_int(x, name: str, what: str) -> int:
     aval_dtype = core.get_aval(x).dtype if is_array(x) else np.asarray(x).dtype
     if not np.issubdtype(aval_dtype, np.integer):
@@ -202,7 +213,7 @@ def permutation(key, x, axis: int = 0, independent: bool = False) -> Array:
     if independent or x.ndim == 1:
         return _shuffle(key, x, axis)
     order = _shuffle(key, arange(x.shape[axis]), 0)
-    return take(x, order, axis)
+    return _take(x, order, axis)
 
 
 def choice(
@@ -264,5 +275,5 @@ def choice(
             # Gumbel top-k: the n_draws largest of log(p) + Gumbel noise.
             g = lax.add(gumbel(key, (n_inputs,), p.dtype), lax.log(p))
             ind = lax.slice(random_argsort(lax.neg(g)), (0,), (n_draws,))
-    result = ind if arr is None else take(arr, ind, axis)
+    result = ind if arr is None else _take(arr, ind, axis)
     return reshape(result, out_shape)
