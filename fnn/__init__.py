@@ -9,12 +9,10 @@ Example:
     Array([0., 2., 4.], dtype=float32)
 """
 
-from fnn import config
+from fnn import config, lax, numpy, random, tree_util
 from fnn import core as _core
 from fnn.array import Array
-from fnn import lax
-from fnn import numpy
-from fnn import tree_util
+from fnn.core import ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
 from fnn.jaxpr import ClosedJaxpr
 from fnn.lax import stop_gradient
 from fnn.transforms.autodiff import (
@@ -30,7 +28,5 @@ from fnn.transforms.autodiff import (
 from fnn.transforms.batching import vmap
 from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jit import jit, make_jaxpr
-from fnn.core import ConcretizationTypeError, UnexpectedTracerError, FnnTypeError
-from fnn import random
 
 __version__ = "0.1.0"
