@@ -115,13 +115,13 @@ def conv_patches(x, window, strides, dilation=None):
         (2, 2, 2, 27)
     """
     n = len(window)
-    dilation = (1,) * n if dilation is None else dilation
-    return conv_patches_p.bind(
-        x,
-        window=tuple(int(k) for k in window),
-        strides=tuple(int(s) for s in strides),
-        dilation=tuple(int(d) for d in dilation),
-    )
+    params = {
+        "window": tuple(int(k) for k in window),
+        "strides": tuple(int(s) for s in strides),
+        "dilation": (1,) * n if dilation is None else tuple(int(d) for d in dilation),
+    }
+    _patches_abstract(core.get_aval(x), **params)  # eager binds skip abstract_eval
+    return conv_patches_p.bind(x, **params)
 
 
 def _patches_codegen(args, eqn):
