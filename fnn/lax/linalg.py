@@ -243,29 +243,15 @@ _move_front_rule(cholesky_p)
 
 
 def _triangular_solve_2d(a, b, *, left_side, lower, transpose_a, unit_diagonal):
+    kw = dict(lower=lower, unit_diagonal=unit_diagonal, check_finite=False)
     if left_side:
-        return scipy.linalg.solve_triangular(
-            a, b, trans=int(transpose_a), lower=lower, unit_diagonal=unit_diagonal
-        )
+        return scipy.linalg.solve_triangular(a, b, trans=int(transpose_a), **kw)
     # X op(A) = B  <=>  op(A)^T X^T = B^T
-    out = scipy.linalg.solve_triangular(
-        a, b.T, trans=int(not transpose_a), lower=lower, unit_diagonal=unit_diagonal
-    )
-    return out.T
+    return scipy.linalg.solve_triangular(a, b.T, trans=int(not transpose_a), **kw).T
 
 
-def _triangular_solve_impl(a, b, *, left_side, lower, transpose_a, unit_diagonal):
-    if a.ndim == 2:
-        out = _triangular_solve_2d(
-            a,
-            b,
-            left_side=left_side,
-            lower=lower,
-            transpose_a=transpose_a,
-            unit_diagonal=unit_diagonal,
-        )
-        return np.ascontiguousarray(out, a.dtype)
-    # Stacks: a batched LAPACK solve on the triangle beats a Python loop of small solves.
+def _triangular_solve_stack(a, b, *, left_side, lower, transpose_a, unit_diagonal):
+    # A batched LAPACK solve on the triangle beats a Python loop of small solves.
     n = a.shape[-1]
     mask = np.tri(n, dtype=bool) if lower else ~np.tri(n, k=-1, dtype=bool)
     tri = np.where(mask, a, 0)
@@ -274,9 +260,20 @@ def _triangular_solve_impl(a, b, *, left_side, lower, transpose_a, unit_diagonal
     if transpose_a:
         tri = np.swapaxes(tri, -1, -2)
     if left_side:
-        out = np.linalg.solve(tri, b)
-    else:
-        out = np.swapaxes(np.linalg.solve(np.swapaxes(tri, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+        return _nan_where_failing(np.linalg.solve, b.shape, tri, b)
+    bt = np.swapaxes(b, -1, -2)
+    out = _nan_where_failing(np.linalg.solve, bt.shape, np.swapaxes(tri, -1, -2), bt)
+    return np.swapaxes(out, -1, -2)
+
+
+def _triangular_solve_impl(a, b, **params):
+    solver = _triangular_solve_2d if a.ndim == 2 else _triangular_solve_stack
+    # A zero on the diagonal (singular) gives inf/NaN, as in JAX, rather than an error.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            out = solver(a, b, **params)
+        except np.linalg.LinAlgError:
+            out = np.full(b.shape, np.nan, b.dtype)
     return np.ascontiguousarray(out, a.dtype)
 
 

@@ -248,6 +248,9 @@ def inv(a):
 def det(a):
     """Determinants of a stack of square matrices.
 
+    The derivative is ``det(a) * inv(a).T``: NaN at singular matrices (where JAX's
+    cofactor-based rule gives the adjugate).
+
     Example:
         >>> import fnn.numpy as fnp
         >>> fnp.linalg.det(fnp.eye(3) * 2.0)

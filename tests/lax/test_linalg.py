@@ -439,6 +439,16 @@ def test_failures_give_nan_per_matrix():
     assert np.all(np.isfinite(out[0])) and np.all(np.isnan(out[1]))
     out = _np(la.inv(np.stack([general(3), np.zeros((3, 3))]).astype(np.float32)))
     assert np.all(np.isfinite(out[0])) and np.all(np.isnan(out[1]))
+    for batch in ((), (2,)):
+        g = fnn.grad(lambda a: fnp.sum(la.cholesky(a)))(
+            -np.eye(2, dtype=np.float32) + np.zeros(batch + (1, 1), np.float32)
+        )
+        assert np.all(np.isnan(_np(g)))
+        singular = np.zeros(batch + (2, 2), np.float32)
+        out = lax_linalg.triangular_solve(
+            singular, np.ones(batch + (2, 1), np.float32), left_side=True
+        )
+        assert np.all(np.isnan(_np(out)))
 
 
 @pytest.mark.parametrize(
