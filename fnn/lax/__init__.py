@@ -4,6 +4,7 @@ Names follow jax.lax. fnn.numpy is written on top of these.
 """
 
 from fnn.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop
+from fnn.lax.conv import conv_general_dilated, conv_patches, conv_transpose
 from fnn.lax.dot import dot_general
 from fnn.lax.elementwise import (
     abs_ as abs,
