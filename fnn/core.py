@@ -97,6 +97,8 @@ def _dtype_short(dtype: np.dtype) -> str:
 def canonical_value(x) -> np.ndarray:
     """A numpy array of a concrete value with fnn's canonical dtype."""
     if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biufc":
+            raise FnnTypeError(f"expected a numeric array, got one of dtype {x.dtype}")
         dt = config.canonicalize_dtype(x.dtype)
         return x if dt == x.dtype else x.astype(dt)
     if isinstance(x, bool | np.bool_):
@@ -106,7 +108,7 @@ def canonical_value(x) -> np.ndarray:
     if isinstance(x, float):
         return np.asarray(x, config.default_float())
     arr = np.asarray(x)
-    if arr.dtype == object:
+    if arr.dtype.kind not in "biufc":  # strings, objects, datetimes are not arrays here
         raise FnnTypeError(f"expected an array or a number, got {type(x).__name__}: {x!r}")
     return canonical_value(arr)
 
@@ -280,12 +282,14 @@ def _concretization_message(tracer: Tracer, what: str) -> str:
 
 
 def _tracing_context(tracer: Tracer) -> str:
-    data = tracer._trace.main.global_data
-    name = getattr(data, "fun_name", None)
-    kind = tracer._trace.main.trace_type.__name__
-    if name:
-        return f" while tracing the function `{name}` ({kind})"
-    return f" inside a transform ({kind})"
+    # grad/jvp levels carry no name: report the innermost enclosing named function
+    # (jit's or vmap's), e.g. `f` in jit(grad(f)).
+    mains = [tracer._trace.main] + [m for m in reversed(trace_stack) if m is not tracer._trace.main]
+    for main in mains:
+        name = getattr(main.global_data, "fun_name", None)
+        if name:
+            return f" while tracing the function `{name}` ({main.trace_type.__name__})"
+    return f" inside a transform ({tracer._trace.main.trace_type.__name__})"
 
 
 class EvalTrace(Trace):

@@ -315,6 +315,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     The result has shape ``out.shape + in.shape`` for each output/input leaf pair.
     """
 
+    @functools.wraps(fun)
     def jac_fun(*args):
         nums = _argnums_tuple(argnums, len(args), "jacfwd")
         partial_fun, diff_args = _split_args(fun, args, nums)
@@ -387,6 +388,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     The result has shape ``out.shape + in.shape`` for each output/input leaf pair.
     """
 
+    @functools.wraps(fun)
     def jac_fun(*args):
         nums = _argnums_tuple(argnums, len(args), "jacrev")
         partial_fun, diff_args = _split_args(fun, args, nums)

@@ -245,7 +245,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             return out_leaves
 
         # Trace first with out dims resolved after the function ran.
-        results = _vmap_with_out_axes(flat_fun, size, norm_dims, leaves, out_axes, out_store)
+        results = _vmap_with_out_axes(
+            flat_fun, size, norm_dims, leaves, out_axes, out_store, _name(fun)
+        )
         return tree_unflatten(out_store["tree"], results)
 
     return batched
@@ -255,8 +257,8 @@ def _name(fun):
     return getattr(fun, "__name__", type(fun).__name__)
 
 
-def _vmap_with_out_axes(flat_fun, size, in_dims, args, out_axes, out_store):
-    with core.new_main(BatchTrace, _VmapData(size, None)) as main:
+def _vmap_with_out_axes(flat_fun, size, in_dims, args, out_axes, out_store, fun_name=None):
+    with core.new_main(BatchTrace, _VmapData(size, fun_name)) as main:
         trace = BatchTrace(main)
         tracers_in = [
             BatchTracer(trace, x, d) if d is not None else x

@@ -59,9 +59,25 @@ def _input_key(x):
     return ("var", id(x))
 
 
+def _const_key(c):
+    """Equal small constants share a key (folding makes many copies of ``ones``)."""
+    if isinstance(c, core.Tracer):
+        return ("id", id(c))
+    arr = core._to_numpy(c) if not isinstance(c, np.ndarray) else c
+    if arr.size > 4096 or arr.dtype == object:
+        return ("id", id(c))
+    return ("val", arr.dtype.str, arr.shape, arr.tobytes())
+
+
 def cse(jaxpr: Jaxpr, consts):
-    """Merge equations that apply the same primitive to the same inputs and parameters."""
+    """Merge equations that apply the same primitive to the same inputs and parameters,
+    and constants with equal values."""
     env: dict[Var, Var] = {}
+    first_const: dict[tuple, Var] = {}
+    for v, c in zip(jaxpr.constvars, consts, strict=True):
+        env_v = first_const.setdefault(_const_key(c), v)
+        if env_v is not v:
+            env[v] = env_v
     seen: dict[tuple, JaxprEqn] = {}
     eqns = []
     for eqn in jaxpr.eqns:
@@ -137,12 +153,31 @@ def _is_literal(x, value) -> bool:
     return type(x) is Literal and x.val.ndim == 0 and x.val.item() == value
 
 
+def _uniform_consts(jaxpr: Jaxpr, consts) -> dict[Var, object]:
+    """Constants whose elements are all equal, with that value (``ones`` from folding)."""
+    out = {}
+    for v, c in zip(jaxpr.constvars, consts, strict=True):
+        if isinstance(c, core.Tracer):
+            continue
+        arr = core._to_numpy(c) if not isinstance(c, np.ndarray) else c
+        if 0 < arr.size <= _FOLD_LIMIT and arr.dtype != object and np.all(arr == arr.flat[0]):
+            out[v] = arr.flat[0].item()
+    return out
+
+
 def simplify(jaxpr: Jaxpr, consts):
     """Remove algebraic no-ops: x*1, x+0, x-0, x/1, identity reshape/transpose/convert,
     and fuse transpose-of-transpose and reshape-of-reshape."""
     env: dict[Var, Var | Literal] = {}
     producer: dict[Var, JaxprEqn] = {}
     uses = _use_counts(jaxpr)
+    # Arrays known to hold one repeated value: the cotangent seeds of grad (a broadcast
+    # 1.0, or its folded constant) make x*ones as common as x*1.
+    uniform = _uniform_consts(jaxpr, consts)
+
+    def is_neutral(x, value) -> bool:
+        return _is_literal(x, value) or (type(x) is Var and x in uniform and uniform[x] == value)
+
     eqns = []
     for eqn in jaxpr.eqns:
         inputs = [_subst(x, env) for x in eqn.inputs]
@@ -152,10 +187,16 @@ def simplify(jaxpr: Jaxpr, consts):
         if name in ("mul", "add", "sub", "div") and len(inputs) == 2:
             x, y = inputs
             neutral = 1 if name in ("mul", "div") else 0
-            if _is_literal(y, neutral) and x.aval == out.aval:
+            if is_neutral(y, neutral) and x.aval == out.aval:
                 replacement = x
-            elif name in ("mul", "add") and _is_literal(x, neutral) and y.aval == out.aval:
+            elif name in ("mul", "add") and is_neutral(x, neutral) and y.aval == out.aval:
                 replacement = y
+        elif (
+            name == "broadcast_in_dim" and type(inputs[0]) is Literal and inputs[0].aval != out.aval
+        ):
+            uniform[out] = inputs[0].val.item()
+        elif name == "integer_pow" and eqn.params.get("y") == 1:
+            replacement = inputs[0]
         elif name == "transpose" and _swapped_dot(inputs[0], eqn, producer, uses):
             # (a @ b).T == b.T @ a.T: contract in the other order, no transpose of the result.
             dot = producer[inputs[0]]
@@ -183,6 +224,8 @@ def simplify(jaxpr: Jaxpr, consts):
                     src = prev.inputs[0]
                     if name == "transpose" and perm == tuple(range(len(perm))):
                         replacement = src
+                    elif name == "reshape" and src.aval == out.aval:
+                        replacement = src  # reshape back to the original shape
                     else:
                         new = JaxprEqn(eqn.primitive, [src], params, eqn.out_binders)
                         eqns.append(new)

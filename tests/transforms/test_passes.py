@@ -1,0 +1,280 @@
+"""The jaxpr -> jaxpr passes, each shown before and after on a small program, and the
+optimized programs still computing what the originals compute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fnn
+import fnn.numpy as fnp
+from fnn.jaxpr import Literal, eval_jaxpr
+from fnn.transforms import passes
+
+
+@pytest.fixture(autouse=True)
+def _reset_x64():
+    yield
+    fnn.config.update("enable_x64", False)
+
+
+def _prims(jaxpr):
+    return [e.primitive.name for e in jaxpr.eqns]
+
+
+def _run(closed, *args):
+    return [np.asarray(o) for o in eval_jaxpr(closed.jaxpr, closed.consts, *args)]
+
+
+def _run_pass(p, closed):
+    jaxpr, consts = p(closed.jaxpr, closed.consts)
+    return fnn.ClosedJaxpr(jaxpr, consts)
+
+
+def _same_results(a, b, *args):
+    for x, y in zip(_run(a, *args), _run(b, *args), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+
+
+# ----------------------------------------------------------------------------------------
+# Dead code elimination
+
+
+def test_dce_drops_unused_results():
+    def f(x):
+        unused = fnp.cos(x) * 3.0  # noqa: F841 - dead on purpose
+        return fnp.sin(x) * 2.0
+
+    before = fnn.make_jaxpr(f)(fnp.ones(3))
+    after = _run_pass(passes.dce, before)
+    assert _prims(before.jaxpr) == ["cos", "mul", "sin", "mul"]
+    assert _prims(after.jaxpr) == ["sin", "mul"]
+    assert "cos" in str(before) and "cos" not in str(after)
+    _same_results(before, after, fnp.arange(3.0))
+
+
+def test_dce_drops_unused_outputs_of_a_vjp():
+    # the forward value is computed by grad's program but not returned
+    before = fnn.make_jaxpr(fnn.grad(lambda x: fnp.sum(fnp.exp(x) * x)))(fnp.ones(3))
+    after = _run_pass(passes.dce, before)
+    assert "reduce_sum" in _prims(before.jaxpr)
+    assert "reduce_sum" not in _prims(after.jaxpr)
+    assert len(after.jaxpr.eqns) < len(before.jaxpr.eqns)
+    _same_results(before, after, fnp.arange(3.0))
+
+
+def test_dce_drops_unused_constants():
+    c = fnp.arange(4.0)
+    before = fnn.make_jaxpr(lambda x: (x, (x * c)[0])[0])(fnp.ones(4))
+    assert len(before.consts) == 1
+    after = _run_pass(passes.dce, before)
+    assert after.consts == [] and after.jaxpr.eqns == []
+
+
+# ----------------------------------------------------------------------------------------
+# Common subexpressions
+
+
+def _second_derivative_program():
+    f = lambda x: fnp.sum(fnp.sin(x) * fnp.exp(x))  # noqa: E731
+    return fnn.make_jaxpr(fnn.grad(lambda x: fnp.sum(fnn.grad(f)(x))))(fnp.ones(3))
+
+
+def test_cse_merges_repeated_subexpressions_in_a_second_derivative():
+    before = _second_derivative_program()
+    after = _run_pass(passes.cse, before)
+    n_before, n_after = len(before.jaxpr.eqns), len(after.jaxpr.eqns)
+    # sin(x), cos(x) and the broadcast cotangent seed are each computed twice before
+    assert _prims(before.jaxpr).count("sin") == 2 and _prims(before.jaxpr).count("cos") == 2
+    assert _prims(after.jaxpr).count("sin") == 1 and _prims(after.jaxpr).count("cos") == 1
+    assert _prims(after.jaxpr).count("broadcast_in_dim") == 1
+    assert n_after <= n_before - 3
+    _same_results(before, after, fnp.asarray([0.1, 0.5, -1.0]))
+
+
+def test_cse_respects_parameters_and_literals():
+    def f(x):
+        return fnp.sum(x, axis=0), fnp.sum(x, axis=1), x * 2.0, x * 3.0, x * 2.0
+
+    before = fnn.make_jaxpr(f)(fnp.ones((2, 2)))
+    after = _run_pass(passes.cse, before)
+    assert _prims(after.jaxpr).count("reduce_sum") == 2  # different axes: kept
+    assert _prims(after.jaxpr).count("mul") == 2  # x*2 merged, x*3 kept
+    assert after.jaxpr.outvars[2] is after.jaxpr.outvars[4]
+    _same_results(before, after, fnp.asarray([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_cse_merges_equal_constants():
+    a, b = fnp.ones(3), fnp.ones(3)  # equal values, distinct arrays
+    before = fnn.make_jaxpr(lambda x: x * a + x * b)(fnp.ones(3))
+    assert len(before.consts) == 2
+    after = fnn.ClosedJaxpr(*passes.dce(*passes.cse(before.jaxpr, before.consts)))
+    assert len(after.consts) == 1 and _prims(after.jaxpr) == ["mul", "add"]
+    _same_results(before, after, fnp.arange(3.0))
+
+
+# ----------------------------------------------------------------------------------------
+# Constant folding
+
+
+def test_constant_folding():
+    c = fnp.asarray([1.0, 2.0])
+
+    def f(x):
+        k = fnp.sum(c * 3.0) + fnp.exp(fnp.asarray(0.0))  # no dependence on x: 10.0
+        return x * k + fnp.sin(c)[0]
+
+    before = fnn.make_jaxpr(f)(fnp.ones(2))
+    after = _run_pass(passes.fold_constants, before)
+    assert {"reduce_sum", "exp", "sin"} <= set(_prims(before.jaxpr))
+    assert _prims(after.jaxpr) == ["mul", "add"]
+    literals = [x for e in after.jaxpr.eqns for x in e.inputs if type(x) is Literal]
+    assert sorted(float(v.val) for v in literals) == pytest.approx(sorted([10.0, np.sin(1.0)]))
+    _same_results(before, after, fnp.asarray([1.0, -2.0]))
+
+
+def test_constant_folding_of_an_array_becomes_a_constant():
+    c = fnp.arange(3.0)
+    before = fnn.make_jaxpr(lambda x: x + fnp.cos(c))(fnp.ones(3))
+    after = _run_pass(passes.fold_constants, before)
+    assert _prims(after.jaxpr) == ["add"]
+    np.testing.assert_allclose(np.asarray(after.consts[0]), np.cos(np.arange(3.0)), rtol=1e-6)
+
+
+def test_constant_folding_does_not_touch_inputs():
+    before = fnn.make_jaxpr(lambda x: fnp.sin(x) + 1.0)(fnp.ones(2))
+    after = _run_pass(passes.fold_constants, before)
+    assert _prims(after.jaxpr) == ["sin", "add"]
+
+
+# ----------------------------------------------------------------------------------------
+# Algebraic simplification
+
+
+@pytest.mark.parametrize(
+    "f, shape",
+    [
+        (lambda x: x * 1.0, (3,)),
+        (lambda x: 1.0 * x, (3,)),
+        (lambda x: x + 0.0, (3,)),
+        (lambda x: 0.0 + x, (3,)),
+        (lambda x: x - 0.0, (3,)),
+        (lambda x: x / 1.0, (3,)),
+        (lambda x: x * fnp.ones(3), (3,)),  # a folded array of ones
+        (lambda x: fnn.lax.reshape(x, (2, 3)), (2, 3)),
+        (lambda x: fnn.lax.reshape(fnn.lax.reshape(x, (3, 2)), (2, 3)), (2, 3)),
+        (lambda x: fnn.lax.transpose(x, (0, 1)), (2, 3)),
+        (lambda x: fnn.lax.transpose(fnn.lax.transpose(x, (1, 0)), (1, 0)), (2, 3)),
+        (lambda x: fnn.lax.convert_element_type(x, np.float32), (3,)),
+        (lambda x: fnn.lax.broadcast_in_dim(x, (3,), (0,)), (3,)),
+        (lambda x: fnn.lax.neg(fnn.lax.neg(x)), (3,)),
+        (lambda x: fnn.lax.integer_pow(x, 1), (3,)),
+    ],
+    ids=[
+        "x*1",
+        "1*x",
+        "x+0",
+        "0+x",
+        "x-0",
+        "x/1",
+        "x*ones",
+        "identity_reshape",
+        "reshape_reshape_back",
+        "identity_transpose",
+        "transpose_transpose",
+        "identity_convert",
+        "identity_broadcast",
+        "neg_neg",
+        "x**1",
+    ],
+)
+def test_simplify_removes_no_ops(f, shape):
+    x = fnp.asarray(np.arange(np.prod(shape), dtype=np.float32).reshape(shape))
+    before = fnn.ClosedJaxpr(*passes.fold_constants(*_jaxpr_and_consts(f, x)))
+    after = _run_pass(passes.simplify, before)
+    assert after.jaxpr.eqns == [], str(after)
+    assert after.jaxpr.outvars[0] is after.jaxpr.invars[0]
+    _same_results(before, after, x)
+
+
+def _jaxpr_and_consts(f, x):
+    closed = fnn.make_jaxpr(f)(x)
+    return closed.jaxpr, closed.consts
+
+
+def test_simplify_keeps_broadcasting_and_non_neutral_ops():
+    before = fnn.make_jaxpr(lambda x, s: (x * 1.0 + s, s * 1.0 + x, x * 2.0))(fnp.ones(3), 1.0)
+    after = _run_pass(passes.simplify, before)
+    # s*1.0 has the shape of s, not of the output: still the add broadcasts it, and x*2 stays
+    assert _prims(after.jaxpr) == ["add", "add", "mul"]
+    _same_results(before, after, fnp.arange(3.0), fnp.asarray(5.0))
+
+
+def test_simplify_fuses_transposes():
+    before = fnn.make_jaxpr(
+        lambda x: fnn.lax.transpose(fnn.lax.transpose(x, (1, 2, 0)), (2, 0, 1)) * 2.0
+    )(fnp.ones((2, 3, 4)))
+    after = _run_pass(passes.simplify, before)
+    assert _prims(after.jaxpr) == ["mul"]
+    before = fnn.make_jaxpr(
+        lambda x: fnn.lax.transpose(fnn.lax.transpose(x, (1, 2, 0)), (1, 2, 0))
+    )(fnp.ones((2, 3, 4)))
+    after = _run_pass(passes.simplify, before)
+    assert _prims(after.jaxpr) == ["transpose"]
+    _same_results(before, after, fnp.asarray(np.arange(24.0).reshape(2, 3, 4)))
+
+
+# ----------------------------------------------------------------------------------------
+# The whole pipeline
+
+
+def test_make_jaxpr_optimize_shows_the_optimized_program():
+    f = lambda x: fnp.sum(fnp.tanh(x) ** 2)  # noqa: E731
+    raw = fnn.make_jaxpr(fnn.grad(f))(fnp.ones(3))
+    opt = fnn.make_jaxpr(fnn.grad(f), optimize=True)(fnp.ones(3))
+    assert len(opt.jaxpr.eqns) < len(raw.jaxpr.eqns)
+    text = str(opt)
+    assert "broadcast_in_dim" not in text and "reduce_sum" not in text  # seed and dead forward sum
+    assert text.count("tanh") == 1
+    _same_results(raw, opt, fnp.asarray([0.1, -0.3, 2.0]))
+    # and jit runs exactly that program
+    jf = fnn.jit(fnn.grad(f))
+    assert str(jf.lower(fnp.ones(3)).jaxpr) == str(opt.jaxpr)
+
+
+def test_optimized_second_derivative_is_small():
+    raw = _second_derivative_program()
+    opt = fnn.ClosedJaxpr(*passes.optimize(raw.jaxpr, raw.consts))
+    assert len(opt.jaxpr.eqns) <= len(raw.jaxpr.eqns) // 2
+    assert opt.consts == []
+    _same_results(raw, opt, fnp.asarray([0.1, 0.5, -1.0]))
+
+
+def test_passes_do_not_mutate_their_input():
+    raw = _second_derivative_program()
+    text = str(raw)
+    n = len(raw.jaxpr.eqns)
+    for p in (passes.dce, passes.cse, passes.fold_constants, passes.simplify, passes.optimize):
+        p(raw.jaxpr, raw.consts)
+    assert str(raw) == text and len(raw.jaxpr.eqns) == n
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: fnp.sum(fnp.sin(x) * fnp.sin(x) + x * 1.0 - 0.0),
+        lambda x: fnp.sum(fnn.hessian(lambda y: fnp.sum(fnp.exp(y) * y**3))(x)),
+        lambda x: fnp.max(fnp.transpose(fnp.transpose(x.reshape(1, 3)).reshape(3, 1)) * 2.0),
+        lambda x: fnp.sum(fnn.vmap(fnn.grad(lambda y: fnp.tanh(y) ** 3))(x)),
+    ],
+)
+def test_optimize_preserves_meaning_under_grad(f):
+    fnn.config.update("enable_x64", True)
+    x = fnp.asarray([0.3, -0.7, 1.1])
+    raw = fnn.make_jaxpr(fnn.grad(f))(x)
+    opt = fnn.make_jaxpr(fnn.grad(f), optimize=True)(x)
+    assert len(opt.jaxpr.eqns) <= len(raw.jaxpr.eqns)
+    _same_results(raw, opt, x)
+    np.testing.assert_allclose(
+        np.asarray(fnn.jit(fnn.grad(f))(x)), np.asarray(fnn.grad(f)(x)), rtol=1e-12
+    )
