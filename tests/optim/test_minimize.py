@@ -1,0 +1,86 @@
+"""fnn.optim.minimize: scipy on a pytree of params."""
+
+import numpy as np
+import pytest
+
+import fnn.numpy as fnp
+from fnn import optim
+from fnn.tree_util import tree_leaves, tree_structure
+
+
+def rosenbrock(p):
+    x, y = p["xy"]
+    return (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2
+
+
+@pytest.mark.usefixtures("x64")
+def test_rosenbrock_float64():
+    params = {"xy": (fnp.asarray(-1.2), fnp.asarray(1.0))}
+    res = optim.minimize(rosenbrock, params, tol=1e-14)
+    assert res.success, res.message
+    assert tree_structure(res.params) == tree_structure(params)
+    assert all(x.dtype == np.float64 for x in tree_leaves(res.params))
+    np.testing.assert_allclose([float(v) for v in res.params["xy"]], [1.0, 1.0], atol=1e-7)
+    assert res.loss < 1e-14
+    assert res.n_fev >= res.n_iter > 10
+
+
+def test_structure_dtypes_and_callback():
+    target = {"w": np.arange(6.0).reshape(2, 3), "b": np.array([0.5])}
+
+    def loss(p):
+        return fnp.sum((p["layer"]["w"] - target["w"]) ** 2) + fnp.sum(
+            (p["layer"]["b"] - target["b"]) ** 2
+        )
+
+    params = {"layer": {"w": fnp.zeros((2, 3)), "b": fnp.zeros(1)}}
+    calls = []
+
+    def callback(i, loss_value, p):
+        assert tree_structure(p) == tree_structure(params)
+        calls.append((i, loss_value))
+
+    res = optim.minimize(loss, params, callback=callback)
+    assert res.success
+    assert tree_structure(res.params) == tree_structure(params)
+    assert res.params["layer"]["w"].shape == (2, 3)
+    assert all(x.dtype == np.float32 for x in tree_leaves(res.params))
+    np.testing.assert_allclose(res.params["layer"]["w"], target["w"], atol=1e-4)
+    # one call per iteration, numbered from 1; history has the initial loss too
+    assert [i for i, _ in calls] == list(range(1, res.n_iter + 1))
+    assert len(res.history) == res.n_iter + 1
+    assert res.history[0] == pytest.approx(float(loss(params)))
+    assert [v for _, v in calls] == res.history[1:]
+    assert res.history[-1] == pytest.approx(res.loss)
+    assert all(b <= a for a, b in zip(res.history, res.history[1:], strict=False))
+
+
+def test_callback_can_stop():
+    res = optim.minimize(
+        lambda p: fnp.sum((p - 3.0) ** 4), fnp.zeros(3), callback=lambda i, loss, p: i >= 2
+    )
+    assert res.n_iter == 2
+    assert len(res.history) == 3
+
+
+@pytest.mark.usefixtures("x64")
+@pytest.mark.parametrize("method", ["BFGS", "CG"])
+def test_other_methods_without_jit(method):
+    res = optim.minimize(
+        rosenbrock, {"xy": (fnp.asarray(-1.2), fnp.asarray(1.0))}, method, jit=False
+    )
+    np.testing.assert_allclose([float(v) for v in res.params["xy"]], [1.0, 1.0], atol=1e-4)
+
+
+def test_maxiter_and_options():
+    res = optim.minimize(rosenbrock, {"xy": (fnp.asarray(-1.2), fnp.asarray(1.0))}, maxiter=3)
+    assert res.n_iter == 3 and not res.success
+    res = optim.minimize(
+        rosenbrock, {"xy": (fnp.asarray(-1.2), fnp.asarray(1.0))}, maxiter=3, options={"maxiter": 5}
+    )
+    assert res.n_iter == 5
+
+
+def test_integer_leaves_are_rejected():
+    with pytest.raises(TypeError, match="float array"):
+        optim.minimize(lambda p: fnp.sum(p["w"]), {"w": fnp.zeros(2), "n": fnp.asarray(3)})
