@@ -59,7 +59,9 @@ def _slice_abstract(x, *, start, limit, strides):
 
 
 def _slice_impl(x, *, start, limit, strides):
-    return x[tuple(_builtin_slice(s, l, st) for s, l, st in zip(start, limit, strides, strict=True))]
+    return x[
+        tuple(_builtin_slice(s, l, st) for s, l, st in zip(start, limit, strides, strict=True))
+    ]
 
 
 slice_p = defprim("slice", _slice_impl, _slice_abstract)
@@ -135,7 +137,9 @@ def _pad_abstract(x, padding_value, *, config):
 def _pad_impl(x, padding_value, *, config):
     shape = _pad_shape(x.shape, config)
     # Place x into a (possibly strided) grid with positive padding, then crop negatives.
-    full = [max(lo, 0) + max(hi, 0) + d + max(0, d - 1) * it for d, (lo, hi, it) in zip(x.shape, config)]
+    full = [
+        max(lo, 0) + max(hi, 0) + d + max(0, d - 1) * it for d, (lo, hi, it) in zip(x.shape, config)
+    ]
     out = np.full(full, padding_value, dtype=x.dtype)
     idx = tuple(
         _builtin_slice(max(lo, 0), max(lo, 0) + d + max(0, d - 1) * it, it + 1)
@@ -192,12 +196,22 @@ def _pad_transpose(ct, x, pv, *, config):
 
 
 def _pad_batch(vals, dims, *, config):
+    from fnn.transforms.batching import bdim_at_front
+
     x, pv = vals
     dx, dpv = dims
-    if dpv is not None:
-        raise NotImplementedError("vmap of pad with a batched padding value")
-    x = moveaxis(x, dx, 0)
-    return pad(x, pv, ((0, 0, 0),) + config), 0
+    if dpv is None:
+        x = moveaxis(x, dx, 0)
+        return pad(x, pv, ((0, 0, 0),) + config), 0
+    # One padding value per example: pad with zeros, then select each example's value
+    # wherever x did not land (a static mask, from the impl on a block of ones).
+    size = core.get_aval(pv).shape[dpv]
+    x = bdim_at_front(x, dx, size)
+    aval = core.get_aval(x)
+    padded = pad(x, np.zeros((), aval.dtype), ((0, 0, 0),) + config)
+    lands = _pad_impl(np.ones(aval.shape[1:], np.bool_), np.asarray(False), config=config)
+    pv = reshape(moveaxis(pv, dpv, 0), (size,) + (1,) * len(config))
+    return select(lands, padded, pv), 0
 
 
 jvp_rules[pad_p] = _pad_jvp
@@ -227,7 +241,9 @@ def _concat_abstract(*xs, dimension):
 concatenate_p = defprim(
     "concatenate", lambda *xs, dimension: np.concatenate(xs, axis=dimension), _concat_abstract
 )
-codegen_rules[concatenate_p] = lambda a, p: f"np.concatenate(({', '.join(a)},), axis={p['dimension']})"
+codegen_rules[concatenate_p] = lambda a, p: (
+    f"np.concatenate(({', '.join(a)},), axis={p['dimension']})"
+)
 
 
 def concatenate(xs, dimension):
@@ -247,7 +263,9 @@ def _concat_transpose(ct, *xs, dimension):
     outs, pos = [], 0
     for x in xs:
         n = (x.aval if is_undefined_primal(x) else core.get_aval(x)).shape[dimension]
-        outs.append(slice_in_dim(ct, pos, pos + n, axis=dimension) if is_undefined_primal(x) else None)
+        outs.append(
+            slice_in_dim(ct, pos, pos + n, axis=dimension) if is_undefined_primal(x) else None
+        )
         pos += n
     return outs
 
@@ -462,66 +480,97 @@ def _advanced_adjacent(template) -> bool:
 
 
 def _batch_indexing(vals, dims, template, size):
-    """Rewrite a batched indexing as one on (batch, ...) with the batch first in the result.
+    """Rewrite a batched indexing as one numpy indexing of (batch, ...).
 
-    Returns (x, idx_arrays, new_template, lead): ``lead`` is the number of leading result
-    axes that come from the index arrays' broadcast shape (the batch axis is first).
+    Returns (x, idx_arrays, new_template, perm): numpy's result of ``x[new_template]``
+    is ``transpose(r, perm)`` where ``r`` is the wanted result with the batch axis first.
+    numpy moves the broadcast index dimensions to the front when index arrays are
+    separated by slices, so ``perm`` is the identity only when that move is harmless.
     """
     from fnn.transforms.batching import bdim_at_front
 
     x, idx = vals[0], list(vals[1:])
     dx, didx = dims[0], list(dims[1:])
     x = bdim_at_front(x, dx, size)
+    template = tuple(template)
+    n_adv = max((core.get_aval(a).ndim - (d is not None) for a, d in zip(idx, didx)), default=0)
+    # r's layout: batch, then the example's layout (numpy's rules on the original template).
+    adjacent = _advanced_adjacent(template)
+    first = next((i for i, t in enumerate(template) if t[0] == "a"), 0)
     if all(d is None for d in didx):
-        if not _advanced_adjacent((("s", None, None, None),) + tuple(template)) and any(
-            t[0] == "a" for t in template
-        ):
-            raise NotImplementedError(
-                "vmap of indexing whose index arrays are separated by slices"
-            )
-        return x, idx, (("s", None, None, None),) + tuple(template)
-    if not _advanced_adjacent(template) or (template and template[0][0] != "a"):
-        raise NotImplementedError(
-            "vmap of indexing with batched index arrays needs the index arrays first and adjacent"
-        )
-    # All index arrays get the batch axis first; a batch arange selects each example's row.
-    n_adv = max(core.get_aval(a).ndim - (d is not None) for a, d in zip(idx, didx))
+        # A full slice over the batch axis; the same index arrays for every example.
+        tmpl = (("s", None, None, None),) + template
+        if adjacent:
+            return x, idx, tmpl, None
+        # numpy: index dims first, then the batch axis, then the sliced axes.
+        perm = tuple(range(1, n_adv + 1)) + (0,)
+        return x, idx, tmpl, perm
+    # A batch arange as the first index array selects each example's own row.
     new_idx = [np.arange(size).reshape((size,) + (1,) * n_adv)]
     for a, d in zip(idx, didx, strict=True):
-        a = bdim_at_front(a, d, size)
-        shape = core.get_aval(a).shape
-        missing = n_adv - (len(shape) - 1)
-        if missing:
-            a = reshape(a, (shape[0],) + (1,) * missing + shape[1:])
-        new_idx.append(a)
-    return x, new_idx, (("a",),) + tuple(template)
+        if d is not None:
+            a = moveaxis(a, d, 0)
+            shape = core.get_aval(a).shape
+            missing = n_adv - (len(shape) - 1)
+            if missing:
+                a = reshape(a, (shape[0],) + (1,) * missing + shape[1:])
+        new_idx.append(a)  # unbatched arrays broadcast from the right, as they should
+    tmpl = (("a",),) + template
+    if not adjacent or first == 0:
+        return x, new_idx, tmpl, None
+    # The example's index dims sat after `first` sliced axes; numpy put them first.
+    perm = (0,) + tuple(range(first + 1, first + 1 + n_adv)) + tuple(range(1, first + 1))
+    return x, new_idx, tmpl, perm
+
+
+def _full_perm(perm, ndim):
+    return None if perm is None else perm + tuple(range(len(perm), ndim))
 
 
 def _gather_batch(vals, dims, *, template):
+    from fnn.lax.structural import transpose
+
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-    x, idx, tmpl = _batch_indexing(vals, dims, template, size)
-    return gather(x, idx, tmpl), 0
+    x, idx, tmpl, perm = _batch_indexing(vals, dims, template, size)
+    out = gather(x, idx, tmpl)
+    perm = _full_perm(perm, core.get_aval(out).ndim)
+    return (out, 0) if perm is None else (transpose(out, tuple(np.argsort(perm))), 0)
 
 
 def _scatter_batch(vals, dims, *, template, mode):
-    from fnn.transforms.batching import bdim_at_front
+    from fnn.lax.structural import broadcast_in_dim, transpose
 
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     x, u = vals[0], vals[1]
     dx, du = dims[0], dims[1]
-    xb, idx, tmpl = _batch_indexing([x] + list(vals[2:]), [dx] + list(dims[2:]), template, size)
-    target_shape = _gather_shape(
-        core.get_aval(xb).shape, [core.get_aval(i) for i in idx], tmpl
+    xb, idx, tmpl, perm = _batch_indexing(
+        [x] + list(vals[2:]), [dx] + list(dims[2:]), template, size
     )
+    # The updates, batch first, in the example's layout; then numpy's layout.
+    x_shape = core.get_aval(x).shape if dx is None else core.get_aval(xb).shape[1:]
+    idx_avals = [
+        core.get_aval(a)
+        if d is None
+        else core.ShapedArray(
+            core.get_aval(a).shape[:d] + core.get_aval(a).shape[d + 1 :], core.get_aval(a).dtype
+        )
+        for a, d in zip(vals[2:], dims[2:], strict=True)
+    ]
+    target = tuple(_gather_shape(x_shape, idx_avals, template))
     if du is None:
-        u = broadcast_to(u, target_shape)
+        u = broadcast_in_dim(
+            broadcast_to(u, target), (size,) + target, tuple(range(1, len(target) + 1))
+        )
     else:
-        u = bdim_at_front(u, du, size)
+        u = moveaxis(u, du, 0)
         ushape = core.get_aval(u).shape
-        missing = len(target_shape) - len(ushape)
+        missing = len(target) - (len(ushape) - 1)
         if missing:
             u = reshape(u, (ushape[0],) + (1,) * missing + ushape[1:])
-        u = broadcast_to(u, target_shape)
+        u = broadcast_to(u, (size,) + target)
+    perm = _full_perm(perm, len(target) + 1)
+    if perm is not None:
+        u = transpose(u, perm)
     return scatter(xb, u, idx, tmpl, mode), 0
 
 

@@ -84,7 +84,9 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 def _bid_transpose(ct, x, *, shape, broadcast_dimensions):
     in_shape = x.aval.shape
     sum_axes = [i for i in range(len(shape)) if i not in broadcast_dimensions]
-    sum_axes += [d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1]
+    sum_axes += [
+        d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1
+    ]
     out = reduce_sum(ct, tuple(sorted(sum_axes))) if sum_axes else ct
     return [reshape(out, in_shape)]
 
@@ -125,9 +127,7 @@ def _reshape_abstract(x, *, new_sizes):
     return ShapedArray(new_sizes, x.dtype)
 
 
-reshape_p = defprim(
-    "reshape", lambda x, *, new_sizes: np.reshape(x, new_sizes), _reshape_abstract
-)
+reshape_p = defprim("reshape", lambda x, *, new_sizes: np.reshape(x, new_sizes), _reshape_abstract)
 
 
 def reshape(x, new_sizes):
@@ -236,11 +236,16 @@ def _shift(a, d):
 
 transpose_rules[reduce_sum_p] = _reduce_sum_transpose
 batching_rules[reduce_sum_p] = _reduce_sum_batch
-codegen_rules[reduce_sum_p] = lambda args, p: (
-    f"np.add.reduce({args[0]}, axis={p['axes']})"
-    if len(p["axes"]) != 1
-    else f"np.add.reduce({args[0]}, axis={p['axes'][0]})"
-)
+
+
+def _reduce_sum_codegen(args, eqn):
+    # dtype= as in impl: np.add.reduce widens int32/bool sums to the platform int64.
+    axes = eqn.params["axes"]
+    axis = axes[0] if len(axes) == 1 else axes
+    return f"np.add.reduce({args[0]}, axis={axis}, dtype=np.{eqn.out_binders[0].aval.dtype})"
+
+
+codegen.typed_rules[reduce_sum_p] = _reduce_sum_codegen
 
 
 # ---- convert_element_type ----------------------------------------------------------------
