@@ -46,6 +46,7 @@ from fnn.nn.attention import (
     make_padding_mask,
 )
 from fnn.nn.base import Flatten, Lambda, Layer, Module, Sequential
+from fnn.nn.conv import Conv, ConvTranspose
 from fnn.nn.dropout import Dropout, dropout
 from fnn.nn.linear import Dense, Embedding
 from fnn.nn.losses import (
@@ -58,6 +59,7 @@ from fnn.nn.losses import (
     squared_error,
 )
 from fnn.nn.normalization import BatchNorm, LayerNorm
+from fnn.nn.pooling import AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool, avg_pool, max_pool
 from fnn.nn.positional import (
     LearnedPositionalEmbedding,
     SinusoidalPositionalEncoding,

@@ -16,10 +16,14 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import fnn.numpy as fnp
 from fnn import config, lax
+from fnn.array import Array
 from fnn.lax import stop_gradient
+
+ArrayLike = Any  # an fnn array, a numpy array or a Python number
 
 __all__ = [
     "relu",
@@ -45,7 +49,7 @@ def _float(x):
     return x if fnp.issubdtype(x.dtype, fnp.inexact) else x.astype(config.default_float())
 
 
-def relu(x):
+def relu(x: ArrayLike) -> Array:
     """``max(x, 0)``, with derivative 0 at 0 (as JAX).
 
     Example:
@@ -56,7 +60,7 @@ def relu(x):
     return fnp.where(x > 0, x, fnp.zeros_like(x))
 
 
-def relu6(x):
+def relu6(x: ArrayLike) -> Array:
     """``min(max(x, 0), 6)``.
 
     Example:
@@ -67,7 +71,7 @@ def relu6(x):
     return fnp.where(x > 0, fnp.where(x < 6, x, fnp.full_like(x, 6)), fnp.zeros_like(x))
 
 
-def gelu(x, approximate: bool = True):
+def gelu(x: ArrayLike, approximate: bool = True) -> Array:
     """Gaussian error linear unit ``x * Phi(x)``.
 
     ``approximate=True`` (JAX's default) uses the tanh approximation
@@ -84,7 +88,7 @@ def gelu(x, approximate: bool = True):
     return 0.5 * x * (1.0 + lax.erf(x * (1.0 / math.sqrt(2.0))))
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> Array:
     """The logistic function ``1 / (1 + exp(-x))``, stable for large ``|x|``.
 
     Example:
@@ -94,7 +98,7 @@ def sigmoid(x):
     return lax.logistic(_float(x))
 
 
-def silu(x):
+def silu(x: ArrayLike) -> Array:
     """SiLU (swish): ``x * sigmoid(x)``.
 
     Example:
@@ -108,7 +112,7 @@ def silu(x):
 swish = silu
 
 
-def tanh(x):
+def tanh(x: ArrayLike) -> Array:
     """Hyperbolic tangent.
 
     Example:
@@ -127,7 +131,7 @@ def _split_by_sign(x):
     return pos, fnp.where(pos, x, zero), fnp.where(pos, zero, x)
 
 
-def softplus(x):
+def softplus(x: ArrayLike) -> Array:
     """``log(1 + exp(x))``, computed without overflow for any ``x``.
 
     Example:
@@ -139,7 +143,7 @@ def softplus(x):
     return fnp.where(pos, xp + fnp.log1p(fnp.exp(-xp)), fnp.log1p(fnp.exp(xn)))
 
 
-def log_sigmoid(x):
+def log_sigmoid(x: ArrayLike) -> Array:
     """``log(sigmoid(x)) = -softplus(-x)``, stable.
 
     Example:
@@ -149,7 +153,7 @@ def log_sigmoid(x):
     return -softplus(-_float(x))
 
 
-def leaky_relu(x, negative_slope: float = 1e-2):
+def leaky_relu(x: ArrayLike, negative_slope: float = 1e-2) -> Array:
     """``x`` where ``x >= 0``, else ``negative_slope * x``.
 
     Example:
@@ -160,7 +164,7 @@ def leaky_relu(x, negative_slope: float = 1e-2):
     return fnp.where(x >= 0, x, negative_slope * x)
 
 
-def elu(x, alpha: float = 1.0):
+def elu(x: ArrayLike, alpha: float = 1.0) -> Array:
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``.
 
     Example:
@@ -172,7 +176,7 @@ def elu(x, alpha: float = 1.0):
     return fnp.where(pos, xp, alpha * fnp.expm1(xn))
 
 
-def selu(x):
+def selu(x: ArrayLike) -> Array:
     """Scaled ELU with the self-normalising constants of Klambauer et al. (2017).
 
     Example:
@@ -190,7 +194,7 @@ def _shifted(x, axis):
     return x - stop_gradient(fnp.max(x, axis=axis, keepdims=True))
 
 
-def softmax(x, axis: int | tuple[int, ...] = -1):
+def softmax(x: ArrayLike, axis: int | tuple[int, ...] = -1) -> Array:
     """``exp(x) / sum(exp(x))`` along ``axis``, stable for large inputs.
 
     Example:
@@ -202,7 +206,7 @@ def softmax(x, axis: int | tuple[int, ...] = -1):
     return e / fnp.sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x, axis: int | tuple[int, ...] = -1):
+def log_softmax(x: ArrayLike, axis: int | tuple[int, ...] = -1) -> Array:
     """``x - logsumexp(x)`` along ``axis``, stable for large inputs.
 
     Example:
@@ -213,7 +217,7 @@ def log_softmax(x, axis: int | tuple[int, ...] = -1):
     return s - fnp.log(fnp.sum(fnp.exp(s), axis=axis, keepdims=True))
 
 
-def one_hot(x, num_classes: int, *, dtype=None, axis: int = -1):
+def one_hot(x: ArrayLike, num_classes: int, *, dtype: Any = None, axis: int = -1) -> Array:
     """One-hot encoding of integer ``x`` along a new axis of size ``num_classes``.
 
     Out-of-range indices (e.g. -1) give all-zero rows, as in JAX.

@@ -27,8 +27,9 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import config, core
+from fnn.array import Array
 from fnn.nn import initializers
-from fnn.nn.activations import softmax
+from fnn.nn.activations import ArrayLike, softmax
 from fnn.nn.base import Module, Params, split_key
 from fnn.nn.dropout import dropout
 
@@ -44,15 +45,15 @@ __all__ = [
 
 
 def dot_product_attention_weights(
-    query,
-    key,
-    bias=None,
-    mask=None,
+    query: ArrayLike,
+    key: ArrayLike,
+    bias: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
     *,
     dropout_rng: Any = None,
     dropout_rate: float = 0.0,
     deterministic: bool = True,
-):
+) -> Array:
     """``softmax(q k^T / sqrt(head_dim) + bias)`` with masked positions excluded.
 
     ``query``: (..., q_len, heads, head_dim); ``key``: (..., kv_len, heads, head_dim).
@@ -91,17 +92,17 @@ def dot_product_attention_weights(
 
 
 def dot_product_attention(
-    query,
-    key,
-    value,
-    bias=None,
-    mask=None,
+    query: ArrayLike,
+    key: ArrayLike,
+    value: ArrayLike,
+    bias: ArrayLike | None = None,
+    mask: ArrayLike | None = None,
     *,
     dropout_rng: Any = None,
     dropout_rate: float = 0.0,
     deterministic: bool = True,
     return_weights: bool = False,
-):
+) -> Array | tuple[Array, Array]:
     """``softmax(q k^T / sqrt(head_dim) + bias, masked) v`` for all heads at once.
 
     ``query``: (..., q_len, heads, head_dim); ``key``, ``value``: (..., kv_len, heads, d).
@@ -129,8 +130,10 @@ def dot_product_attention(
 
 
 def make_attention_mask(
-    query_input, key_input, pairwise_fn: Callable[[Any, Any], Any] = fnp.logical_and
-):
+    query_input: ArrayLike,
+    key_input: ArrayLike,
+    pairwise_fn: Callable[[Any, Any], Any] = fnp.logical_and,
+) -> Array:
     """A (batch..., 1, q_len, kv_len) mask ``pairwise_fn(query_input[q], key_input[k])``.
 
     Example:
@@ -145,7 +148,7 @@ def make_attention_mask(
     return fnp.expand_dims(mask.astype(bool), -3)
 
 
-def make_causal_mask(x):
+def make_causal_mask(x: ArrayLike) -> Array:
     """A (batch..., 1, L, L) mask letting position q attend to positions k <= q.
 
     Only ``x.shape`` is used (e.g. pass the (batch, L) tokens).
@@ -161,7 +164,7 @@ def make_causal_mask(x):
     return make_attention_mask(idx, idx, fnp.greater_equal)
 
 
-def make_padding_mask(tokens, pad_id: int = 0):
+def make_padding_mask(tokens: ArrayLike, pad_id: int = 0) -> Array:
     """A (batch..., 1, 1, L) mask hiding key positions whose token equals ``pad_id``.
 
     Example:
@@ -172,7 +175,7 @@ def make_padding_mask(tokens, pad_id: int = 0):
     return fnp.expand_dims(fnp.expand_dims(keep, -2), -3)
 
 
-def combine_masks(*masks):
+def combine_masks(*masks: ArrayLike | None) -> Array | None:
     """Logical AND of the masks that are not None (None if all are).
 
     Example:

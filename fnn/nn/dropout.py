@@ -16,12 +16,14 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import random
+from fnn.array import Array
+from fnn.nn.activations import ArrayLike
 from fnn.nn.base import Module, Params
 
 __all__ = ["Dropout", "dropout"]
 
 
-def dropout(x, rate: float, key: Any, broadcast_dims: Sequence[int] = ()):
+def dropout(x: ArrayLike, rate: float, key: Any, broadcast_dims: Sequence[int] = ()) -> Array:
     """Inverted dropout: keep each entry with probability ``1 - rate`` and scale it by
     ``1 / (1 - rate)``, so the expectation is unchanged and evaluation needs no rescaling.
 

@@ -23,6 +23,7 @@ import numpy as np
 
 import fnn.numpy as fnp
 from fnn import config, random
+from fnn.array import Array
 
 __all__ = [
     "Initializer",
@@ -61,7 +62,7 @@ def _shape(shape) -> tuple[int, ...]:
     return (int(shape),) if isinstance(shape, int | np.integer) else tuple(int(s) for s in shape)
 
 
-def zeros(key, shape: Sequence[int], dtype=None):
+def zeros(key: Any, shape: Sequence[int], dtype: Any = None) -> Array:
     """All zeros (the key is ignored).
 
     Example:
@@ -71,7 +72,7 @@ def zeros(key, shape: Sequence[int], dtype=None):
     return fnp.zeros(_shape(shape), _dtype(dtype))
 
 
-def ones(key, shape: Sequence[int], dtype=None):
+def ones(key: Any, shape: Sequence[int], dtype: Any = None) -> Array:
     """All ones (the key is ignored).
 
     Example:
@@ -81,7 +82,7 @@ def ones(key, shape: Sequence[int], dtype=None):
     return fnp.ones(_shape(shape), _dtype(dtype))
 
 
-def constant(value: float, dtype=None) -> Initializer:
+def constant(value: float, dtype: Any = None) -> Initializer:
     """An initializer filling every entry with ``value``.
 
     Example:
@@ -95,7 +96,7 @@ def constant(value: float, dtype=None) -> Initializer:
     return init
 
 
-def uniform(scale: float = 1e-2, dtype=None) -> Initializer:
+def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
     """Uniform on ``[0, scale)``, as ``jax.nn.initializers.uniform``.
 
     Example:
@@ -109,7 +110,7 @@ def uniform(scale: float = 1e-2, dtype=None) -> Initializer:
     return init
 
 
-def normal(stddev: float = 1e-2, dtype=None) -> Initializer:
+def normal(stddev: float = 1e-2, dtype: Any = None) -> Initializer:
     """Normal with mean 0 and standard deviation ``stddev``.
 
     Example:
@@ -124,7 +125,7 @@ def normal(stddev: float = 1e-2, dtype=None) -> Initializer:
 
 
 def truncated_normal(
-    stddev: float = 1e-2, dtype=None, lower: float = -2.0, upper: float = 2.0
+    stddev: float = 1e-2, dtype: Any = None, lower: float = -2.0, upper: float = 2.0
 ) -> Initializer:
     """``stddev`` times a unit normal truncated to ``[lower, upper]`` (JAX's definition:
     the result's standard deviation is a little below ``stddev``).
@@ -178,7 +179,7 @@ def variance_scaling(
     in_axis: int = -2,
     out_axis: int = -1,
     batch_axis: Sequence[int] | int = (),
-    dtype=None,
+    dtype: Any = None,
 ) -> Initializer:
     """Samples with variance ``scale / n`` where n is fan_in, fan_out or their mean.
 
@@ -216,7 +217,9 @@ def variance_scaling(
     return init
 
 
-def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
+def glorot_uniform(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] | int = (), dtype: Any = None
+) -> Initializer:
     """Glorot/Xavier uniform: variance ``1 / fan_avg``.
 
     Example:
@@ -225,7 +228,9 @@ def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initia
     return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
+def glorot_normal(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] | int = (), dtype: Any = None
+) -> Initializer:
     """Glorot/Xavier normal (truncated): variance ``1 / fan_avg``.
 
     Example:
@@ -236,7 +241,9 @@ def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initial
     )
 
 
-def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
+def lecun_uniform(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] | int = (), dtype: Any = None
+) -> Initializer:
     """LeCun uniform: variance ``1 / fan_in``.
 
     Example:
@@ -245,7 +252,9 @@ def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initial
     return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
+def lecun_normal(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] | int = (), dtype: Any = None
+) -> Initializer:
     """LeCun normal (truncated): variance ``1 / fan_in``; Flax's default for Dense kernels.
 
     Example:
@@ -254,7 +263,9 @@ def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initiali
     return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
-def he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
+def he_uniform(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] | int = (), dtype: Any = None
+) -> Initializer:
     """He/Kaiming uniform: variance ``2 / fan_in`` (for ReLU networks).
 
     Example:
@@ -263,7 +274,9 @@ def he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initialize
     return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def he_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
+def he_normal(
+    in_axis: int = -2, out_axis: int = -1, batch_axis: Sequence[int] | int = (), dtype: Any = None
+) -> Initializer:
     """He/Kaiming normal (truncated): variance ``2 / fan_in`` (for ReLU networks).
 
     Example:

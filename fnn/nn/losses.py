@@ -14,7 +14,8 @@ Example:
 from __future__ import annotations
 
 import fnn.numpy as fnp
-from fnn.nn.activations import log_sigmoid, log_softmax
+from fnn.array import Array
+from fnn.nn.activations import ArrayLike, log_sigmoid, log_softmax
 
 __all__ = [
     "smooth_labels",
@@ -32,7 +33,7 @@ def _check_smoothing(label_smoothing: float) -> None:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
 
 
-def smooth_labels(labels, alpha: float):
+def smooth_labels(labels: ArrayLike, alpha: float) -> Array:
     """Mix one-hot ``labels`` with the uniform distribution: ``(1 - alpha) y + alpha / K``.
 
     Example:
@@ -44,7 +45,9 @@ def smooth_labels(labels, alpha: float):
     return (1.0 - alpha) * labels + alpha / labels.shape[-1]
 
 
-def softmax_cross_entropy(logits, labels, *, label_smoothing: float = 0.0):
+def softmax_cross_entropy(
+    logits: ArrayLike, labels: ArrayLike, *, label_smoothing: float = 0.0
+) -> Array:
     """``-sum(labels * log_softmax(logits), axis=-1)`` for probability (e.g. one-hot) labels.
 
     With ``label_smoothing = a`` the labels are first replaced by
@@ -60,7 +63,9 @@ def softmax_cross_entropy(logits, labels, *, label_smoothing: float = 0.0):
     return -fnp.sum(labels * log_softmax(logits, axis=-1), axis=-1)
 
 
-def softmax_cross_entropy_with_integer_labels(logits, labels, *, label_smoothing: float = 0.0):
+def softmax_cross_entropy_with_integer_labels(
+    logits: ArrayLike, labels: ArrayLike, *, label_smoothing: float = 0.0
+) -> Array:
     """Cross-entropy of ``logits`` (..., K) against integer class ``labels`` (...).
 
     Equal to ``softmax_cross_entropy(logits, one_hot(labels, K), label_smoothing=...)``
@@ -86,7 +91,7 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, *, label_smoothing
     return loss
 
 
-def sigmoid_binary_cross_entropy(logits, labels):
+def sigmoid_binary_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> Array:
     """Elementwise ``-y log(sigmoid(z)) - (1 - y) log(1 - sigmoid(z))``, stable for large ``|z|``.
 
     Example:
@@ -98,7 +103,7 @@ def sigmoid_binary_cross_entropy(logits, labels):
     return -labels * log_sigmoid(logits) - (1.0 - labels) * log_sigmoid(-logits)
 
 
-def squared_error(predictions, targets=None):
+def squared_error(predictions: ArrayLike, targets: ArrayLike | None = None) -> Array:
     """Elementwise ``(predictions - targets) ** 2`` (targets default to zero).
 
     Example:
@@ -110,7 +115,7 @@ def squared_error(predictions, targets=None):
     return diff**2
 
 
-def l2_loss(predictions, targets=None):
+def l2_loss(predictions: ArrayLike, targets: ArrayLike | None = None) -> Array:
     """Elementwise ``0.5 * (predictions - targets) ** 2``, as optax.
 
     Example:
@@ -120,7 +125,7 @@ def l2_loss(predictions, targets=None):
     return 0.5 * squared_error(predictions, targets)
 
 
-def mean_squared_error(predictions, targets=None):
+def mean_squared_error(predictions: ArrayLike, targets: ArrayLike | None = None) -> Array:
     """The mean over all elements of ``(predictions - targets) ** 2``: a scalar.
 
     Example:

@@ -21,6 +21,7 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import config
+from fnn.array import Array
 from fnn.nn import initializers
 from fnn.nn.base import Module, Params
 
@@ -32,8 +33,8 @@ def _positions(length: int, offset: Any):
 
 
 def sinusoidal_positions(
-    length: int, features: int, offset: Any = 0, max_timescale: float = 10000.0, dtype=None
-):
+    length: int, features: int, offset: Any = 0, max_timescale: float = 10000.0, dtype: Any = None
+) -> Array:
     """The (length, features) table of Vaswani et al. (2017), rows ``offset .. offset+length-1``.
 
     ``PE[p, 2i] = sin(p / max_timescale^(2i/features))`` and ``PE[p, 2i+1] = cos(...)``.
