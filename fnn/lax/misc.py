@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fnn import core
 from fnn.lax.base import Zero, batching_rules, codegen_rules, defprim, jvp_rules
+from fnn.transforms import codegen
 from fnn.tree_util import tree_map
 
 __all__ = ["stop_gradient"]
@@ -15,6 +16,8 @@ jvp_rules[stop_gradient_p] = lambda primals, tangents: (
 )
 batching_rules[stop_gradient_p] = lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0])
 codegen_rules[stop_gradient_p] = lambda a, p: a[0]
+# The result is its input's buffer: buffer reuse must treat it as a view.
+codegen.view_prims.add(stop_gradient_p)
 
 
 def stop_gradient(x):
