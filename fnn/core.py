@@ -317,10 +317,28 @@ array_type: type = None  # type: ignore[assignment]
 def eval_primitive(prim: Primitive, args, params):
     """Run ``prim.impl`` on concrete values and wrap the results as Arrays."""
     vals = [_to_numpy(a) for a in args]
-    out = prim.impl(*vals, **params)
+    try:
+        out = prim.impl(*vals, **params)
+    except Exception:
+        # Eager code skips shape checking; on failure, let abstract_eval explain in
+        # fnn's terms (which operation, which shapes) instead of numpy's.
+        explained = _explain_failure(prim, vals, params)
+        if explained is None:
+            raise
+        raise explained from None
     if prim.multiple_results:
         return [wrap_array(own_result(o, vals)) for o in out]
     return wrap_array(own_result(out, vals))
+
+
+def _explain_failure(prim: Primitive, vals, params) -> Exception | None:
+    if prim.abstract_eval is None:
+        return None
+    try:
+        prim.abstract_eval(*[ShapedArray(v.shape, v.dtype) for v in vals], **params)
+    except Exception as e:
+        return e
+    return None
 
 
 def own_result(out, vals):
@@ -400,10 +418,12 @@ def _check_alive(main: MainTrace, xs):
 
 
 def _leak_message(t: Tracer) -> str:
+    name = getattr(t._trace.main.global_data, "fun_name", None)
+    where = f" (made while tracing `{name}`)" if name else ""
     return (
         f"a traced value of shape {t.shape} and dtype {t.dtype} from a "
-        f"{t._trace.main.trace_type.__name__} escaped the transform that created it (a leaked "
-        "tracer). This happens when a function under grad/jit/vmap stores an intermediate "
+        f"{t._trace.main.trace_type.__name__}{where} escaped the transform that created it (a "
+        "leaked tracer). This happens when a function under grad/jit/vmap stores an intermediate "
         "value in a global, a closure or an object attribute and it is used afterwards. "
         "Return the value from the function instead."
     )

@@ -13,7 +13,7 @@ import numpy as np
 from fnn import core
 from fnn.transforms.jvp import Zero, jvp_flat
 from fnn.transforms.vjp import linearize_flat, vjp_flat
-from fnn.tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
+from fnn.tree_util import leaf_paths, tree_flatten, tree_map, tree_structure, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacrev", "hessian"]
 
@@ -81,14 +81,17 @@ def _argnums_tuple(argnums, nargs, name):
     return tuple(n % nargs for n in nums)
 
 
-def _check_float_inputs(name, leaves, argnum):
-    for x in leaves:
-        dt = core.get_aval(x).dtype
-        if not np.issubdtype(dt, np.inexact):
+def _check_float_inputs(name, arg, argnum):
+    """Differentiated arguments must be floats; name the offending leaf of ``arg``."""
+    leaves = tree_flatten(arg)[0]
+    for i, x in enumerate(leaves):
+        aval = core.get_aval(x)
+        if not np.issubdtype(aval.dtype, np.inexact):
+            where = leaf_paths(arg, f"argument {argnum}")[i]
             raise TypeError(
-                f"{name} requires real- or complex-valued inputs (float dtypes), but argument "
-                f"{argnum} has an input of dtype {dt}. Convert it with .astype(float) or "
-                "exclude it with argnums."
+                f"{name} requires real- or complex-valued inputs (float dtypes), but {where} "
+                f"has dtype {aval.dtype} (shape {aval.shape}). Convert it with .astype(float) "
+                "or exclude it with argnums."
             )
 
 
@@ -127,19 +130,33 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
             raise ValueError(
                 f"vjp: the cotangent's structure {ct_tree} differs from the output's {out_tree}"
             )
-        for c, o in zip(ct_leaves, out_flat, strict=True):
-            if core.get_aval(c).shape != core.get_aval(o).shape:
-                raise ValueError(
-                    f"vjp: cotangent of shape {core.get_aval(c).shape} for an output of shape "
-                    f"{core.get_aval(o).shape}"
-                )
-        ct_leaves = [_asarray(c) for c in ct_leaves]
+        ct_leaves = _check_cotangents(ct_leaves, out_flat, out_tree)
         return tree_unflatten(in_tree, f_vjp_flat(ct_leaves))
 
     out = tree_unflatten(out_tree, out_flat)
     if has_aux:
         return out, f_vjp, _rebuild_aux(store, aux_flat)
     return out, f_vjp
+
+
+def _check_cotangents(ct_leaves, out_flat, out_tree):
+    """Cotangents as arrays of their outputs' shapes and dtypes (Python scalars adapt)."""
+    checked = []
+    for i, (c, o) in enumerate(zip(ct_leaves, out_flat, strict=True)):
+        oa = core.get_aval(o)
+        if type(c) in (int, float):
+            c = np.asarray(c, oa.dtype)
+        ca = core.get_aval(c)
+        bad_dtype = np.issubdtype(oa.dtype, np.inexact) and ca.dtype != oa.dtype
+        if ca.shape != oa.shape or bad_dtype:
+            where = leaf_paths(tree_unflatten(out_tree, out_flat), "output")[i]
+            raise (TypeError if ca.shape == oa.shape else ValueError)(
+                f"vjp: the cotangent of {where} has shape {ca.shape} and dtype {ca.dtype}, "
+                f"but that output has shape {oa.shape} and dtype {oa.dtype}; a cotangent "
+                "must match its output's shape and dtype"
+            )
+        checked.append(_asarray(c))
+    return checked
 
 
 def _ignore_aux_cts(f_vjp_flat, aux_flat):
@@ -176,7 +193,7 @@ def value_and_grad(
         f = functools.partial(fun, **kwargs) if kwargs else fun
         partial_fun, diff_args = _split_args(f, args, nums)
         for n, a in zip(nums, diff_args, strict=True):
-            _check_float_inputs("grad", tree_flatten(a)[0], n)
+            _check_float_inputs("grad", a, n)
         if has_aux:
             out, f_vjp, aux = vjp(partial_fun, *diff_args, has_aux=True)
         else:
@@ -261,13 +278,12 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
         raise ValueError(f"jvp: primals {p_tree} and tangents {t_tree} differ in structure")
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
         pa, ta = core.get_aval(p), core.get_aval(t)
-        if pa.shape != ta.shape:
-            raise ValueError(
-                f"jvp: tangent {i} has shape {ta.shape} but its primal has shape {pa.shape}"
-            )
-        if pa.dtype != ta.dtype and np.issubdtype(pa.dtype, np.inexact):
-            raise TypeError(
-                f"jvp: tangent {i} has dtype {ta.dtype} but its primal has dtype {pa.dtype}"
+        bad_dtype = pa.dtype != ta.dtype and np.issubdtype(pa.dtype, np.inexact)
+        if pa.shape != ta.shape or bad_dtype:
+            where = leaf_paths(tangents, "tangents")[i]
+            raise (TypeError if pa.shape == ta.shape else ValueError)(
+                f"jvp: {where} has shape {ta.shape} and dtype {ta.dtype}, but its primal has "
+                f"shape {pa.shape} and dtype {pa.dtype}; tangents must match their primals"
             )
     flat_fun, store = _flatten_fun_aux(fun, p_tree, has_aux)
     out_p, out_t = jvp_flat(flat_fun, p_leaves, t_leaves)
@@ -290,6 +306,14 @@ def linearize(fun: Callable, *primals):
         t_leaves, t_tree = tree_flatten(tree_map(_asarray, tangents))
         if t_tree != in_tree:
             raise ValueError(f"linearize: tangents {t_tree} differ from primals {in_tree}")
+        for i, (t, p) in enumerate(zip(t_leaves, leaves, strict=True)):
+            ta, pa = core.get_aval(t), core.get_aval(p)
+            if ta.shape != pa.shape:
+                where = leaf_paths(primals, "primal")[i]
+                raise ValueError(
+                    f"linearize: the tangent of {where} has shape {ta.shape}, but the primal "
+                    f"has shape {pa.shape}; tangents must match their primals' shapes"
+                )
         return tree_unflatten(out_tree, eval_jaxpr(jaxpr, consts, *t_leaves))
 
     return tree_unflatten(out_tree, out_flat), f_jvp
@@ -322,7 +346,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         diff_args = tree_map(_asarray, diff_args)
         leaves, in_tree = tree_flatten(diff_args)
         for n, a in zip(nums, diff_args, strict=True):
-            _check_float_inputs("jacfwd", tree_flatten(a)[0], n)
+            _check_float_inputs("jacfwd", a, n)
         flat_fun, store = _flatten_fun_aux(partial_fun, in_tree, has_aux)
         basis, n = _std_basis(leaves)
 
@@ -394,7 +418,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         partial_fun, diff_args = _split_args(fun, args, nums)
         diff_args = tree_map(_asarray, diff_args)
         for n, a in zip(nums, diff_args, strict=True):
-            _check_float_inputs("jacrev", tree_flatten(a)[0], n)
+            _check_float_inputs("jacrev", a, n)
         leaves, in_tree = tree_flatten(diff_args)
         flat_fun, store = _flatten_fun_aux(partial_fun, in_tree, has_aux)
         all_out, f_vjp_all, _ = vjp_flat(flat_fun, leaves)
