@@ -8,10 +8,11 @@ from fnn.lax.conv import conv_general_dilated, conv_patches, conv_transpose
 from fnn.lax.dot import dot_general
 from fnn.lax.elementwise import (
     abs_ as abs,
+)
+from fnn.lax.elementwise import (
     acos,
     acosh,
     add,
-    and_ as bitwise_and,
     asin,
     asinh,
     atan,
@@ -39,17 +40,11 @@ from fnn.lax.elementwise import (
     log1p,
     logistic,
     lt,
-    max_ as max,
-    min_ as min,
     mul,
     ne,
     neg,
-    not_ as bitwise_not,
-    or_ as bitwise_or,
     polygamma,
-    pow_ as pow,
     rem,
-    round_ as round,
     select,
     shift_left,
     shift_right,
@@ -60,6 +55,29 @@ from fnn.lax.elementwise import (
     sub,
     tan,
     tanh,
+)
+from fnn.lax.elementwise import (
+    and_ as bitwise_and,
+)
+from fnn.lax.elementwise import (
+    max_ as max,
+)
+from fnn.lax.elementwise import (
+    min_ as min,
+)
+from fnn.lax.elementwise import (
+    not_ as bitwise_not,
+)
+from fnn.lax.elementwise import (
+    or_ as bitwise_or,
+)
+from fnn.lax.elementwise import (
+    pow_ as pow,
+)
+from fnn.lax.elementwise import (
+    round_ as round,
+)
+from fnn.lax.elementwise import (
     xor as bitwise_xor,
 )
 from fnn.lax.misc import stop_gradient
