@@ -142,6 +142,8 @@ def _patches_codegen(args, eqn):
 
 
 codegen.typed_rules[conv_patches_p] = _patches_codegen
+# A 1x1 window's reshape can be a (read-only) view of the input: never donate it.
+codegen.view_prims.add(conv_patches_p)
 
 
 # ---- its transpose: col2im ---------------------------------------------------------------------

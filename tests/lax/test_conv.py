@@ -298,6 +298,13 @@ def test_jit_emits_strided_patches_and_one_matmul():
     assert "col2im" in [e.primitive.name for e in grads.jaxpr.eqns]
 
 
+def test_jit_never_writes_into_a_patches_view():
+    # A 1x1 window's patches are a read-only view of the input: no out= reuse of them.
+    x = fnp.arange(8.0).reshape(1, 2, 2, 2)
+    f = fnn.jit(lambda x: conv_patches(x * 1.0, (1, 1), (1, 1)) * 2.0)
+    np.testing.assert_array_equal(np.asarray(f(x)), 2 * np.asarray(x))
+
+
 # ---- the shared harness -----------------------------------------------------------------------
 
 
