@@ -48,6 +48,7 @@ from fnn.optim import _tree
 from fnn.optim.base import GradientTransformation, ScalarOrSchedule, chain, identity
 from fnn.optim.linesearch import scale_by_zoom_linesearch
 from fnn.optim.transforms import scale, scale_by_learning_rate
+from fnn.transforms.jit import jit
 from fnn.tree_util import tree_map
 
 __all__ = ["lbfgs", "scale_by_lbfgs", "ScaleByLBFGSState"]
@@ -124,9 +125,7 @@ def scale_by_lbfgs(
             fnp.zeros((memory_size,), dt),
         )
 
-    def update(updates, state, params=None):
-        if params is None:
-            raise ValueError("scale_by_lbfgs needs params: opt.update(grads, state, params, ...)")
+    def update(updates, state, params):
         dt = state.weights_memory.dtype
         s = _tree.sub(params, state.params)
         y = _tree.sub(updates, state.updates)
@@ -161,10 +160,14 @@ def scale_by_lbfgs(
         )
         return direction, new_state
 
+    compiled = jit(update)  # eager calls run compiled; under an outer jit it is inlined
+
     def guarded_update(updates, state, params=None):
+        if params is None:
+            raise ValueError("scale_by_lbfgs needs params: opt.update(grads, state, params, ...)")
         # Near convergence s and y underflow; the guards above select around inf/nan.
         with np.errstate(all="ignore"):
-            return update(updates, state, params)
+            return compiled(updates, state, params)
 
     return GradientTransformation(init, guarded_update)
 

@@ -64,24 +64,47 @@ def _concrete_bool(x) -> bool | None:
 
 
 class _EvalCache:
-    """Jits ``value_fn`` (and its value_and_grad) for eager calls; inlines while tracing.
+    """The objective along the search line, compiled with ``fnn.jit`` for eager calls
+    (under an outer jit it is inlined).
 
-    Only the last function is kept: pass the same ``value_fn`` object on every step, or
+    Only the last ``value_fn`` is kept: pass the same function object on every step, or
     each step traces it anew.
     """
 
     def __init__(self):
         self.fn = None
-        self.value = None
-        self.value_and_grad = None
+        self.compiled = {}
 
-    def get(self, value_fn: Callable, with_grad: bool) -> Callable:
-        vg = value_and_grad(value_fn)
-        if core.is_tracing():
-            return vg if with_grad else value_fn
+    def _get(self, value_fn: Callable, kind: str) -> Callable:
         if self.fn is not value_fn:
-            self.fn, self.value, self.value_and_grad = value_fn, jit(value_fn), jit(vg)
-        return self.value_and_grad if with_grad else self.value
+            self.fn, self.compiled = value_fn, {}
+        if kind not in self.compiled:
+            vg = value_and_grad(value_fn)
+
+            def probe(params, a, updates, fn_kwargs):
+                """Value, gradient and slope along ``updates`` at ``params + a * updates``."""
+                f, g = vg(_tree.add_scale(params, a, updates), **fn_kwargs)
+                f = fnp.asarray(f).astype(a.dtype)
+                return f, g, _tree.vdot(g, updates).astype(a.dtype)
+
+            def value(params, a, updates, fn_kwargs):
+                f = value_fn(_tree.add_scale(params, a, updates), **fn_kwargs)
+                return fnp.asarray(f).astype(a.dtype)
+
+            def grad(params, a, updates, fn_kwargs):
+                return vg(_tree.add_scale(params, a, updates), **fn_kwargs)[1]
+
+            self.compiled = {"probe": jit(probe), "value": jit(value), "grad": jit(grad)}
+        return self.compiled[kind]
+
+    def probe(self, value_fn):
+        return self._get(value_fn, "probe")
+
+    def value(self, value_fn):
+        return self._get(value_fn, "value")
+
+    def grad(self, value_fn):
+        return self._get(value_fn, "grad")
 
 
 def _check_kwargs(name: str, value, grad, value_fn):
@@ -220,32 +243,25 @@ def scale_by_zoom_linesearch(
             ZoomLinesearchInfo(fnp.zeros([], fnp.int32), inf, inf),
         )
 
-    def update(updates, state, params=None, *, value=None, grad=None, value_fn=None, **fn_kwargs):
-        _check_kwargs("scale_by_zoom_linesearch", value, grad, value_fn)
-        if params is None:
-            raise ValueError(
-                "scale_by_zoom_linesearch needs params: opt.update(g, state, params, ...)"
+    def errors(a, f, d, f0, d0):
+        dec = f - f0 - slope_rtol * a * d0
+        if approx_dec_rtol is not None:
+            approx = fnp.maximum(
+                d - (2 * slope_rtol - 1) * d0, f - f0 - approx_dec_rtol * fnp.abs(f0)
             )
-        dt = fnp.asarray(state.learning_rate).dtype
-        vg = cache.get(value_fn, with_grad=True)
+            dec = fnp.minimum(dec, approx)
+        curv = fnp.abs(d) - curv_rtol * fnp.abs(d0)
+        return _nan_to_inf(fnp.maximum(dec, 0.0)), _nan_to_inf(fnp.maximum(curv, 0.0))
+
+    def cap(a):
+        return a if max_learning_rate is None else fnp.minimum(a, max_learning_rate)
+
+    def start(updates, grad, value, learning_rate):
+        dt = learning_rate.dtype
         f0 = fnp.asarray(value).astype(dt)
         d0 = _tree.vdot(updates, grad).astype(dt)
-
-        def errors(a, f, d):
-            dec = f - f0 - slope_rtol * a * d0
-            if approx_dec_rtol is not None:
-                approx = fnp.maximum(
-                    d - (2 * slope_rtol - 1) * d0, f - f0 - approx_dec_rtol * fnp.abs(f0)
-                )
-                dec = fnp.minimum(dec, approx)
-            curv = fnp.abs(d) - curv_rtol * fnp.abs(d0)
-            return _nan_to_inf(fnp.maximum(dec, 0.0)), _nan_to_inf(fnp.maximum(curv, 0.0))
-
-        def cap(a):
-            return a if max_learning_rate is None else fnp.minimum(a, max_learning_rate)
-
         zero, inf = fnp.zeros([], dt), fnp.asarray(np.inf, dtype=dt)
-        guess = fnp.ones([], dt) if initial_guess_strategy == "one" else state.learning_rate
+        guess = fnp.ones([], dt) if initial_guess_strategy == "one" else learning_rate
         s = dict.fromkeys(_SCALARS, zero)
         s.update(
             a=cap(guess), prev_f=f0, prev_d=d0, f_lo=f0, d_lo=d0,
@@ -253,77 +269,83 @@ def scale_by_zoom_linesearch(
             res_g=grad, safe_g=grad, done=fnp.asarray(False), ok=fnp.asarray(False),
             zoom=fnp.asarray(False), steps=fnp.zeros([], fnp.int32),
         )  # fmt: skip
+        return s, f0, d0
 
-        for it in range(max_linesearch_steps):
-            if _concrete_bool(s["done"]):
-                break  # eager only: the remaining trials would change nothing
-            a = s["a"]
-            f, g = vg(_tree.add_scale(params, a, updates), **fn_kwargs)
-            f = fnp.asarray(f).astype(dt)
-            d = _tree.vdot(g, updates).astype(dt)
-            dec, curv = errors(a, f, d)
-            wolfe = (dec <= tol) & (curv <= tol)
-            new = dict(
-                s, steps=s["steps"] + 1, res_a=a, res_f=f, res_g=g, res_dec=dec, res_curv=curv
-            )
+    def body(s, f, g, d, f0, d0):
+        """One trial: ``f``, ``g``, ``d`` are the value, gradient and slope at ``s["a"]``."""
+        a = s["a"]
+        dec, curv = errors(a, f, d, f0, d0)
+        wolfe = (dec <= tol) & (curv <= tol)
+        new = dict(s, steps=s["steps"] + 1, res_a=a, res_f=f, res_g=g, res_dec=dec, res_curv=curv)
 
-            # the lowest trial meeting the decrease condition: the fallback
-            better = (dec <= tol) & (f < s["safe_f"])
-            for k, v in (("a", a), ("f", f), ("g", g), ("dec", dec), ("curv", curv)):
-                new["safe_" + k] = _tree.where(better, v, s["safe_" + k])
+        # the lowest trial meeting the decrease condition: the fallback
+        better = (dec <= tol) & (f < s["safe_f"])
+        for k, v in (("a", a), ("f", f), ("g", g), ("dec", dec), ("curv", curv)):
+            new["safe_" + k] = _tree.where(better, v, s["safe_" + k])
 
-            # bracketing phase (Algorithm 3.5): grow the step until [lo, hi] holds a point
-            too_high = dec > 0
-            if it > 0:
-                too_high = too_high | (f >= s["prev_f"])
-            past_min = (d >= 0) & ~too_high
-            found = too_high | past_min
-            point, prev = (a, f, d), (s["prev_a"], s["prev_f"], s["prev_d"])
-            lo_hi = [
-                _tree.where(past_min, x, y) for x, y in zip(point + prev, prev + point, strict=True)
-            ]
-            capped = fnp.asarray(False) if max_learning_rate is None else a >= max_learning_rate
-            # at the maximal step with no bracket the curvature cannot be met: accept it
-            bracket_ok = wolfe | (capped & ~found)
+        # bracketing phase (Algorithm 3.5): grow the step until [lo, hi] holds a point
+        too_high = (dec > 0) | ((f >= s["prev_f"]) & (s["steps"] > 0))
+        past_min = (d >= 0) & ~too_high
+        found = too_high | past_min
+        point, prev = (a, f, d), (s["prev_a"], s["prev_f"], s["prev_d"])
+        lo_hi = [fnp.where(past_min, x, y) for x, y in zip(point + prev, prev + point, strict=True)]
+        capped = fnp.asarray(False) if max_learning_rate is None else a >= max_learning_rate
+        # at the maximal step with no bracket the curvature cannot be met: accept it
+        bracket_ok = wolfe | (capped & ~found)
 
-            # zoom phase (Algorithm 3.6): shrink [lo, hi] keeping a Wolfe point inside
-            new_hi = (dec > 0) | (f >= s["f_lo"])
-            flip = ~new_hi & (d * (s["hi"] - s["lo"]) >= 0)
-            z = {
-                "lo": fnp.where(new_hi, s["lo"], a),
-                "f_lo": fnp.where(new_hi, s["f_lo"], f),
-                "d_lo": fnp.where(new_hi, s["d_lo"], d),
-                "hi": fnp.where(new_hi, a, fnp.where(flip, s["lo"], s["hi"])),
-                "f_hi": fnp.where(new_hi, f, fnp.where(flip, s["f_lo"], s["f_hi"])),
-                "d_hi": fnp.where(new_hi, d, fnp.where(flip, s["d_lo"], s["d_hi"])),
-            }
-            b = dict(zip(("lo", "f_lo", "d_lo", "hi", "f_hi", "d_hi"), lo_hi, strict=True))
-            zoom = s["zoom"]
-            for k in z:
-                new[k] = fnp.where(zoom, z[k], fnp.where(found, b[k], s[k]))
-            ok = fnp.where(zoom, wolfe, bracket_ok)
-            new["zoom"] = zoom | (found & ~ok)
-            new["prev_a"], new["prev_f"], new["prev_d"] = a, f, d
+        # zoom phase (Algorithm 3.6): shrink [lo, hi] keeping a Wolfe point inside
+        new_hi = (dec > 0) | (f >= s["f_lo"])
+        flip = ~new_hi & (d * (s["hi"] - s["lo"]) >= 0)
+        z = {
+            "lo": fnp.where(new_hi, s["lo"], a),
+            "f_lo": fnp.where(new_hi, s["f_lo"], f),
+            "d_lo": fnp.where(new_hi, s["d_lo"], d),
+            "hi": fnp.where(new_hi, a, fnp.where(flip, s["lo"], s["hi"])),
+            "f_hi": fnp.where(new_hi, f, fnp.where(flip, s["f_lo"], s["f_hi"])),
+            "d_hi": fnp.where(new_hi, d, fnp.where(flip, s["d_lo"], s["d_hi"])),
+        }
+        b = dict(zip(("lo", "f_lo", "d_lo", "hi", "f_hi", "d_hi"), lo_hi, strict=True))
+        zoom = s["zoom"]
+        for k in z:
+            new[k] = fnp.where(zoom, z[k], fnp.where(found, b[k], s[k]))
+        ok = fnp.where(zoom, wolfe, bracket_ok)
+        new["zoom"] = zoom | (found & ~ok)
+        new["prev_a"], new["prev_f"], new["prev_d"] = a, f, d
 
-            too_narrow = new["zoom"] & (fnp.abs(new["hi"] - new["lo"]) <= stepsize_precision)
-            new["ok"] = ok
-            new["done"] = ok | too_narrow
-            new["a"] = fnp.where(new["zoom"], _interpolate(new), cap(a * increase_factor))
-            s = _merge(s["done"], s, new)
+        too_narrow = new["zoom"] & (fnp.abs(new["hi"] - new["lo"]) <= stepsize_precision)
+        new["ok"] = ok
+        new["done"] = ok | too_narrow
+        new["a"] = fnp.where(new["zoom"], _interpolate(new), cap(a * increase_factor))
+        return _merge(s["done"], s, new)
 
+    def finish(s, updates):
         # no Wolfe step: the lowest trial with sufficient decrease, else the last trial
         use_safe = ~s["ok"] & (s["safe_a"] > 0)
         pick = {
             k: _tree.where(use_safe, s["safe_" + k], s["res_" + k])
             for k in ("a", "f", "g", "dec", "curv")
         }
-        new_state = ScaleByZoomLinesearchState(
-            pick["a"],
-            pick["f"],
-            pick["g"],
-            ZoomLinesearchInfo(s["steps"], pick["dec"], pick["curv"]),
-        )
+        info = ZoomLinesearchInfo(s["steps"], pick["dec"], pick["curv"])
+        new_state = ScaleByZoomLinesearchState(pick["a"], pick["f"], pick["g"], info)
         return _tree.scale(pick["a"], updates), new_state
+
+    # Eagerly each piece runs compiled; under an outer jit, jit inlines them.
+    start, body, finish = jit(start), jit(body), jit(finish)
+
+    def update(updates, state, params=None, *, value=None, grad=None, value_fn=None, **fn_kwargs):
+        _check_kwargs("scale_by_zoom_linesearch", value, grad, value_fn)
+        if params is None:
+            raise ValueError(
+                "scale_by_zoom_linesearch needs params: opt.update(g, state, params, ...)"
+            )
+        probe = cache.probe(value_fn)
+        s, f0, d0 = start(updates, grad, value, state.learning_rate)
+        for _ in range(max_linesearch_steps):
+            if _concrete_bool(s["done"]):
+                break  # eager only: the remaining trials would change nothing
+            f, g, d = probe(params, s["a"], updates, fn_kwargs)
+            s = body(s, f, g, d, f0, d0)
+        return finish(s, updates)
 
     def guarded_update(updates, state, params=None, **kwargs):
         # Trial steps may overflow; the search treats inf/nan as "too far", not an error.
@@ -391,7 +413,7 @@ def scale_by_backtracking_linesearch(
     def update(updates, state, params=None, *, value=None, grad=None, value_fn=None, **fn_kwargs):
         _check_kwargs("scale_by_backtracking_linesearch", value, grad, value_fn)
         dt = fnp.asarray(state.learning_rate).dtype
-        f_eval = cache.get(value_fn, with_grad=False)
+        f_along = cache.value(value_fn)
         f0 = fnp.asarray(value).astype(dt)
         slope = _tree.vdot(updates, grad).astype(dt)
         lr = fnp.minimum(increase_factor * state.learning_rate, max_learning_rate).astype(dt)
@@ -406,7 +428,7 @@ def scale_by_backtracking_linesearch(
             if _concrete_bool(done):
                 break
             trial = lr * decrease_factor**it
-            f = fnp.asarray(f_eval(_tree.add_scale(params, trial, updates), **fn_kwargs)).astype(dt)
+            f = f_along(params, trial, updates, fn_kwargs)
             err = f - (1 + rtol) * f0 - trial * slope_rtol * slope
             err = _nan_to_inf(fnp.maximum(err, 0.0))
             new = {"lr": trial, "f": f, "err": err, "steps": s["steps"] + 1}
@@ -414,8 +436,7 @@ def scale_by_backtracking_linesearch(
             done = done | (err <= atol)
         new_grad = None
         if store_grad:
-            vg = cache.get(value_fn, with_grad=True)
-            _, new_grad = vg(_tree.add_scale(params, s["lr"], updates), **fn_kwargs)
+            new_grad = cache.grad(value_fn)(params, s["lr"], updates, fn_kwargs)
         new_state = ScaleByBacktrackingLinesearchState(
             s["lr"], s["f"], new_grad, BacktrackingLinesearchInfo(s["steps"], s["err"])
         )
