@@ -54,6 +54,11 @@ def _expand(idx, ndim):
         idx = (idx,)
     items = []
     for i in idx:
+        flag = _scalar_bool(i)
+        if flag is not None:
+            # numpy: a scalar boolean adds a length-1 axis, kept (True) or emptied (False)
+            items.append(("new", np.arange(1 if flag else 0)))
+            continue
         conv = (
             None
             if (i is None or i is Ellipsis or isinstance(i, slice | int | np.integer))
@@ -68,7 +73,11 @@ def _expand(idx, ndim):
                 items.append(("array", arr))
         else:
             items.append(conv)
-    consumed = sum(1 for kind, i in items if not (kind == "basic" and (i is None or i is Ellipsis)))
+    consumed = sum(
+        1
+        for kind, i in items
+        if kind != "new" and not (kind == "basic" and (i is None or i is Ellipsis))
+    )
     n_ell = sum(1 for kind, i in items if kind == "basic" and i is Ellipsis)
     if n_ell > 1:
         raise FnnTypeError("indexing: an index can only have a single ellipsis ('...')")
@@ -88,6 +97,46 @@ def _expand(idx, ndim):
     return out
 
 
+def _scalar_bool(i):
+    """The value of a scalar boolean index (Python, numpy or a concrete 0-d array), else None."""
+    if isinstance(i, bool | np.bool_):
+        return bool(i)
+    if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype == np.bool_:
+        return bool(i)
+    if is_array(i) and i.ndim == 0 and i.dtype == np.bool_:
+        val = i.concrete_value() if isinstance(i, Tracer) else np.asarray(i)
+        if val is None:
+            raise FnnTypeError(
+                "indexing: a traced scalar boolean index needs concrete values (it decides the "
+                "result's shape); use fnn.numpy.where or fnn.lax.cond instead"
+            )
+        return bool(val)
+    return None
+
+
+def _with_new_axes(x, items):
+    """``x`` with a length-1 axis for each None and scalar boolean of ``items``, and the
+    items indexing those axes: ``x[None, i]`` is ``x.reshape(1, ...)[:, i]``, which keeps
+    numpy's placement rules for advanced indices (None separates them like a slice)."""
+    shape, out, axis = [], [], 0
+    for kind, i in items:
+        if kind == "new":
+            shape.append(1)
+            out.append(("array", i))
+        elif kind == "basic" and i is None:
+            shape.append(1)
+            out.append(("basic", slice(None)))
+        else:
+            shape.append(x.shape[axis])
+            out.append((kind, i))
+            axis += 1
+    return lax.reshape(x, tuple(shape)), out
+
+
+def _has_new_axes(items) -> bool:
+    return any(kind == "new" or (kind == "basic" and i is None) for kind, i in items)
+
+
 def _check_int(i, dim, axis):
     i = int(i)
     if not -dim <= i < dim:
@@ -98,7 +147,9 @@ def _check_int(i, dim, axis):
 def _getitem(x, idx):
     x = asarray(x)
     items = _expand(idx, x.ndim)
-    if any(kind == "array" for kind, _ in items):
+    if any(kind in ("array", "new") for kind, _ in items):
+        if _has_new_axes(items):
+            x, items = _with_new_axes(x, items)
         return _advanced_getitem(x, items)
     start, limit, strides, rev_axes = [], [], [], []
     out_shape = []
@@ -138,10 +189,6 @@ def _getitem(x, idx):
 
 
 def _advanced_getitem(x, items):
-    if any(i is None for _, i in items):
-        raise NotImplementedError(
-            "indexing: None (newaxis) mixed with index arrays; index, then expand_dims"
-        )
     template, arrays = _template(x, items)
     return lax.gather(x, arrays, template)
 
@@ -180,8 +227,13 @@ def _index_update(x, idx, values, mode):
     """``x.at[idx].<mode>(values)`` as one scatter."""
     x = asarray(x)
     items = _expand(idx, x.ndim)
-    if any(i is None for _, i in items):
-        raise NotImplementedError("x.at[...]: None (newaxis) in an update index")
+    if _has_new_axes(items):
+        x_new, items = _with_new_axes(x, items)
+        return lax.reshape(_update(x_new, items, values, mode), x.shape)
+    return _update(x, items, values, mode)
+
+
+def _update(x, items, values, mode):
     has_arrays = any(kind == "array" for kind, _ in items)
     values = convert(values, x.dtype) if not is_array(values) else asarray(values, x.dtype)
     if has_arrays:
