@@ -13,6 +13,8 @@ MODULES = [
     "alias",
     "schedules",
     "linesearch",
+    "zoom_linesearch",
+    "backtracking_linesearch",
     "lbfgs",
     "minimize",
 ]
