@@ -131,7 +131,7 @@ def bdim_at_front(x, d, size):
 
 def _broadcast_prefix(prefix, tree, name):
     """Expand an in_axes/out_axes prefix (int/None or a pytree of them) to tree's leaves."""
-    from fnn.tree_util import tree_flatten, tree_structure
+    from fnn.tree_util import _node_type, tree_flatten, tree_structure
 
     leaves, treedef = tree_flatten(tree)
     if prefix is None or isinstance(prefix, int):
@@ -142,25 +142,33 @@ def _broadcast_prefix(prefix, tree, name):
         if p is None or isinstance(p, int):
             out.extend([p] * len(tree_flatten(t)[0]))
             return
-        if type(p) is not type(t) and not (
-            isinstance(p, tuple | list) and isinstance(t, tuple | list)
-        ):
+        # one level of both trees, with the same node rules as tree_flatten (dict key
+        # order, namedtuples, registered classes); tuples and lists may stand for each other
+        p_node, t_node = _node_type(p), _node_type(t)
+        same_kind = (
+            p_node is not None
+            and t_node is not None
+            and (
+                p_node.name == t_node.name
+                or (isinstance(p, tuple | list) and isinstance(t, tuple | list))
+            )
+        )
+        if not same_kind:
             raise ValueError(
                 f"vmap: {name} {prefix!r} does not match the argument structure "
                 f"{tree_structure(tree)}"
             )
-        if isinstance(p, dict):
-            if set(p) != set(t):
-                raise ValueError(f"vmap: {name} keys {sorted(p)} differ from {sorted(t)}")
-            for k in sorted(t):
-                walk(p[k], t[k])
-        else:
-            if len(p) != len(t):
-                raise ValueError(
-                    f"vmap: {name} has {len(p)} entries but the arguments have {len(t)}"
-                )
-            for pi, ti in zip(p, t, strict=True):
-                walk(pi, ti)
+        p_children, p_aux = p_node.to_iterable(p)
+        t_children, t_aux = t_node.to_iterable(t)
+        if isinstance(p, dict) and p_aux != t_aux:
+            raise ValueError(f"vmap: {name} keys {list(p_aux)} differ from {list(t_aux)}")
+        if len(p_children) != len(t_children):
+            raise ValueError(
+                f"vmap: {name} has {len(p_children)} entries but the arguments have "
+                f"{len(t_children)}"
+            )
+        for pi, ti in zip(p_children, t_children, strict=True):
+            walk(pi, ti)
 
     walk(prefix, tree)
     return out
@@ -182,8 +190,15 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     from fnn.tree_util import tree_flatten, tree_unflatten
 
     @functools.wraps(fun)
-    def batched(*args):
+    def batched(*args, **kwargs):
         from fnn.numpy import asarray
+
+        if kwargs:
+            # As in JAX: keyword arguments are always mapped over their leading axis.
+            spec = tuple(in_axes) if isinstance(in_axes, tuple | list) else (in_axes,) * len(args)
+            return vmap(lambda *a: fun(*a[:-1], **a[-1]), spec + (0,), out_axes, axis_size)(
+                *args, kwargs
+            )
 
         if isinstance(in_axes, list):
             axes_spec = tuple(in_axes)

@@ -328,3 +328,32 @@ def test_batched_python_control_flow_raises_concretization_error():
 def test_leaves_of_vmap_output_are_arrays():
     out = fnn.vmap(lambda x: (x, x * 2))(fnp.ones(2))
     assert all(type(a) is fnn.Array for a in tree_leaves(out))
+
+
+def test_keyword_arguments_are_mapped_over_axis_0():
+    # as in JAX; used to be a TypeError
+    out = fnn.vmap(lambda x, scale=1.0: x * scale)(fnp.ones(3), scale=fnp.arange(3.0))
+    np.testing.assert_allclose(_np(out), [0.0, 1.0, 2.0])
+    out = fnn.vmap(lambda x, scale=1.0: x * scale, in_axes=(None,))(
+        fnp.ones(2), scale=fnp.arange(3.0)
+    )
+    np.testing.assert_allclose(_np(out), [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+
+
+def test_in_axes_for_registered_classes_and_mixed_dict_keys():
+    from fnn.tree_util import register_pytree_node
+
+    class Pair:
+        def __init__(self, a, b):
+            self.a, self.b = a, b
+
+    register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda _, ch: Pair(*ch))
+    out = fnn.vmap(lambda p: p.a * p.b, in_axes=(Pair(0, None),))(
+        Pair(fnp.arange(3.0), fnp.asarray(2.0))
+    )
+    np.testing.assert_allclose(_np(out), [0.0, 2.0, 4.0])
+    d = {1: fnp.arange(3.0), "a": fnp.asarray(2.0)}
+    out = fnn.vmap(lambda d: d[1] * d["a"], in_axes=({1: 0, "a": None},))(d)
+    np.testing.assert_allclose(_np(out), [0.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match=r"keys \['b'\] differ from \['a'\]"):
+        fnn.vmap(lambda d: d, in_axes=({"b": 0},))({"a": fnp.ones(2)})
