@@ -32,6 +32,8 @@ def run(opt, loss, params, steps, jit=False):
     for _ in range(steps):
         params, state, value = step(params, state)
         values.append(float(value))
+    if jit:
+        assert step.trace_count == 1  # the state keeps its structure, shapes and dtypes
     return params, state, values
 
 
