@@ -11,7 +11,10 @@ Two linear primitives carry the sliding windows; everything else is existing lax
 
 ``conv_general_dilated`` pads (and dilates the input) with ``pad``, takes the patches
 and contracts them with the kernel by ``dot_general``, so input and kernel gradients,
-second derivatives, vmap and jit all come from existing rules.
+second derivatives, vmap and jit all come from existing rules. ``conv_transpose`` with a
+stride above 1 runs the other way round, without the zeros of the dilated input: one
+matmul gives every input pixel's kernel-sized block of outputs, and ``col2im`` adds the
+blocks at stride spacing.
 
 Example:
     >>> import fnn.numpy as fnp
