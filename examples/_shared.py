@@ -236,7 +236,10 @@ def plot_predictions(
             spine.set_edgecolor("red" if wrong else "lightgray")
             spine.set_linewidth(2.5 if wrong else 0.5)
     caption = f"{title}\n" if title else ""
-    caption += f"predicted (true); {n_wrong} of {n} shown are mistakes, in red"
+    caption += (
+        f"each labelled predicted (true); {n_wrong} mistakes (red) and {n - n_wrong} "
+        "correct predictions shown"
+    )
     fig.suptitle(caption, fontsize=10)
     fig.tight_layout()
 
@@ -292,7 +295,38 @@ def load_image_dataset(
     return (images(x_train), labels(y_train)), (images(x_test), labels(y_test))
 
 
-# -- timing ------------------------------------------------------------------------------
+# -- machine and timing ------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """What a timing depends on: CPUs, CPU model, load average, numpy version.
+
+    Example:
+        >>> sorted(machine_info())
+        ['cpu_model', 'cpus', 'load_average', 'numpy', 'python']
+    """
+    import platform
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count()
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    return {
+        "cpus": cpus,
+        "cpu_model": model,
+        "load_average": load,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 class timer:  # noqa: N801 (used like a function: ``with timer() as t``)
