@@ -115,6 +115,8 @@ def _exclusive_cumprod(x, reverse):
 
     aval = core.get_aval(x)
     n, axis = aval.shape[-1], aval.ndim - 1
+    if n == 0:
+        return x  # an empty product: nothing to shift (slicing to n - 1 would be invalid)
     one = np.ones((), aval.dtype)
     if reverse:
         shifted = pad(slice_in_dim(x, 1, n, axis=axis), one, [(0, 0, 0)] * axis + [(0, 1, 0)])
@@ -276,4 +278,3 @@ def _cum_batch(prim):
 
 _cum_batch(cumsum_p)
 _cum_batch(cumprod_p)
-

@@ -32,7 +32,9 @@ def matmul(a, b, /):
     """
     a, b = _promote2("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
-        raise FnnTypeError(f"matmul: operands must not be scalars, got shapes {a.shape} and {b.shape}")
+        raise FnnTypeError(
+            f"matmul: operands must not be scalars, got shapes {a.shape} and {b.shape}"
+        )
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise FnnTypeError(
             f"matmul: the last axis of a ({a.shape}) must equal the second-to-last axis of b "
@@ -60,7 +62,9 @@ def dot(a, b):
         return multiply(a, b)
     cb = 0 if b.ndim == 1 else b.ndim - 2
     if a.shape[-1] != b.shape[cb]:
-        raise FnnTypeError(f"dot: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} != {b.shape[cb]}")
+        raise FnnTypeError(
+            f"dot: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} != {b.shape[cb]}"
+        )
     return lax.dot_general(a, b, (((a.ndim - 1,), (cb,)), ((), ())))
 
 
@@ -112,9 +116,13 @@ def _parse(subscripts: str, operands):
         ins, out = subscripts, None
     terms = ins.split(",")
     if len(terms) != len(operands):
-        raise FnnTypeError(f"einsum: {len(terms)} terms in {subscripts!r} but {len(operands)} operands")
+        raise FnnTypeError(
+            f"einsum: {len(terms)} terms in {subscripts!r} but {len(operands)} operands"
+        )
     used = set(c for c in subscripts if c.isalpha())
-    free_letters = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    free_letters = [
+        c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used
+    ]
     ell_rank = 0
     for t, op in zip(terms, operands, strict=True):
         if "..." in t:
@@ -126,7 +134,9 @@ def _parse(subscripts: str, operands):
             k = op.ndim - (len(t) - 3)
             t = t.replace("...", ell[ell_rank - k :])
         if len(t) != op.ndim:
-            raise FnnTypeError(f"einsum: term {t!r} has {len(t)} letters but the operand has shape {op.shape}")
+            raise FnnTypeError(
+                f"einsum: term {t!r} has {len(t)} letters but the operand has shape {op.shape}"
+            )
         new_terms.append(t)
     if out is None:
         counts = {}
@@ -171,13 +181,20 @@ def einsum(subscripts: str, *operands, optimize=None, precision=None):
                 raise FnnTypeError(
                     f"einsum: letter {c!r} has size {sizes[c]} and {d} in {subscripts!r}"
                 )
-            sizes[c] = max(sizes.get(c, 1), d)
+            # Size 1 broadcasts to the other size (0 included, so not max()).
+            sizes[c] = d if sizes.get(c, 1) == 1 else sizes[c]
     pairs = [_take_diagonals(t, op) for t, op in zip(terms, ops, strict=True)]
     # Broadcast size-1 axes (from ellipses) to the common size.
     pairs = [
-        (t, lax.broadcast_to(x, tuple(sizes[c] for c in t)) if x.shape != tuple(sizes[c] for c in t) else x)
+        (
+            t,
+            lax.broadcast_to(x, tuple(sizes[c] for c in t))
+            if x.shape != tuple(sizes[c] for c in t)
+            else x,
+        )
         for t, x in pairs
     ]
+
     # Sum out letters that only one operand has and the output does not keep.
     def needed_elsewhere(c, k):
         return c in out or any(c in t for i, (t, _) in enumerate(pairs) if i != k)
@@ -201,8 +218,10 @@ def einsum(subscripts: str, *operands, optimize=None, precision=None):
             (tuple(t.index(c) for c in batch), tuple(t2.index(c) for c in batch)),
         )
         x = lax.dot_general(x, y, dn)
-        t = "".join(batch) + "".join(c for c in t if c not in common) + "".join(
-            c for c in t2 if c not in common
+        t = (
+            "".join(batch)
+            + "".join(c for c in t if c not in common)
+            + "".join(c for c in t2 if c not in common)
         )
     drop = [i for i, c in enumerate(t) if c not in out]
     if drop:
@@ -261,7 +280,10 @@ def triu(m, k=0):
 
 def kron(a, b):
     a, b = _promote2("kron", a, b)
-    out = multiply(a[:, None, :, None] if a.ndim == 2 else a[:, None], b[None, :, None, :] if b.ndim == 2 else b[None, :])
+    out = multiply(
+        a[:, None, :, None] if a.ndim == 2 else a[:, None],
+        b[None, :, None, :] if b.ndim == 2 else b[None, :],
+    )
     if a.ndim == 2:
         return out.reshape(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
     return out.reshape(-1)

@@ -36,7 +36,7 @@ def _basic_index_spec(draw):
     trailing = draw(st.booleans())
     idx = []
     for d in s[len(s) - k :] if trailing else s[:k]:
-        if draw(st.booleans()):
+        if d and draw(st.booleans()):
             idx.append(draw(st.integers(-d, d - 1)))
         else:
             bound = st.none() | st.integers(-d - 1, d + 1)
@@ -50,6 +50,10 @@ def _basic_index_spec(draw):
 
 def _getitem(x, idx):
     return x[idx]
+
+
+def _fnn_getitem(x, idx):
+    return fnp.asarray(x)[idx]
 
 
 # ---- pad ------------------------------------------------------------------------------------
@@ -70,7 +74,7 @@ def _lax_pad_spec(draw):
     config = []
     for d in s:
         it = draw(st.integers(0, 2))
-        full = d + (d - 1) * it
+        full = d + max(d - 1, 0) * it
         lo = draw(st.integers(-min(full, 1), 2))
         hi = draw(st.integers(-min(full + lo, 1), 2))
         config.append((lo, hi, it))
@@ -121,7 +125,7 @@ def _concat3(fn):
 
 @st.composite
 def _take_spec(draw):
-    s = draw(shape(min_dims=1))
+    s = draw(shape(min_dims=1, min_side=1))
     axis = draw(st.none() | st.integers(-len(s), len(s) - 1))
     n = int(np.prod(s)) if axis is None else s[axis]
     return Spec((s, draw(shape(max_dims=2))), {"axis": axis}, {"bound": n})
@@ -141,7 +145,7 @@ def _index_values(dom="real", negative=True):
 
 @st.composite
 def _take_along_spec(draw):
-    s = draw(shape(min_dims=1))
+    s = draw(shape(min_dims=1, min_side=1))
     axis = draw(st.integers(-len(s), len(s) - 1))
     idx_shape = list(s)
     idx_shape[axis] = draw(st.integers(1, 4))
@@ -151,7 +155,7 @@ def _take_along_spec(draw):
 @st.composite
 def _advanced_index_spec(draw):
     """x[i], x[:, i], x[i, j] or x[i, :, j] with integer index array arguments."""
-    s = draw(shape(min_dims=1))
+    s = draw(shape(min_dims=1, min_side=1))
     patterns = [("a",)]
     if len(s) >= 2:
         patterns += [("s", "a"), ("a", "a")]
@@ -181,17 +185,20 @@ def _fnn_index_with(x, *idx, pattern):
 
 @st.composite
 def _scatter_spec(draw, unique):
-    s = draw(shape(min_dims=1))
-    k = draw(st.integers(1, s[0])) if unique else draw(st.integers(1, 5))
-    u_shape = (k,) + s[1:]
+    """x, an index array along ``axis`` (0 or 1: ``x.at[:, idx]``), and the updates."""
+    s = draw(shape(min_dims=1, min_side=1))
+    axis = draw(st.sampled_from([0, 1] if len(s) >= 2 else [0]))
+    n = s[axis]
+    k = draw(st.integers(1, n)) if unique else draw(st.integers(1, 5))
+    u_shape = s[:axis] + (k,) + s[axis + 1 :]
     if draw(st.booleans()):  # updates that broadcast
         u_shape = u_shape[draw(st.integers(0, len(u_shape))) :]
-    return Spec((s, (k,), u_shape), {}, {"unique": unique})
+    return Spec((s, (k,), u_shape), {"axis": axis}, {"unique": unique, "bound": n})
 
 
 def _scatter_values(rng, spec):
     x_shape, (k,), u_shape = spec.shapes
-    n = x_shape[0]
+    n = spec.extra["bound"]
     if spec.extra["unique"]:
         idx = rng.permutation(n)[:k] - rng.integers(0, 2) * n  # negative half the time
     else:
@@ -200,15 +207,16 @@ def _scatter_values(rng, spec):
 
 
 def _np_scatter(mode):
-    def ref(x, idx, u):
+    def ref(x, idx, u, axis):
         out = np.array(x, copy=True)
-        u = np.broadcast_to(u, (len(idx),) + x.shape[1:])
+        index = (slice(None),) * axis + (idx,)
+        u = np.broadcast_to(u, out[index].shape)
         {
-            "set": lambda: out.__setitem__(idx, u),
-            "add": lambda: np.add.at(out, idx, u),
-            "multiply": lambda: np.multiply.at(out, idx, u),
-            "min": lambda: np.minimum.at(out, idx, u),
-            "max": lambda: np.maximum.at(out, idx, u),
+            "set": lambda: out.__setitem__(index, u),
+            "add": lambda: np.add.at(out, index, u),
+            "multiply": lambda: np.multiply.at(out, index, u),
+            "min": lambda: np.minimum.at(out, index, u),
+            "max": lambda: np.maximum.at(out, index, u),
         }[mode]()
         return out
 
@@ -216,9 +224,11 @@ def _np_scatter(mode):
 
 
 def _at(mode):
-    return lambda x, idx, u: getattr(
-        x.at[idx] if hasattr(x, "at") else fnp.asarray(x).at[idx], mode
-    )(u)
+    def fn(x, idx, u, axis):
+        index = (slice(None),) * axis + (idx,)
+        return getattr(fnp.asarray(x).at[index], mode)(u)
+
+    return fn
 
 
 @st.composite
@@ -255,7 +265,7 @@ CASES = [
     Case("slice", lax.slice, _np_slice, _slice_spec(), args("real"), prims=("slice",)),
     Case(
         "getitem_basic",
-        _getitem,
+        _fnn_getitem,
         _getitem,
         _basic_index_spec(),
         args("real"),
@@ -270,6 +280,7 @@ CASES = [
         args("real", "real"),
         prims=("pad",),
         nargs=2,
+        returns_array=False,
     ),
     Case(
         "concatenate",

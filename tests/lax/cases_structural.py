@@ -55,8 +55,10 @@ def _transpose_spec(draw):
     return Spec((s,), {"axes": draw(st.sampled_from([None, tuple(perm)]))})
 
 
-def _reduce(name, fn, ref, dom="real", prims=(), **kw):
-    return Case(name, fn, ref, axis_spec(), args(dom), prims=prims, **kw)
+def _reduce(name, fn, ref, dom="real", prims=(), nonempty=False, **kw):
+    # max, min and argmax have no identity: numpy rejects empty axes, and so does fnn.
+    spec = axis_spec(min_side=1 if nonempty else 0)
+    return Case(name, fn, ref, spec, args(dom), prims=prims, **kw)
 
 
 STRUCTURAL = [
@@ -75,6 +77,7 @@ STRUCTURAL = [
         _broadcast_in_dim_spec(),
         args("real"),
         prims=("broadcast_in_dim",),
+        returns_array=False,
     ),
     Case("reshape", fnp.reshape, np.reshape, _reshape_spec(), args("real"), prims=("reshape",)),
     Case(
@@ -141,12 +144,14 @@ def _np_cum(fn):
 
 
 _cum_axis = axis_spec(tuples=False, keepdims=False)
-_arg_axis = axis_spec(tuples=False)
+_arg_axis = axis_spec(tuples=False, min_side=1)
 
 REDUCTIONS = [
-    _reduce("reduce_max", fnp.max, np.max, "distinct", prims=("reduce_max",)),
-    _reduce("reduce_min", fnp.min, np.min, "distinct", prims=("reduce_min",)),
-    _reduce("reduce_max_int", fnp.max, np.max, "int", diff=None, prims=("reduce_max",)),
+    _reduce("reduce_max", fnp.max, np.max, "distinct", nonempty=True, prims=("reduce_max",)),
+    _reduce("reduce_min", fnp.min, np.min, "distinct", nonempty=True, prims=("reduce_min",)),
+    _reduce(
+        "reduce_max_int", fnp.max, np.max, "int", nonempty=True, diff=None, prims=("reduce_max",)
+    ),
     _reduce("prod", fnp.prod, np.prod, "away0", prims=("reduce_prod",)),
     _reduce("prod_zeros", fnp.prod, np.prod, "zeros", prims=("reduce_prod",)),
     _reduce("all", fnp.all, np.all, "bool", diff=None, prims=("reduce_min",)),
