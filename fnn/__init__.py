@@ -30,3 +30,4 @@ from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jit import jit, make_jaxpr
 
 __version__ = "0.1.0"
+from fnn import pde  # noqa: E402  (last: fnn.pde uses the names above)
