@@ -442,6 +442,17 @@ def full_raise(trace: Trace, val):
     raise UnexpectedTracerError(_leak_message(val))
 
 
+def ensure_array(x):
+    """Tracers and Arrays as they are; other concrete values (numpy arrays, Python
+    scalars, from literals, constants or symbolic zeros) as fnn Arrays, so that what a
+    transform returns has one type. Writeable numpy values are copied (they may be
+    someone's buffer)."""
+    if isinstance(x, Tracer) or type(x) is array_type:
+        return x
+    v = canonical_value(x)
+    return wrap_array(np.array(v) if v.flags.writeable else v)
+
+
 def full_lower(val):
     if isinstance(val, Tracer):
         return val.full_lower()

@@ -140,7 +140,8 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
             outs = [outs]
         for v, val in zip(eqn.out_binders, outs, strict=True):
             env[v] = val
-    return [read(x) for x in jaxpr.outvars]
+    # literals, constants and passed-through Python scalars come back as Arrays
+    return [core.ensure_array(read(x)) for x in jaxpr.outvars]
 
 
 # ----------------------------------------------------------------------------------------

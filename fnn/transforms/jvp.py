@@ -103,7 +103,9 @@ class JVPTrace(Trace):
         primals_out, residuals = fwd(*primals)
         out_avals = [core.get_aval(p) for p in primals_out]
         if all(type(t) is Zero for t in tangents):
-            return [JVPTracer(self, p, Zero(a)) for p, a in zip(primals_out, out_avals, strict=True)]
+            return [
+                JVPTracer(self, p, Zero(a)) for p, a in zip(primals_out, out_avals, strict=True)
+            ]
         tangents_in = [instantiate(t) for t in tangents]
         tangents_out = custom_lin_p.bind(
             *residuals,
@@ -122,8 +124,8 @@ def jvp_flat(fun, primals, tangents, instantiate_out: bool = True):
         tracers_in = [JVPTracer(trace, x, t) for x, t in zip(primals, tangents, strict=True)]
         outs = fun(*tracers_in)
         tracers_out = [core.full_raise(trace, o) for o in outs]
-        primals_out = [core.full_lower(t.primal) for t in tracers_out]
+        primals_out = [core.ensure_array(core.full_lower(t.primal)) for t in tracers_out]
         tangents_out = [t.tangent for t in tracers_out]
     if instantiate_out:
-        tangents_out = [core.full_lower(instantiate(t)) for t in tangents_out]
+        tangents_out = [core.ensure_array(core.full_lower(instantiate(t))) for t in tangents_out]
     return primals_out, tangents_out

@@ -269,6 +269,6 @@ def vjp_flat(fun, primals):
 
     def f_vjp(cts_out):
         cts_in = backward_pass(jaxpr, consts, cts_out)
-        return [core.full_lower(instantiate(c)) for c in cts_in]
+        return [core.ensure_array(core.full_lower(instantiate(c))) for c in cts_in]
 
     return primals_out, f_vjp, jaxpr

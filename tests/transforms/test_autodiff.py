@@ -539,3 +539,19 @@ def test_tree_map_grad_update_round_trip():
     new = tree_map(lambda p, gi: p - 0.1 * gi, params, g)
     np.testing.assert_allclose(_np(new["b"]), [-0.1, -0.1])
     assert new["w"].dtype == np.float32
+
+
+def test_every_transform_returns_arrays_even_for_constants_and_zeros():
+    # symbolic zeros, literals and constant outputs used to come back as numpy arrays
+    # or Python floats
+    results = [
+        fnn.grad(lambda x, y: y * 1.0, argnums=0)(1.0, 2.0),
+        fnn.jvp(lambda x: fnp.asarray(1.0), (1.0,), (1.0,))[1],
+        fnn.jvp(lambda x: 3.0, (1.0,), (1.0,))[0],
+        fnn.value_and_grad(lambda x: 3.0)(1.0)[0],
+        fnn.linearize(lambda x: (x * 2.0, fnp.argmax(x)), fnp.ones(2))[1](fnp.ones(2))[1],
+        fnn.jvp(lambda x: (x * 2.0, fnp.argmax(x)), (fnp.ones(2),), (fnp.ones(2),))[1][1],
+        fnn.make_jaxpr(lambda x: (2.0, x))(1.0)(1.0)[0],
+    ]
+    for r in results:
+        assert type(r) is fnn.Array, type(r)
