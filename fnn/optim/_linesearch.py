@@ -3,6 +3,7 @@ evaluations of the objective along the search line, argument checks."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import fnn.numpy as fnp
@@ -40,21 +41,26 @@ def _along_line(value_fn: Callable) -> dict[str, Callable]:
 
 
 class EvalCache:
-    """The compiled objective along the search line, for the last ``value_fn`` seen.
+    """The compiled objective along the search line, for the last few ``value_fn`` seen.
 
     Eager calls run compiled code; under an outer jit, jit inlines them. Pass the same
-    ``value_fn`` object on every step, or each step traces it anew.
+    ``value_fn`` object on every step, or each step traces it anew. A few functions are
+    kept because one line search may serve several optimizers (``lbfgs``'s default).
     """
 
+    size = 8
+
     def __init__(self):
-        self.fn = None
-        self.compiled: dict[str, Callable] = {}
+        self.compiled: OrderedDict[Callable, dict[str, Callable]] = OrderedDict()
 
     def get(self, value_fn: Callable, kind: str) -> Callable:
         """``kind``: "probe" (value, grad, slope), "value" or "grad"."""
-        if self.fn is not value_fn:
-            self.fn, self.compiled = value_fn, _along_line(value_fn)
-        return self.compiled[kind]
+        if value_fn not in self.compiled:
+            self.compiled[value_fn] = _along_line(value_fn)
+            if len(self.compiled) > self.size:
+                self.compiled.popitem(last=False)
+        self.compiled.move_to_end(value_fn)
+        return self.compiled[value_fn][kind]
 
 
 def check_kwargs(name: str, value, grad, value_fn):

@@ -259,3 +259,20 @@ def _leaves(tree):
     from fnn.tree_util import tree_leaves
 
     return tree_leaves(tree)
+
+
+def test_alternating_objectives_keep_their_compiled_code():
+    # lbfgs()'s default line search is shared; two optimizers alternating must not retrace
+    from fnn.optim._linesearch import EvalCache
+
+    cache = EvalCache()
+
+    def f1(w):
+        return fnp.sum(w**2)
+
+    def f2(w):
+        return fnp.sum(w**4)
+
+    first = cache.get(f1, "probe")
+    cache.get(f2, "probe")
+    assert cache.get(f1, "probe") is first
