@@ -295,3 +295,21 @@ def test_inner_grad_closes_over_outer_variable():
     assert float(fnn.grad(f)(2.0)) == 6.0
     assert float(fnn.jacfwd(f)(2.0)) == 6.0
     np.testing.assert_allclose(_np(fnn.vmap(fnn.grad(f))(fnp.arange(3.0))), [6.0, 6.0, 6.0])
+
+
+def test_hessian_vector_products_agree():
+    f = lambda x: fnp.sum(fnp.tanh(x) ** 3 * x[::-1])  # noqa: E731
+    x = fnp.asarray([0.3, -0.2, 0.9])
+    v = fnp.asarray([1.0, 2.0, -1.0])
+    expected = _np(fnn.hessian(f)(x)) @ _np(v)
+    hvps = {
+        "fwd_over_rev": fnn.jvp(fnn.grad(f), (x,), (v,))[1],
+        "linearize_grad": fnn.linearize(fnn.grad(f), x)[1](v),
+        "rev_over_rev": fnn.grad(lambda x: fnp.vdot(fnn.grad(f)(x), v))(x),
+        "rev_over_linearize": fnn.grad(lambda x: fnp.sum(fnn.linearize(f, x)[1](v)))(x),
+        "jit": fnn.jit(lambda x, v: fnn.jvp(fnn.grad(f), (x,), (v,))[1])(x, v),
+    }
+    for name, h in hvps.items():
+        np.testing.assert_allclose(_np(h), expected, rtol=1e-12, atol=1e-14, err_msg=name)
+    H = fnn.vmap(lambda v: fnn.jvp(fnn.grad(f), (x,), (v,))[1])(fnp.eye(3))
+    np.testing.assert_allclose(_np(H), _np(fnn.hessian(f)(x)), rtol=1e-12)
