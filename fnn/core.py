@@ -445,12 +445,13 @@ def full_raise(trace: Trace, val):
 def ensure_array(x):
     """Tracers and Arrays as they are; other concrete values (numpy arrays, Python
     scalars, from literals, constants or symbolic zeros) as fnn Arrays, so that what a
-    transform returns has one type. Writeable numpy values are copied (they may be
-    someone's buffer)."""
+    transform returns has one type. Numpy values are copied unless read-only and owning
+    their data: they may be someone's buffer, or a view of one (np.broadcast_to)."""
     if isinstance(x, Tracer) or type(x) is array_type:
         return x
     v = canonical_value(x)
-    return wrap_array(np.array(v) if v.flags.writeable else v)
+    private = not v.flags.writeable and v.flags.owndata
+    return wrap_array(v if private else np.array(v))
 
 
 def full_lower(val):
