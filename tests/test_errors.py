@@ -325,3 +325,22 @@ def test_errors_do_not_chain_numpy_internals():
     with pytest.raises(TypeError) as e:
         fnp.ones((2, 3)) + fnp.ones(4)
     assert e.value.__suppress_context__ or e.value.__context__ is None
+
+
+_LEAKED = None
+
+
+def test_tracer_stored_in_a_global_inside_jit_and_grad():
+    def f(x):
+        global _LEAKED
+        _LEAKED = fnp.sin(x)
+        return fnp.sum(x)
+
+    for transform in (fnn.jit, fnn.grad):
+        transform(f)(fnp.ones(2))
+        with pytest.raises(
+            fnn.UnexpectedTracerError, match=r"leaked.*shape \(2,\)|shape \(2,\).*leaked"
+        ):
+            _LEAKED + 1.0
+        with pytest.raises(fnn.UnexpectedTracerError):
+            fnn.jit(lambda y: y * _LEAKED)(fnp.ones(2))
