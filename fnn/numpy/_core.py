@@ -75,16 +75,23 @@ def result_type(*args) -> np.dtype:
     else:
         order = [bool, int, float, complex]
         top = max(weak, key=order.index)
-        dt = canonical_dtype(top) if top is not complex else np.dtype(np.complex64)
-        return dt
+        # Weak-only: the default of the top kind (complex128 under x64, as in JAX).
+        return canonical_dtype(top) if top is not complex else _default_complex()
     for w in weak:
         if w is float and _kind_rank(dt) < 2:
             dt = config.default_float()
         elif w is int and dt == np.bool_:
             dt = config.default_int()
-        elif w is complex and _kind_rank(dt) < 3:
-            dt = config.canonicalize_dtype(np.complex128)
+        elif w is complex and _kind_rank(dt) == 2:
+            # A weak complex takes the float's width (JAX: f2/f4 -> c8, f8 -> c16).
+            dt = np.dtype(np.complex128 if dt.itemsize == 8 else np.complex64)
+        elif w is complex and _kind_rank(dt) < 2:
+            dt = _default_complex()
     return dt
+
+
+def _default_complex() -> np.dtype:
+    return config.canonicalize_dtype(np.complex128)
 
 
 def asarray(x, dtype=None):

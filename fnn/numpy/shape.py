@@ -42,10 +42,14 @@ def _resolve_shape(name, size_, newshape):
     if -1 in newshape:
         known = int(np.prod([d for d in newshape if d != -1], dtype=np.int64))
         if known == 0 or size_ % known:
-            raise FnnTypeError(f"{name}: cannot reshape array of size {size_} into shape {tuple(newshape)}")
+            raise FnnTypeError(
+                f"{name}: cannot reshape array of size {size_} into shape {tuple(newshape)}"
+            )
         newshape[newshape.index(-1)] = size_ // known
     if int(np.prod(newshape, dtype=np.int64)) != size_:
-        raise FnnTypeError(f"{name}: cannot reshape array of size {size_} into shape {tuple(newshape)}")
+        raise FnnTypeError(
+            f"{name}: cannot reshape array of size {size_} into shape {tuple(newshape)}"
+        )
     return tuple(newshape)
 
 
@@ -108,7 +112,9 @@ def moveaxis(a, source, destination):
     src = (source,) if isinstance(source, int | np.integer) else tuple(source)
     dst = (destination,) if isinstance(destination, int | np.integer) else tuple(destination)
     if len(src) != len(dst):
-        raise FnnTypeError(f"moveaxis: source {source} and destination {destination} differ in length")
+        raise FnnTypeError(
+            f"moveaxis: source {source} and destination {destination} differ in length"
+        )
     src = [normalize_axes("moveaxis", s, a.ndim)[0] for s in src]
     dst = [normalize_axes("moveaxis", d, a.ndim)[0] for d in dst]
     order = [i for i in range(a.ndim) if i not in src]
@@ -182,7 +188,9 @@ def stack(arrays, axis=0):
         raise FnnTypeError("stack: need at least one array")
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
-        raise FnnTypeError(f"stack: all arrays must have the same shape, got {[a.shape for a in arrays]}")
+        raise FnnTypeError(
+            f"stack: all arrays must have the same shape, got {[a.shape for a in arrays]}"
+        )
     (ax,) = normalize_axes("stack", axis, arrays[0].ndim + 1)
     return concatenate([expand_dims(a, ax) for a in arrays], axis=ax)
 
@@ -234,11 +242,16 @@ def split(ary, indices_or_sections, axis=0):
     if isinstance(indices_or_sections, int | np.integer):
         k = int(indices_or_sections)
         if k <= 0 or n % k:
-            raise FnnTypeError(f"split: array split does not result in an equal division ({n} into {k})")
+            raise FnnTypeError(
+                f"split: array split does not result in an equal division ({n} into {k})"
+            )
         bounds = [i * (n // k) for i in range(k + 1)]
     else:
         bounds = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
-    return [lax.slice_in_dim(a, lo, builtins.max(lo, hi), axis=ax) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [
+        lax.slice_in_dim(a, lo, builtins.max(lo, hi), axis=ax)
+        for lo, hi in zip(bounds[:-1], bounds[1:])
+    ]
 
 
 def array_split(ary, indices_or_sections, axis=0):
@@ -275,10 +288,16 @@ def repeat(a, repeats, axis=None):
     if isinstance(repeats, int | np.integer):
         r = int(repeats)
         shape_ = list(a.shape)
-        b = lax.broadcast_in_dim(a, shape_[: ax + 1] + [r] + shape_[ax + 1 :], tuple(i if i <= ax else i + 1 for i in range(a.ndim)))
+        b = lax.broadcast_in_dim(
+            a,
+            shape_[: ax + 1] + [r] + shape_[ax + 1 :],
+            tuple(i if i <= ax else i + 1 for i in range(a.ndim)),
+        )
         shape_[ax] *= r
         return lax.reshape(b, shape_)
     reps = np.asarray(repeats)
+    if reps.size == 0:
+        reps = reps.astype(np.intp)  # [] is float64 to numpy, which np.repeat refuses
     from fnn.numpy.indexing import take
 
     return take(a, np.repeat(np.arange(a.shape[ax]), reps), axis=ax)

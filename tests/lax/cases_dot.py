@@ -191,6 +191,7 @@ CASES = [
         _einsum_spec(),
         _einsum_args,
         prims=("dot_general",),
+        api=("einsum",),
         nargs=1,
     ),
     Case(

@@ -289,6 +289,7 @@ CASES = [
         _concat_spec(),
         args("real", "real", "real"),
         prims=("concatenate",),
+        api=("concatenate",),
         nargs=3,
     ),
     Case(

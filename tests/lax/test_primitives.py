@@ -17,79 +17,12 @@ from fnn.core import Primitive
 from fnn.lax import dot, elementwise, misc, reductions, slicing, structural
 from tests.lax import harness as h
 from tests.lax.cases import CASES
-from tests.lax.properties import params_for
+from tests.lax.properties import property_tests
 
-
-@pytest.mark.parametrize("case", params_for(CASES, "numpy32"))
-@h.SETTINGS
-@given(data=st.data())
-def test_numpy_agreement_float32(case, data):
-    spec, _, arrays = h.draw(data, case)
-    h.check_numpy_agreement(case, spec, arrays, use_x64=False)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "numpy64"))
-@h.SETTINGS
-@given(data=st.data())
-def test_numpy_agreement_float64(case, data):
-    spec, _, arrays = h.draw(data, case)
-    h.check_numpy_agreement(case, spec, arrays, use_x64=True)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "first", diff=True))
-@h.SETTINGS
-@given(data=st.data())
-def test_first_derivatives(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_first_derivatives(case, spec, arrays, rng)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "second", diff=True, hvp=True))
-@h.SETTINGS
-@given(data=st.data())
-def test_second_derivatives(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_second_derivatives(case, spec, arrays, rng)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "zero", diff=False))
-@h.SETTINGS
-@given(data=st.data())
-def test_zero_derivative(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_zero_derivative(case, spec, arrays, rng)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "adjoint", diff=(True, False)))
-@h.SETTINGS
-@given(data=st.data())
-def test_vjp_jvp_adjoint(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_vjp_jvp_adjoint(case, spec, arrays, rng)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "jit"))
-@h.SETTINGS
-@given(data=st.data())
-def test_jit(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_jit(case, spec, arrays, rng)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "vmap"))
-@h.SETTINGS
-@given(data=st.data())
-def test_vmap(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_vmap(case, spec, arrays, rng, data, unbatched=False)
-
-
-@pytest.mark.parametrize("case", params_for(CASES, "vmap_unbatched", min_args=2))
-@h.SETTINGS
-@given(data=st.data())
-def test_vmap_some_unbatched(case, data):
-    spec, rng, arrays = h.draw(data, case)
-    h.check_vmap(case, spec, arrays, rng, data, unbatched=True)
+# The nine property tests (numpy agreement in float32 and float64, first and second
+# derivatives, zero derivatives, the vjp/jvp adjoint identity, jit, vmap with all and with
+# some arguments batched), each parametrized over the table.
+globals().update(property_tests(CASES))
 
 
 # ---- the table covers every primitive ------------------------------------------------------
