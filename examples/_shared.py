@@ -298,12 +298,18 @@ def load_image_dataset(
 # -- machine and timing ------------------------------------------------------------------
 
 
+_BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def machine_info() -> dict[str, Any]:
-    """What a timing depends on: CPUs, CPU model, load average, numpy version.
+    """What a timing depends on: CPUs, CPU model, load average, versions, BLAS threads.
+
+    The BLAS thread variables (``OPENBLAS_NUM_THREADS``, ...) are included when set:
+    on a busy machine they change matmul times tenfold.
 
     Example:
-        >>> sorted(machine_info())
-        ['cpu_model', 'cpus', 'load_average', 'numpy', 'python']
+        >>> {"cpus", "cpu_model", "load_average", "numpy", "python"} <= set(machine_info())
+        True
     """
     import platform
 
@@ -326,31 +332,43 @@ def machine_info() -> dict[str, Any]:
         "load_average": load,
         "numpy": np.__version__,
         "python": platform.python_version(),
+        **{name: os.environ[name] for name in _BLAS_THREAD_VARS if name in os.environ},
     }
 
 
 class timer:  # noqa: N801 (used like a function: ``with timer() as t``)
-    """Wall-clock seconds of a ``with`` block; ``t.seconds`` is live inside it too.
+    """Wall-clock and CPU seconds of a ``with`` block; live inside it too.
+
+    ``cpu_seconds`` counts this process's CPU time (all threads): on a shared, busy
+    machine it shows what the run costs apart from waiting for a core.
 
     Example:
         >>> with timer() as t:
         ...     _ = sum(range(1000))
-        >>> t.seconds >= 0
+        >>> t.seconds >= 0 and t.cpu_seconds >= 0
         True
     """
 
     def __init__(self) -> None:
-        self.start = time.perf_counter()
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
         self.end: float | None = None
+        self.cpu_end: float | None = None
 
     def __enter__(self) -> timer:
-        self.start, self.end = time.perf_counter(), None
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
+        self.end = self.cpu_end = None
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.end = time.perf_counter()
+        self.end, self.cpu_end = time.perf_counter(), time.process_time()
 
     @property
     def seconds(self) -> float:
-        """Elapsed seconds: up to now while running, the block's length after it."""
+        """Elapsed wall-clock seconds: up to now while running, the block's length after it."""
         return (self.end if self.end is not None else time.perf_counter()) - self.start
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds of this process over the same span."""
+        end = self.cpu_end if self.cpu_end is not None else time.process_time()
+        return end - self.cpu_start
