@@ -1,0 +1,444 @@
+"""Physics-informed neural network for viscous Burgers: continuous-time inference.
+
+Reproduces the first example of Raissi, Perdikaris and Karniadakis, "Physics-informed
+neural networks" (J. Comput. Phys. 378, 2019), Section 3.1 and Figure 1:
+
+    u_t + u u_x - (0.01/pi) u_xx = 0,   x in [-1, 1], t in [0, 1],
+    u(0, x) = -sin(pi x),   u(t, -1) = u(t, 1) = 0.
+
+A tanh MLP u(t, x) (8 hidden layers of 20) is fitted to N_u = 100 initial/boundary
+values and to a zero residual at N_f = 10,000 Latin-hypercube collocation points; the
+residual's derivatives come from ``fnn.pde.derivatives`` (forward mode over the batch).
+Training is Adam for a warm-up, then scipy's L-BFGS-B (``fnn.optim.minimize``). The
+error is measured against the exact Cole-Hopf solution on the paper's 256 x 100 grid.
+
+Precision: float64 (``enable_x64``). The paper used float32 with L-BFGS-B; in float32
+the line search stalls once the loss's changes fall below float32 rounding (around a
+loss of 1e-5 here), while float64 keeps L-BFGS making progress to the end.
+
+Usage:
+    python examples/pinn_burgers.py                     # the paper's set-up, ~15 min
+    python examples/pinn_burgers.py --quick --out /tmp/pinn   # a seconds-long smoke run
+
+Outputs in --out: metrics.json, history.json, loss.png, solution.png (Figure 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+# Single-threaded BLAS, set before numpy loads it: the matmuls here are thin (N x 20 by
+# 20 x 20), so OpenBLAS threads save little, and on busy cores they wait for each other:
+# one loss-and-gradient evaluation measured 4x slower in wall time with 2 threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import fnn
+import fnn.numpy as fnp
+from fnn import nn, optim, pde
+from fnn.data import burgers_solution
+from fnn.train import History, progress
+
+NU = 0.01 / np.pi
+LOWER = np.array([0.0, -1.0])  # (t, x)
+UPPER = np.array([1.0, 1.0])
+# The reference grid of burgers_shock.mat: 256 x-values, t = 0, 0.01, ..., 0.99.
+GRID_X = np.linspace(-1.0, 1.0, 256)
+GRID_T = np.linspace(0.0, 0.99, 100)
+
+
+# -- the network ---------------------------------------------------------------------
+
+
+def make_mlp(depth: int, width: int) -> nn.Sequential:
+    """``depth`` hidden tanh layers of ``width`` units, Glorot-normal weights, 1 output."""
+    init = nn.initializers.glorot_normal()
+    layers: list[Any] = []
+    for _ in range(depth):
+        layers += [nn.Dense(width, kernel_init=init), nn.tanh]
+    return nn.Sequential([*layers, nn.Dense(1, kernel_init=init)])
+
+
+def make_u(model: nn.Sequential, lower=LOWER, upper=UPPER) -> Callable[[Any, Any], Any]:
+    """``u(params, tx) -> (N,)``; inputs are mapped to [-1, 1] first, as in the paper."""
+    lo, scale = fnp.asarray(lower), fnp.asarray(2.0 / (upper - lower))
+
+    def u(params, tx):
+        return model.apply(params, (tx - lo) * scale - 1.0)[:, 0]
+
+    return u
+
+
+# -- data ----------------------------------------------------------------------------
+
+
+def initial_boundary_points(n_u: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n_u`` of the paper's 456 candidates: the grid's x at t = 0 and its t at x = +-1."""
+    initial = np.stack([np.zeros_like(GRID_X), GRID_X], axis=1)
+    left = np.stack([GRID_T, np.full_like(GRID_T, -1.0)], axis=1)
+    right = np.stack([GRID_T, np.full_like(GRID_T, 1.0)], axis=1)
+    candidates = np.concatenate([initial, left, right])
+    tx = candidates[rng.choice(len(candidates), n_u, replace=False)]
+    u = np.array([burgers_solution([x], [t], NU)[0, 0] for t, x in tx])
+    return tx, u
+
+
+def collocation_points(n_f: int, seed: int, lower=LOWER, upper=UPPER) -> np.ndarray:
+    """A seeded Latin hypercube of ``n_f`` points in the box [lower, upper]."""
+    from scipy.stats import qmc
+
+    return qmc.scale(qmc.LatinHypercube(d=len(lower), seed=seed).random(n_f), lower, upper)
+
+
+# -- the loss ------------------------------------------------------------------------
+
+
+def burgers_residual(u: Callable, params: Any, tx: Any, lam1: Any = 1.0, lam2: Any = NU) -> Any:
+    """u_t + lam1 u u_x - lam2 u_xx at every row (t, x) of ``tx``."""
+    d = pde.derivatives(u, params, tx, {"t": 1, "x": 2}, coords=("t", "x"))
+    return d["u_t"] + lam1 * d["u"] * d["u_x"] - lam2 * d["u_xx"]
+
+
+def make_loss_terms(u: Callable) -> Callable:
+    """``terms(params, tx_u, u_u, tx_f) -> {"data_loss", "residual_loss"}`` (two MSEs)."""
+
+    def terms(params, tx_u, u_u, tx_f):
+        return {
+            "data_loss": fnp.mean((u(params, tx_u) - u_u) ** 2),
+            "residual_loss": fnp.mean(burgers_residual(u, params, tx_f) ** 2),
+        }
+
+    return terms
+
+
+# -- training: Adam warm-up, then L-BFGS-B ----------------------------------------------
+
+
+def train(
+    loss_terms: Callable[[Any], dict],
+    params: Any,
+    adam_steps: int,
+    lbfgs_iters: int,
+    *,
+    learning_rate: float = 1e-3,
+    log_every: int = 10,
+    on_log: Callable[[int, Any], dict] | None = None,
+    history_path: Path | None = None,
+    max_seconds: float | None = None,
+) -> tuple[Any, History, dict]:
+    """Minimize the sum of ``loss_terms(params)`` (a dict of scalars): Adam, then L-BFGS-B.
+
+    Logs the terms every ``log_every`` iterations (and the dict ``on_log(it, params)``
+    returns, if given) into a History keyed by ``iteration`` (Adam steps first), which
+    is also written to ``history_path`` about once a minute, to follow long runs.
+    Training stops early after ``max_seconds`` of wall time, if given.
+    Returns the final params, the history and timing statistics.
+
+    Example:
+        >>> terms = lambda p: {"loss": fnp.sum((p - 1.0) ** 2)}
+        >>> p, hist, stats = train(terms, fnp.zeros(2), 5, 5)  # doctest: +SKIP
+    """
+    history = History()
+    total = lambda p: sum(loss_terms(p).values())  # noqa: E731
+    jit_terms = fnn.jit(loss_terms)
+    saved = [time.perf_counter()]
+
+    def log(it: int, p: Any, phase: str) -> dict:
+        values = {k: float(v) for k, v in jit_terms(p).items()}
+        extra = on_log(it, p) if on_log else {}
+        history.append(iteration=it, phase=phase, loss=sum(values.values()), **values, **extra)
+        if history_path is not None and time.perf_counter() - saved[0] > 60:
+            history.save_json(history_path)
+            saved[0] = time.perf_counter()
+        return values
+
+    opt = optim.adam(learning_rate)
+
+    @fnn.jit
+    def adam_step(p, state):
+        loss, grads = fnn.value_and_grad(total)(p)
+        updates, state = opt.update(grads, state, p)
+        return optim.apply_updates(p, updates), state, loss
+
+    start = time.perf_counter()
+    deadline = start + (max_seconds if max_seconds is not None else float("inf"))
+    state = opt.init(params)
+    bar = progress(total=adam_steps, desc="Adam")
+    log(0, params, "adam")
+    for step in range(1, adam_steps + 1):
+        params, state, loss = adam_step(params, state)
+        out_of_time = time.perf_counter() > deadline
+        if step % log_every == 0 or step == adam_steps or out_of_time:
+            log(step, params, "adam")
+            bar.set_postfix(loss=float(loss))
+        bar.update()
+        if out_of_time:
+            adam_steps = step
+            break
+    bar.close()
+    adam_seconds = time.perf_counter() - start
+
+    # Per-iteration wall times from the callback: one L-BFGS iteration is one or more
+    # loss-and-gradient evaluations (its line search usually accepts the first step).
+    stamps = [time.perf_counter()]
+    bar = progress(total=lbfgs_iters, desc="L-BFGS")
+
+    def callback(it: int, loss: float, p: Any) -> bool:
+        stamps.append(time.perf_counter())
+        if it % log_every == 0:
+            log(adam_steps + it, p, "lbfgs")
+            bar.set_postfix(loss=loss)
+        bar.update()
+        return stamps[-1] > deadline  # True stops L-BFGS
+
+    # The paper's settings, with ftol at machine precision so only maxiter stops it.
+    options = {
+        "maxcor": 50,
+        "maxls": 50,
+        "maxfun": 10 * lbfgs_iters + 10,
+        "ftol": np.finfo(float).eps,
+    }
+    result = optim.minimize(total, params, maxiter=lbfgs_iters, callback=callback, options=options)
+    if result.n_iter < lbfgs_iters and stamps[-1] > deadline:
+        result.message = f"stopped by the time limit ({result.message})"
+    bar.close()
+    params = result.params
+    if result.n_iter % log_every:
+        log(adam_steps + result.n_iter, params, "lbfgs")
+    lbfgs_seconds = stamps[-1] - stamps[0]
+    stats = {
+        "adam_steps": adam_steps,
+        "adam_seconds": adam_seconds,
+        "lbfgs_iterations": result.n_iter,
+        "lbfgs_evaluations": result.n_fev,
+        "lbfgs_seconds": lbfgs_seconds,
+        "lbfgs_message": result.message,
+        # Includes the every-log_every evaluation of the loss terms for the history.
+        "median_seconds_per_lbfgs_iteration": float(np.median(np.diff(stamps)))
+        if len(stamps) > 1
+        else None,
+        "seconds_per_lbfgs_evaluation": lbfgs_seconds / max(result.n_fev, 1),
+    }
+    return params, history, stats
+
+
+# -- plots ----------------------------------------------------------------------------
+
+
+def _figure(figsize):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_losses(history: History, path: Path, title: str, keys: Sequence[str]) -> None:
+    """Each loss term against iteration, log scale, the Adam/L-BFGS switch marked."""
+    fig = _figure((7, 4.2))
+    ax = fig.add_subplot()
+    records = history.records
+    for key in keys:
+        its = [r["iteration"] for r in records if key in r]
+        style = {"ls": "--", "color": "k"} if "error" in key else {}
+        ax.semilogy(
+            its, [r[key] for r in records if key in r], label=key.replace("_", " "), **style
+        )
+    switch = [r["iteration"] for r in records if r["phase"] == "adam"][-1]
+    ax.axvline(switch, color="gray", ls="--", lw=1)
+    ax.text(switch, 1.0, " L-BFGS ->", transform=ax.get_xaxis_transform(), va="top", color="gray")
+    ax.set_xlabel("iteration (Adam steps, then L-BFGS iterations)")
+    ax.set_ylabel(
+        "mean squared error" + (" / relative error" if any("error" in k for k in keys) else "")
+    )
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.savefig(path)
+
+
+def plot_solution(
+    u_pred: np.ndarray, u_exact: np.ndarray, tx_u: np.ndarray, error: float, path: Path
+) -> None:
+    """The paper's Figure 1: predicted u(t, x) with the training data, and three slices."""
+    fig = _figure((10, 6.2))
+    grid = fig.add_gridspec(2, 3, height_ratios=[1.1, 1])
+    ax = fig.add_subplot(grid[0, :])
+    image = ax.imshow(
+        u_pred, cmap="rainbow", aspect="auto", origin="lower",
+        extent=[GRID_T[0], GRID_T[-1], GRID_X[0], GRID_X[-1]],
+    )  # fmt: skip
+    fig.colorbar(image, ax=ax, label="u(t, x)")
+    ax.plot(tx_u[:, 0], tx_u[:, 1], "kx", ms=4, clip_on=False, label=f"data ({len(tx_u)} points)")
+    for t in (0.25, 0.5, 0.75):
+        ax.axvline(t, color="white", lw=1)
+    ax.set_xlabel("t")
+    ax.set_ylabel("x")
+    ax.set_title(f"predicted u(t, x); relative L2 error {error:.2e}")
+    ax.legend(loc="upper right", framealpha=0.8)
+    for i, t in enumerate((0.25, 0.5, 0.75)):
+        j = int(np.argmin(abs(GRID_T - t)))
+        ax = fig.add_subplot(grid[1, i])
+        ax.plot(GRID_X, u_exact[:, j], "b-", lw=2, label="exact")
+        ax.plot(GRID_X, u_pred[:, j], "r--", lw=2, label="prediction")
+        ax.set_xlabel("x")
+        ax.set_ylabel("u(t, x)")
+        ax.set_title(f"t = {GRID_T[j]:.2f}")
+        ax.set_ylim(-1.1, 1.1)
+        ax.grid(alpha=0.3)
+        if i == 1:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    fig.savefig(path)
+
+
+# -- the script -------------------------------------------------------------------------
+
+
+def parse_args(
+    argv: Sequence[str] | None,
+    description: str,
+    defaults: dict,
+    extra: Callable[[argparse.ArgumentParser], Any] | None = None,
+) -> argparse.Namespace:
+    """The flags both Burgers examples share; ``defaults`` sets per-example values and
+    ``extra(parser)`` adds an example's own flags."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument(
+        "--adam-steps",
+        "--epochs",
+        type=int,
+        default=None,
+        dest="adam_steps",
+        help=f"Adam warm-up steps (default {defaults['adam_steps']}; 300 with --quick)",
+    )
+    p.add_argument(
+        "--lbfgs-iters",
+        type=int,
+        default=None,
+        help=f"L-BFGS-B iterations (default {defaults['lbfgs_iters']}; 200 with --quick)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path(defaults["out"]))
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a seconds-long smoke run: a small net, few points and iterations",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding burgers/burgers_shock.mat, to cross-check the exact "
+        "solution (default $FNN_DATA_DIR; skipped when absent)",
+    )
+    p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop training after this many minutes of wall time (default: no limit)",
+    )
+    if extra is not None:
+        extra(p)
+    args = p.parse_args(argv)  # fmt: skip
+    if args.adam_steps is None:
+        args.adam_steps = 300 if args.quick else defaults["adam_steps"]
+    if args.lbfgs_iters is None:
+        args.lbfgs_iters = 200 if args.quick else defaults["lbfgs_iters"]
+    return args
+
+
+def check_reference(data_dir: Path | None, u_exact: np.ndarray) -> float | None:
+    """Max |burgers_solution - burgers_shock.mat| on the grid, or None without the file."""
+    from fnn.data import load_burgers_reference
+
+    if data_dir is None and not os.environ.get("FNN_DATA_DIR"):
+        return None
+    try:
+        _, _, usol = load_burgers_reference(data_dir)
+    except Exception:  # the file is optional: the reference is computed exactly
+        return None
+    return float(np.abs(usol - u_exact).max())
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(
+        argv,
+        "PINN for viscous Burgers: continuous-time inference (Raissi et al. 2019, Fig. 1).",
+        {"adam_steps": 1000, "lbfgs_iters": 10000, "out": "runs/pinn_burgers"},
+    )
+    fnn.config.update("enable_x64", not args.float32)
+    dtype = np.float32 if args.float32 else np.float64
+    depth, width, n_u, n_f = (2, 10, 30, 500) if args.quick else (8, 20, 100, 10_000)
+    args.out.mkdir(parents=True, exist_ok=True)
+    start, cpu_start = time.perf_counter(), time.process_time()
+
+    rng = np.random.default_rng(args.seed)
+    tx_u, u_u = initial_boundary_points(n_u, rng)
+    tx_f = collocation_points(n_f, args.seed)
+    model = make_mlp(depth, width)
+    params = model.init(fnn.random.key(args.seed), (1, 2))
+    u = make_u(model)
+    terms = make_loss_terms(u)
+    data = [fnp.asarray(a, dtype=dtype) for a in (tx_u, u_u, tx_f)]
+
+    u_exact = burgers_solution(GRID_X, GRID_T, NU)
+    tt, xx = np.meshgrid(GRID_T, GRID_X)  # (256, 100): u_exact[i, j] = u(t_j, x_i)
+    grid = fnp.asarray(np.stack([tt.ravel(), xx.ravel()], axis=1), dtype=dtype)
+    u_grid = fnn.jit(u)
+
+    def predict(p) -> np.ndarray:
+        return np.asarray(u_grid(p, grid), np.float64).reshape(tt.shape)
+
+    def relative_error(p) -> float:
+        u_pred = predict(p)
+        return float(np.linalg.norm(u_pred - u_exact) / np.linalg.norm(u_exact))
+
+    params, history, stats = train(
+        lambda p: terms(p, *data), params, args.adam_steps, args.lbfgs_iters,
+        on_log=lambda it, p: {"relative_l2_error": relative_error(p)},
+        history_path=args.out / "history.json",
+        max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+    )  # fmt: skip
+    u_pred = predict(params)
+    error = relative_error(params)
+    final = history.last()
+    metrics = {
+        "relative_l2_error": error,
+        "paper_relative_l2_error": 6.7e-4,
+        "loss": final["loss"],
+        "data_loss": final["data_loss"],
+        "residual_loss": final["residual_loss"],
+        **stats,
+        "minutes": (time.perf_counter() - start) / 60,
+        "cpu_minutes": (time.process_time() - cpu_start) / 60,
+        "dtype": np.dtype(dtype).name,
+        "layers": [2, *[width] * depth, 1],
+        "n_u": n_u,
+        "n_f": n_f,
+        "seed": args.seed,
+        "quick": args.quick,
+        "reference_vs_mat_max_abs": check_reference(args.data_dir, u_exact),
+    }
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    history.save_json(args.out / "history.json")
+    plot_losses(history, args.out / "loss.png", "Burgers PINN: loss terms and test error",
+                ["loss", "data_loss", "residual_loss", "relative_l2_error"])  # fmt: skip
+    plot_solution(u_pred, u_exact, tx_u, error, args.out / "solution.png")
+    print(
+        f"relative L2 error {error:.3e} (paper 6.7e-4); {stats['lbfgs_iterations']} L-BFGS "
+        f"iterations; {metrics['minutes']:.1f} min; outputs in {args.out}"
+    )
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

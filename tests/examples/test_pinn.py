@@ -1,0 +1,74 @@
+"""The Burgers PINN examples end to end, in their seconds-long --quick mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_example(script: str, out: Path, *flags: str) -> dict:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), "--quick", "--out", str(out), *flags],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "metrics.json").read_text())
+
+
+def assert_pngs(out: Path, names: list[str]) -> None:
+    for name in names:
+        data = (out / name).read_bytes()
+        assert data[:4] == b"\x89PNG" and len(data) > 5000, name
+
+
+COMMON = {
+    "loss", "data_loss", "residual_loss", "adam_steps", "lbfgs_iterations",
+    "lbfgs_evaluations", "minutes", "cpu_minutes", "median_seconds_per_lbfgs_iteration",
+    "seconds_per_lbfgs_evaluation", "dtype", "layers", "seed",
+}  # fmt: skip
+
+
+def test_inference_quick(tmp_path):
+    metrics = run_example("pinn_burgers.py", tmp_path, "--adam-steps", "50", "--lbfgs-iters", "30")
+    assert COMMON | {"relative_l2_error", "n_u", "n_f"} <= set(metrics)
+    assert metrics["quick"] and metrics["dtype"] == "float64"
+    assert metrics["adam_steps"] == 50 and 0 < metrics["lbfgs_iterations"] <= 30
+    assert 0 < metrics["relative_l2_error"] < 1.5
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert {"iteration", "loss", "data_loss", "residual_loss", "relative_l2_error"} <= set(history)
+    assert_pngs(tmp_path, ["loss.png", "solution.png"])
+
+
+@pytest.mark.parametrize("noise", ["0", "0.01"])
+def test_identification_quick(tmp_path, noise):
+    metrics = run_example(
+        "pinn_burgers_identify.py",
+        tmp_path,
+        "--noise",
+        noise,
+        "--epochs",
+        "50",
+        "--lbfgs-iters",
+        "30",
+    )
+    keys = {"lambda_1", "lambda_2", "lambda_1_error_percent", "lambda_2_error_percent", "noise"}
+    assert COMMON | keys <= set(metrics)
+    assert metrics["noise"] == float(noise)
+    assert metrics["lambda_2"] > 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert {"lambda_1", "lambda_2"} <= set(history)
+    assert_pngs(tmp_path, ["loss.png", "lambdas.png"])
