@@ -194,7 +194,14 @@ def _b(prim):
 
 neg, sign, floor, ceil, round_ = _b(neg_p), _b(sign_p), _b(floor_p), _b(ceil_p), _b(round_p)
 exp, log, log1p, expm1 = _b(exp_p), _b(log_p), _b(log1p_p), _b(expm1_p)
-sin, cos, tan, asin, acos, atan = _b(sin_p), _b(cos_p), _b(tan_p), _b(asin_p), _b(acos_p), _b(atan_p)
+sin, cos, tan, asin, acos, atan = (
+    _b(sin_p),
+    _b(cos_p),
+    _b(tan_p),
+    _b(asin_p),
+    _b(acos_p),
+    _b(atan_p),
+)
 sinh, cosh, tanh = _b(sinh_p), _b(cosh_p), _b(tanh_p)
 asinh, acosh, atanh = _b(asinh_p), _b(acosh_p), _b(atanh_p)
 sqrt, cbrt, abs_, logistic = _b(sqrt_p), _b(cbrt_p), _b(abs_p), _b(logistic_p)
@@ -288,12 +295,8 @@ _unary_jvp(sqrt_p, lambda t, x, y: div(t, mul(_c(y, 2), y)))
 _unary_jvp(cbrt_p, lambda t, x, y: div(t, mul(_c(y, 3), mul(y, y))))
 _unary_jvp(abs_p, lambda t, x, y: mul(t, sign(x)))
 _unary_jvp(logistic_p, lambda t, x, y: mul(t, mul(y, sub(_c(y, 1), y))))
-_unary_jvp(
-    erf_p, lambda t, x, y: mul(t, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x)))))
-)
-_unary_jvp(
-    erf_inv_p, lambda t, x, y: mul(t, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(y, y))))
-)
+_unary_jvp(erf_p, lambda t, x, y: mul(t, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
+_unary_jvp(erf_inv_p, lambda t, x, y: mul(t, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(y, y)))))
 _unary_jvp(lgamma_p, lambda t, x, y: mul(t, digamma(x)))
 _unary_jvp(polygamma_p, lambda t, x, y, *, n: mul(t, polygamma(n + 1, x)))
 _unary_jvp(integer_pow_p, lambda t, x, out, *, y: _integer_pow_tangent(t, x, y))
@@ -335,9 +338,7 @@ _binary_jvp(add_p, lambda t, x, y, o: t, lambda t, x, y, o: t)
 _binary_jvp(sub_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(t))
 _binary_jvp(mul_p, lambda t, x, y, o: mul(t, y), lambda t, x, y, o: mul(x, t))
 _binary_jvp(div_p, lambda t, x, y, o: div(t, y), lambda t, x, y, o: neg(mul(t, div(o, y))))
-_binary_jvp(
-    rem_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(mul(t, floor(div(sub(x, o), y))))
-)
+_binary_jvp(rem_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(mul(t, floor(div(sub(x, o), y)))))
 _binary_jvp(
     atan2_p,
     lambda t, x, y, o: mul(t, div(y, add(mul(x, x), mul(y, y)))),
@@ -346,8 +347,10 @@ _binary_jvp(
 
 
 def _pow_tx(t, x, y, o):
-    # d/dx x**y = y * x**(y-1), computed without dividing by x (x may be 0).
-    return mul(t, mul(y, pow_(x, sub(y, _c(y, 1)))))
+    # d/dx x**y = y * x**(y-1), computed without dividing by x (x may be 0); taken as 0
+    # where y == 0 (as JAX does), not 0 * inf = nan at x == 0.
+    jac = mul(y, pow_(x, sub(y, _c(y, 1))))
+    return mul(t, select(eq(y, _c(y, 0)), _c(y, 0), jac))
 
 
 def _pow_ty(t, x, y, o):

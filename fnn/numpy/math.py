@@ -153,7 +153,22 @@ def power(x1, x2, /):
         if x2 >= 0 or np.issubdtype(x.dtype, np.floating):
             return lax.integer_pow(x, x2)
     a, b = promote_args("power", x1, x2)
+    if np.issubdtype(a.dtype, np.integer):
+        return _integer_power(a, b)
     return lax.pow(a, b)
+
+
+def _integer_power(x, y):
+    # lax.pow is for floats (eager numpy let ints through, jit did not). Binary
+    # exponentiation as JAX does: 6 bits cover every exponent that does not overflow.
+    x, y = asarray(x), asarray(y)
+    zero, one = np.zeros((), y.dtype), np.ones((), y.dtype)
+    acc = lax.select(lax.bitwise_and(lax.eq(x, zero), lax.ne(y, zero)), zero, one)
+    for _ in range(6):
+        acc = lax.select(lax.ne(lax.bitwise_and(y, one), zero), lax.mul(acc, x), acc)
+        x = lax.mul(x, x)
+        y = lax.shift_right(y, one)
+    return acc
 
 
 def float_power(x1, x2, /):

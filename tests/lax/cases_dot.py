@@ -83,22 +83,26 @@ EINSUM_SPECS = [
 ]
 
 
-@st.composite
-def _einsum_spec(draw):
-    subscripts, nops = draw(st.sampled_from(EINSUM_SPECS))
-    letters = {c for c in subscripts if c.isalpha()}
-    sizes = {c: draw(_side) for c in sorted(letters)}
-    ell = tuple(draw(st.lists(_side, max_size=2)))
-    ins = subscripts.split("->")[0].split(",")
-    shapes = []
-    for term in ins:
-        lead, _, tail = term.partition("...")
-        if "..." in term:
-            shapes.append(tuple(sizes[c] for c in lead) + ell + tuple(sizes[c] for c in tail))
-        else:
-            shapes.append(tuple(sizes[c] for c in term))
-    assert len(shapes) == nops
-    return Spec(tuple(shapes), {"subscripts": subscripts})
+def _einsum_spec(subscripts):
+    """Operand shapes for ``subscripts``: a drawn size per letter and for the ellipsis."""
+
+    @st.composite
+    def spec(draw):
+        letters = sorted({c for c in subscripts if c.isalpha()})
+        sizes = {c: draw(_side) for c in letters}
+        ell = tuple(draw(st.lists(_side, max_size=2)))
+        shapes = []
+        for term in subscripts.split("->")[0].split(","):
+            lead, dots, tail = term.partition("...")
+            middle = ell if dots else ()
+            shapes.append(tuple(sizes[c] for c in lead) + middle + tuple(sizes[c] for c in tail))
+        return Spec(tuple(shapes), {"subscripts": subscripts})
+
+    return spec()
+
+
+def _einsum_name(subscripts):
+    return "einsum_" + subscripts.replace("->", "_to_").replace(",", "_").replace("...", "E")
 
 
 def _einsum(fn):
@@ -160,6 +164,20 @@ def _einsum_args(rng, spec):
     return [rng.normal(size=s) for s in spec.shapes]
 
 
+EINSUM = [
+    Case(
+        _einsum_name(subscripts),
+        _einsum(fnp.einsum),
+        _einsum(np.einsum),
+        _einsum_spec(subscripts),
+        _einsum_args,
+        prims=("dot_general",) if nops > 1 else (),
+        api=("einsum",),
+        nargs=nops,
+    )
+    for subscripts, nops in EINSUM_SPECS
+]
+
 CASES = [
     Case(
         "matmul", fnp.matmul, np.matmul, _matmul_spec(), _real(2), prims=("dot_general",), nargs=2
@@ -185,16 +203,6 @@ CASES = [
         nargs=2,
     ),
     Case(
-        "einsum",
-        _einsum(fnp.einsum),
-        _einsum(np.einsum),
-        _einsum_spec(),
-        _einsum_args,
-        prims=("dot_general",),
-        api=("einsum",),
-        nargs=1,
-    ),
-    Case(
         "dot_general",
         lax.dot_general,
         _np_dot_general,
@@ -203,4 +211,4 @@ CASES = [
         prims=("dot_general",),
         nargs=2,
     ),
-]
+] + EINSUM

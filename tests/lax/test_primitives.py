@@ -130,3 +130,11 @@ def test_convert_element_type_is_differentiable_between_floats():
         out = g(np.ones(3))
         assert out.dtype == np.float64
         np.testing.assert_array_equal(out, w)
+
+
+def test_pow_derivative_at_zero_base_and_zero_exponent():
+    # y * x**(y - 1) is 0 * inf at x = y = 0; JAX (and fnn now) take d/dx x**0 = 0.
+    assert float(fnn.grad(lambda x: fnp.power(x, 0.0))(0.0)) == 0.0
+    gx, gy = fnn.grad(lambda x, y: fnp.power(x, y), argnums=(0, 1))(0.0, 0.0)
+    assert float(gx) == 0.0 and float(gy) == 0.0
+    assert float(fnn.grad(lambda x: fnp.power(x, 1.0))(0.0)) == 1.0

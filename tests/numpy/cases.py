@@ -127,6 +127,7 @@ ELEMENTWISE = [
     binary(
         "power_float_int", fnp.power, np.power, ("pos", "int"), check_dtype=False, api=("power",)
     ),
+    binary("power_ints", fnp.power, np.power, ("int", "smallint"), diff=None, api=("power",)),
     Case(
         "power_scalar_exponent",
         lambda x: fnp.power(x, 2.5),
