@@ -102,8 +102,10 @@ def _reusable_buffers(jaxpr: Jaxpr) -> dict[int, Var]:
     for v in jaxpr.invars + jaxpr.constvars:
         root[v] = None  # not owned by the program
     for eqn in jaxpr.eqns:
-        if eqn.primitive in view_prims and type(eqn.inputs[0]) is Var:
-            r = root.get(eqn.inputs[0])
+        if eqn.primitive in view_prims:
+            # A view of a literal (a broadcast constant) is read-only: nobody owns it.
+            src = eqn.inputs[0]
+            r = root.get(src) if type(src) is Var else None
             for o in eqn.out_binders:
                 root[o] = r
         else:
