@@ -46,6 +46,10 @@ def _dot_impl(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
     lperm, lmat, rperm, rmat, out_shape = _plan(lhs.shape, rhs.shape, dimension_numbers)
     a = np.transpose(lhs, lperm).reshape(lmat)
     b = np.transpose(rhs, rperm).reshape(rmat)
+    if a.ndim == 2 and a.shape[0] < b.shape[1] and a.flags.f_contiguous and not a.flags.c_contiguous:
+        # A transposed (column-major) lhs with few rows, as in a weight gradient x.T @ ct:
+        # BLAS is several times faster computing (b.T @ a.T).T from row-major operands.
+        return np.ascontiguousarray(np.matmul(b.T, a.T).T).reshape(out_shape)
     return np.matmul(a, b).reshape(out_shape)
 
 
@@ -62,7 +66,13 @@ def _dot_codegen(args, eqn):
             expr = f"np.reshape({expr}, {mat})"
         return expr
 
-    expr = f"np.matmul({prep(args[0], lhs, lperm, lmat)}, {prep(args[1], rhs, rperm, rmat)})"
+    if len(lmat) == 2 and len(lhs) == 2 and lperm == (1, 0) and lmat[0] < rmat[1]:
+        # lhs.T @ rhs with few output rows (a weight gradient): BLAS is much faster on
+        # (rhs.T @ lhs).T from row-major operands, as in the eager impl.
+        rhs_expr = prep(args[1], rhs, rperm, rmat)
+        expr = f"np.ascontiguousarray(np.matmul(np.transpose({rhs_expr}), {args[0]}).T)"
+    else:
+        expr = f"np.matmul({prep(args[0], lhs, lperm, lmat)}, {prep(args[1], rhs, rperm, rmat)})"
     mat_out = (lmat[0], lmat[-2], rmat[-1]) if len(lmat) == 3 else (lmat[0], rmat[1])
     if mat_out != out_shape:
         expr = f"np.reshape({expr}, {out_shape})"
