@@ -347,10 +347,10 @@ _binary_jvp(
 
 
 def _pow_tx(t, x, y, o):
-    # d/dx x**y = y * x**(y-1), computed without dividing by x (x may be 0); taken as 0
-    # where y == 0 (as JAX does), not 0 * inf = nan at x == 0.
-    jac = mul(y, pow_(x, sub(y, _c(y, 1))))
-    return mul(t, select(eq(y, _c(y, 0)), _c(y, 0), jac))
+    # d/dx x**y = y * x**(y-1), computed without dividing by x (x may be 0). Where y == 0
+    # it is 0 (as in JAX): the exponent becomes 1 - 1 there, so 0 * 0**-1 = nan never occurs.
+    y_safe = select(eq(y, _c(y, 0)), _c(y, 1), y)
+    return mul(t, mul(y, pow_(x, sub(y_safe, _c(y, 1)))))
 
 
 def _pow_ty(t, x, y, o):
