@@ -64,8 +64,9 @@ def example_args(name: str, description: str, **defaults: Any) -> argparse.Argum
 
     Flags: ``--epochs``, ``--batch-size``, ``--lr``, ``--seed``, ``--data-dir``,
     ``--out`` (default ``runs/NAME/``) and ``--quick``. ``defaults`` sets the
-    example's own defaults (``epochs=10, batch_size=128, lr=1e-3``); add more flags
-    to the returned parser as needed.
+    example's own defaults (``epochs=10, batch_size=128, lr=1e-3``; ``epochs=None``
+    when the example picks it later; ``out=...``); add more flags to the returned
+    parser as needed.
 
     Example:
         >>> p = example_args("demo", "A demo.", epochs=3)
@@ -74,25 +75,45 @@ def example_args(name: str, description: str, **defaults: Any) -> argparse.Argum
         (3, True, 'runs/demo')
     """
     d = {"epochs": 10, "batch_size": 128, "lr": 1e-3, "seed": 0, **defaults}
-    p = argparse.ArgumentParser(
-        prog=f"{name}.py",
-        description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    # Defaults are written into each help text (not ArgumentDefaultsHelpFormatter),
+    # so that a default chosen later, like epochs per data set, reads naturally.
+    epochs_default = "set by the example" if d["epochs"] is None else "%(default)s"
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=d["epochs"],
+        help=f"passes over the training set (default: {epochs_default})",
     )
-    p.add_argument("--epochs", type=int, default=d["epochs"], help="passes over the training set")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="examples per step")
-    p.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate")
-    p.add_argument("--seed", type=int, default=d["seed"], help="seed of every fnn.random key")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=d["batch_size"],
+        help="examples per step (default: %(default)s)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=d["lr"], help="peak learning rate (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d["seed"],
+        help="seed of the fnn.random keys (default: %(default)s)",
+    )
     p.add_argument(
         "--data-dir",
         default=None,
         help="folder holding the data set (default: $FNN_DATA_DIR, then ~/.cache/fnn)",
     )
-    p.add_argument("--out", default=f"runs/{name}", help="folder for metrics.json and PNGs")
+    p.add_argument(
+        "--out",
+        default=d.get("out", f"runs/{name}"),
+        help="folder for metrics.json and the PNGs (default: %(default)s)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"smoke run: {QUICK_TRAIN} train / {QUICK_TEST} test examples, a few seconds",
+        help=f"smoke run on {QUICK_TRAIN} train / {QUICK_TEST} test examples, for CI",
     )
     return p
 

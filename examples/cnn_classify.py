@@ -8,13 +8,14 @@ Channels, image size and class count come from the data. Two architectures:
 
 Each block pools *before* its nonlinearity: ReLU and max-pooling commute, so this is
 the same function as conv-relu-pool on a quarter of the elements (the full-resolution
-activations dominate a step's cost in numpy). Optional batch norm (its running
-statistics are threaded through the step explicitly) and dropout before the last layer.
+activations dominate a step's cost in numpy). Batch norm after each block (on by
+default; its running statistics are threaded through the step explicitly) and optional
+dropout before the last layer.
 The whole training step is one ``fnn.jit``-compiled function.
 
 Usage:
     python examples/cnn_classify.py --dataset mnist
-    python examples/cnn_classify.py --dataset cifar10 --epochs 20
+    python examples/cnn_classify.py --dataset cifar10
     python examples/cnn_classify.py --dataset fashion_mnist --quick --out /tmp/fm
 
 Outputs in --out (default runs/cnn_classify_DATASET/): metrics.json (per-epoch train
@@ -57,6 +58,9 @@ from fnn.train import History, plot_history, progress  # noqa: E402
 DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 EVAL_BATCH = 1000
 # (channels of each conv in a block) per block, and the width of the hidden dense layer.
+# Default epochs per data set (--epochs overrides): measured on MNIST, 2 epochs reach
+# 99.2-99.3 %; the others are the usual budgets for these nets, not measured here.
+DEFAULT_EPOCHS = {"mnist": 2, "fashion_mnist": 10, "cifar10": 30}
 ARCHITECTURES = {
     "small": ([(32,), (64,)], 128),
     "vgg": ([(32, 32), (64, 64), (128, 128)], 256),
@@ -64,7 +68,7 @@ ARCHITECTURES = {
 
 
 def make_convnet(
-    arch: str, num_classes: int, *, batch_norm: bool = False, dropout: float = 0.0
+    arch: str, num_classes: int, *, batch_norm: bool = True, dropout: float = 0.0
 ) -> nn.Sequential:
     """The ConvNet ``arch`` ("small" or "vgg") ending in ``num_classes`` logits.
 
@@ -135,19 +139,23 @@ def add_model_flags(parser: argparse.ArgumentParser, arch: str = "auto") -> None
         "--arch",
         choices=["auto", *ARCHITECTURES],
         default=arch,
-        help="auto: small for 28x28 grey images, vgg for larger or colour ones",
+        help="auto (default): small for 28x28 grey images, vgg for larger or colour ones",
     )
     parser.add_argument(
         "--batch-norm",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="batch norm after each conv block (default: on for vgg, off for small)",
+        default=True,
+        help="batch norm after each conv block's pooling (default: on)",
     )
-    parser.add_argument("--dropout", type=float, default=0.0, help="rate before the last layer")
+    parser.add_argument(
+        "--dropout", type=float, default=0.0, help="rate before the last layer (default: 0)"
+    )
 
 
 def run(args: argparse.Namespace, dataset: str, name: str) -> dict:
     """Train, evaluate every epoch, write metrics.json and the PNGs; return the metrics."""
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[dataset]
     if args.quick:
         args.epochs = min(args.epochs, 2)
     out = prepare_out(args.out)
@@ -159,7 +167,7 @@ def run(args: argparse.Namespace, dataset: str, name: str) -> dict:
     arch = args.arch
     if arch == "auto":
         arch = "small" if image_shape[-1] == 1 and max(image_shape[:2]) <= 28 else "vgg"
-    batch_norm = (arch == "vgg") if args.batch_norm is None else args.batch_norm
+    batch_norm = args.batch_norm
     print(
         f"{DATASETS[dataset]}: {len(x_train)} train, {len(x_test)} test images of shape {image_shape}, "
         f"{num_classes} classes"
@@ -260,11 +268,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_args(
         "cnn_classify",
         "Train a ConvNet on an image-classification data set.",
-        epochs=5,
+        epochs=None,
         batch_size=128,
-        lr=1e-3,
+        lr=2e-3,
+        out="runs/cnn_classify_DATASET",
     )
-    parser.add_argument("--dataset", choices=list(DATASETS), default="mnist")
+    parser.add_argument(
+        "--dataset", choices=list(DATASETS), default="mnist", help="(default: mnist)"
+    )
     add_model_flags(parser)
     args = parser.parse_args(argv)
     if args.out == parser.get_default("out"):

@@ -1,4 +1,4 @@
-"""A ConvNet on MNIST: conv32-pool-conv64-pool-dense128-dense10, Adam + cosine decay.
+"""A ConvNet on MNIST: conv32-pool-BN-conv64-pool-BN-dense128-dense10, Adam + cosine decay.
 
 The network, training step and outputs are those of ``cnn_classify.py`` (the same
 code for any image set); this script fixes the data set to MNIST and the defaults
@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_args(
         "cnn_mnist",
         "Train a conv-pool-conv-pool-dense network on MNIST.",
-        epochs=3,
+        epochs=2,
         batch_size=128,
-        lr=1e-3,
+        lr=2e-3,
     )
     add_model_flags(parser, arch="small")
     return run(parser.parse_args(argv), "mnist", "cnn_mnist")
