@@ -13,34 +13,51 @@ Example:
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from typing import Any
+
+from _shared import machine_info
 
 import fnn
 import fnn.numpy as fnp
 from fnn import optim
 
 
-def warmup_rsqrt_schedule(peak: float, warmup_steps: int) -> Callable[[Any], Any]:
+def warmup_rsqrt_schedule(
+    peak: float, warmup_steps: int, total_steps: int | None = None, cooldown: float = 0.2
+) -> Callable[[Any], Any]:
     """The paper's schedule with its maximum ``peak`` reached at ``warmup_steps``.
 
-    ``count`` is the optimizer's 0-based step counter; the paper counts from 1.
+    With ``total_steps``, the last ``cooldown`` fraction of the steps also ramps the
+    rate linearly down to 0 (not in the paper: it settles the weights for the final
+    evaluation instead of ending on a noisy step). ``count`` is the optimizer's 0-based
+    step counter; the paper counts from 1.
 
     Example:
         >>> float(warmup_rsqrt_schedule(1.0, 4)(1))   # step 2 of a 4-step warm-up
         0.5
+        >>> float(warmup_rsqrt_schedule(1.0, 4, total_steps=100)(99))  # the last step
+        0.0
     """
     warmup = float(max(warmup_steps, 1))
 
     def schedule(count):
         step = fnp.asarray(count, fnp.float32) + 1.0
         # peak * min(step / warmup, sqrt(warmup / step)): the paper's curve, rescaled.
-        return peak * fnp.minimum(step / warmup, fnp.sqrt(warmup / step))
+        lr = peak * fnp.minimum(step / warmup, fnp.sqrt(warmup / step))
+        if total_steps is not None:
+            ramp = max(cooldown * total_steps, 1.0)
+            lr = lr * fnp.clip((total_steps - step) / ramp, 0.0, 1.0)
+        return lr
 
     return schedule
 
 
-def paper_adam(peak_lr: float, warmup_steps: int, clip_norm: float = 1.0):
+def paper_adam(
+    peak_lr: float, warmup_steps: int, total_steps: int | None = None, clip_norm: float = 1.0
+):
     """Adam(0.9, 0.98, 1e-9) on the warm-up schedule, after clipping the gradient norm.
 
     Clipping is not in the paper; it guards the first steps of post-norm models.
@@ -49,9 +66,10 @@ def paper_adam(peak_lr: float, warmup_steps: int, clip_norm: float = 1.0):
         >>> opt = paper_adam(1e-3, 100)
         >>> state = opt.init({"w": fnp.zeros(3)})
     """
+    schedule = warmup_rsqrt_schedule(peak_lr, warmup_steps, total_steps)
     return optim.chain(
         optim.clip_by_global_norm(clip_norm),
-        optim.adam(warmup_rsqrt_schedule(peak_lr, warmup_steps), b1=0.9, b2=0.98, eps=1e-9),
+        optim.adam(schedule, b1=0.9, b2=0.98, eps=1e-9),
     )
 
 
@@ -78,3 +96,16 @@ def make_train_step(loss_fn: Callable, optimizer) -> Callable:
         return optim.apply_updates(params, updates), opt_state, loss, aux
 
     return train_step
+
+
+def run_environment() -> dict:
+    """``_shared.machine_info()`` plus the BLAS thread settings, which change timings a lot
+    on a busy machine (one thread per process avoids threads waiting on each other)."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    return {**machine_info(), **{n: os.environ[n] for n in names if n in os.environ}}
+
+
+def cpu_minutes() -> float:
+    """CPU time this process used so far (all threads), in minutes: on a shared machine
+    it says how much of the wall time the run really had."""
+    return time.process_time() / 60

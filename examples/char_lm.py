@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from _shared import example_args, machine_info, prepare_out, timer, write_metrics
 from _stdlib_text import VOCAB_SIZE, decode, encode, load_corpus
-from _transformer_utils import make_train_step, paper_adam
+from _transformer_utils import cpu_minutes, make_train_step, paper_adam, run_environment
 
 import fnn
 import fnn.numpy as fnp
@@ -258,12 +258,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser = example_args(
         "char_lm",
         "GPT-style character language model of Python's standard library.",
-        epochs=40, batch_size=32, lr=2e-3,
+        epochs=60, batch_size=32, lr=2e-3,
     )  # fmt: skip
     parser.add_argument(
         "--steps-per-epoch",
         type=int,
-        default=50,
+        default=100,
         help="training steps between validations (an 'epoch' here)",
     )
     parser.add_argument(
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         args.epochs, args.steps_per_epoch, args.context = 2, 3, 32
         args.d_model, args.layers, args.valid_windows, args.sample_chars = 32, 1, 16, 20
     out = prepare_out(args.out)
-    machine = machine_info()
+    machine = run_environment()
     target_bits = 2.2
 
     with timer() as clock:
@@ -382,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "chars_seen": steps * args.batch_size * args.context,
         "train_minutes": train_minutes,
         "minutes": clock.seconds / 60,
+        "cpu_minutes": cpu_minutes(),
         "generated_chars": n,
         "ms_per_char_cached": 1000 * seconds[True] / n,
         "ms_per_char_uncached": 1000 * seconds[False] / n,

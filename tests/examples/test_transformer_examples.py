@@ -95,7 +95,7 @@ def test_seq2seq_quick_run(tmp_path):
     assert m["test_exact_match_unseen_lengths"] is not None
     assert set(m["unseen_lengths"]).isdisjoint(m["train_lengths"])
     assert {int(n) for n in m["exact_match_by_length"]} <= set(range(4, 17))
-    _check_history(tmp_path, ["train_loss", "test_exact_match"])
+    _check_history(tmp_path, ["train_loss", "test_loss", "test_exact_match_accuracy"])
     _check_pngs(tmp_path, ["loss.png", "cross_attention.png"])
 
 
