@@ -338,7 +338,9 @@ _binary_jvp(add_p, lambda t, x, y, o: t, lambda t, x, y, o: t)
 _binary_jvp(sub_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(t))
 _binary_jvp(mul_p, lambda t, x, y, o: mul(t, y), lambda t, x, y, o: mul(x, t))
 _binary_jvp(div_p, lambda t, x, y, o: div(t, y), lambda t, x, y, o: neg(mul(t, div(o, y))))
-_binary_jvp(rem_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(mul(t, floor(div(sub(x, o), y)))))
+# d/dy (x mod y) = -floor(x / y) = -(x - o) / y, an integer up to rounding: round it (a
+# floor of 2.9999999 would be off by one).
+_binary_jvp(rem_p, lambda t, x, y, o: t, lambda t, x, y, o: neg(mul(t, round_(div(sub(x, o), y)))))
 _binary_jvp(
     atan2_p,
     lambda t, x, y, o: mul(t, div(y, add(mul(x, x), mul(y, y)))),

@@ -26,7 +26,7 @@ import fnn.numpy as fnp
 
 # Deterministic, small and fast: every example is a fresh trace, so a few suffice.
 SETTINGS = settings(
-    max_examples=8,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,

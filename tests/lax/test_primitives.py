@@ -138,3 +138,12 @@ def test_pow_derivative_at_zero_base_and_zero_exponent():
     gx, gy = fnn.grad(lambda x, y: fnp.power(x, y), argnums=(0, 1))(0.0, 0.0)
     assert float(gx) == 0.0 and float(gy) == 0.0
     assert float(fnn.grad(lambda x: fnp.power(x, 1.0))(0.0)) == 1.0
+
+
+def test_rem_derivative_in_the_divisor_when_the_quotient_rounds_down():
+    # (x - x mod y) / y = -3 - 1e-16 here: its floor was -4, the derivative off by one.
+    with h.x64():
+        x, y = np.array([4.385257552511873]), np.array([-1.5401441536727973])
+        assert np.floor((x - np.mod(x, y)) / y) == -4  # the rounding this test is about
+        _, t = fnn.jvp(lambda y: fnp.mod(x, y), (y,), (np.ones(1),))
+        np.testing.assert_allclose(t, -np.floor(x / y))
