@@ -6,12 +6,12 @@ Channels, image size and class count come from the data. Two architectures:
 - ``vgg`` (default for 32x32 colour images): three blocks of two 3x3 convolutions
   (32, 64, 128 channels) each ending in a 2x2 max-pool, then dense256-dense.
 
-Each block pools *before* its nonlinearity: ReLU and max-pooling commute, so this is
-the same function as conv-relu-pool on a quarter of the elements (the full-resolution
-activations dominate a step's cost in numpy). Batch norm after each block (on by
-default; its running statistics are threaded through the step explicitly) and optional
-dropout before the last layer.
-The whole training step is one ``fnn.jit``-compiled function.
+A block's last convolution is followed by max-pooling, then batch norm and ReLU: ReLU
+and max-pooling commute, and normalising after the pool runs the elementwise work on a
+quarter of the elements (the full-resolution activations dominate a step's cost in
+numpy). Batch norm (on by default, ``--no-batch-norm``) follows every convolution; its
+running statistics are threaded through the step explicitly. Optional dropout before
+the last layer. The whole training step is one ``fnn.jit``-compiled function.
 
 Usage:
     python examples/cnn_classify.py --dataset mnist
@@ -57,10 +57,10 @@ from fnn.train import History, plot_history, progress  # noqa: E402
 
 DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 EVAL_BATCH = 1000
-# (channels of each conv in a block) per block, and the width of the hidden dense layer.
 # Default epochs per data set (--epochs overrides): measured on MNIST, 2 epochs reach
 # 99.2-99.3 %; the others are the usual budgets for these nets, not measured here.
 DEFAULT_EPOCHS = {"mnist": 2, "fashion_mnist": 10, "cifar10": 30}
+# (channels of each conv in a block) per block, and the width of the hidden dense layer.
 ARCHITECTURES = {
     "small": ([(32,), (64,)], 128),
     "vgg": ([(32, 32), (64, 64), (128, 128)], 256),
@@ -76,7 +76,7 @@ def make_convnet(
         >>> model = make_convnet("small", 10)
         >>> params = model.init(fnn.random.key(0), (1, 28, 28, 1))
         >>> nn.param_count(params)
-        421642
+        421834
     """
     blocks, hidden = ARCHITECTURES[arch]
     layers: list = []
