@@ -33,8 +33,8 @@ def _plan(lshape, rshape, dn):
     B, M, K, N = size(lshape, lb), size(lshape, lf), size(lshape, lc), size(rshape, rf)
     lperm = tuple(lb) + tuple(lf) + tuple(lc)
     rperm = tuple(rb) + tuple(rc) + tuple(rf)
-    out_shape = tuple(lshape[a] for a in lb) + tuple(lshape[a] for a in lf) + tuple(
-        rshape[a] for a in rf
+    out_shape = (
+        tuple(lshape[a] for a in lb) + tuple(lshape[a] for a in lf) + tuple(rshape[a] for a in rf)
     )
     batched = len(lb) > 0
     lmat = (B, M, K) if batched else (M, K)
@@ -46,7 +46,12 @@ def _dot_impl(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
     lperm, lmat, rperm, rmat, out_shape = _plan(lhs.shape, rhs.shape, dimension_numbers)
     a = np.transpose(lhs, lperm).reshape(lmat)
     b = np.transpose(rhs, rperm).reshape(rmat)
-    if a.ndim == 2 and a.shape[0] < b.shape[1] and a.flags.f_contiguous and not a.flags.c_contiguous:
+    if (
+        a.ndim == 2
+        and a.shape[0] < b.shape[1]
+        and a.flags.f_contiguous
+        and not a.flags.c_contiguous
+    ):
         # A transposed (column-major) lhs with few rows, as in a weight gradient x.T @ ct:
         # BLAS is several times faster computing (b.T @ a.T).T from row-major operands.
         return np.ascontiguousarray(np.matmul(b.T, a.T).T).reshape(out_shape)
@@ -167,8 +172,10 @@ def _dot_transpose(ct, x, y, *, dimension_numbers, preferred_element_type=None):
         nb = len(lb)
         lf = _free(x_ndim, lc, lb)
         rf = _free(y_ndim, rc, rb)
-        perm = tuple(range(nb)) + tuple(range(nb + len(lf), nb + len(lf) + len(rf))) + tuple(
-            range(nb, nb + len(lf))
+        perm = (
+            tuple(range(nb))
+            + tuple(range(nb + len(lf), nb + len(lf) + len(rf)))
+            + tuple(range(nb, nb + len(lf)))
         )
         ct_swapped = transpose(ct, perm)
         ct_y = _transpose_lhs(ct_swapped, y_ndim, x, swapped)

@@ -110,7 +110,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         start, stop = asarray(start), asarray(stop)
         dt = _dtype(dtype, result_type(start, stop, 1.0))
         t = np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(dt)
-        out = start[..., None] + (stop - start)[..., None] * t if start.ndim else start + (stop - start) * t
+        out = (
+            start[..., None] + (stop - start)[..., None] * t
+            if start.ndim
+            else start + (stop - start) * t
+        )
         return (out, (stop - start) / (num - 1 if endpoint else num)) if retstep else out
     out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, axis=axis)
     dt = _dtype(dtype)

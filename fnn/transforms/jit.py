@@ -88,7 +88,13 @@ class Jitted:
             statics.append(("arg", n, _check_hashable(args[n], f"static argument {n}", self._name)))
         for name in sorted(kwargs):
             if name in self.static_argnames:
-                statics.append(("kw", name, _check_hashable(kwargs[name], f"static argument '{name}'", self._name)))
+                statics.append(
+                    (
+                        "kw",
+                        name,
+                        _check_hashable(kwargs[name], f"static argument '{name}'", self._name),
+                    )
+                )
         dyn_args = [a for i, a in enumerate(args) if i not in static_pos]
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         return static_pos, tuple(statics), dyn_args, dyn_kwargs
@@ -216,4 +222,3 @@ def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), optimize
         return ClosedJaxpr(jaxpr, consts)
 
     return make
-
