@@ -8,17 +8,16 @@ import scipy.special as sps
 
 import fnn.lax as lax
 import fnn.numpy as fnp
-from tests.lax.harness import DOMAINS, Case, args, broadcast_shapes, same_shapes
+from tests.lax.harness import DOMAINS, Case, args, broadcast_shapes, distinct_args, same_shapes
 
 
 def unary(name, fn, ref, dom="real", prims=None, **kw):
     return Case(name, fn, ref, same_shapes(1), args(dom), prims=prims or (name,), **kw)
 
 
-def binary(name, fn, ref, doms=("real", "real"), prims=None, **kw):
-    return Case(
-        name, fn, ref, broadcast_shapes(2), args(*doms), prims=prims or (name,), nargs=2, **kw
-    )
+def binary(name, fn, ref, doms=("real", "real"), prims=None, make=None, **kw):
+    make = make or args(*doms)
+    return Case(name, fn, ref, broadcast_shapes(2), make, prims=prims or (name,), nargs=2, **kw)
 
 
 def _ref_integer_pow(y):
@@ -99,8 +98,8 @@ BINARY = [
     binary("mul", fnp.multiply, np.multiply),
     binary("div", fnp.divide, np.divide, ("real", "away0"), api=("divide",)),
     binary("pow", fnp.power, np.power, ("pos", "real")),
-    binary("max", fnp.maximum, np.maximum),
-    binary("min", fnp.minimum, np.minimum),
+    binary("max", fnp.maximum, np.maximum, make=distinct_args),
+    binary("min", fnp.minimum, np.minimum, make=distinct_args),
     binary("atan2", fnp.arctan2, np.arctan2, ("away0", "away0")),
     Case("rem", fnp.mod, np.mod, same_shapes(2), _rem_args, prims=("rem",), nargs=2),
     binary("add_int", fnp.add, np.add, ("int", "int"), diff=None, prims=("add",)),

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import fnn.lax as lax
 import fnn.numpy as fnp
-from tests.lax.harness import DOMAINS, Case, Spec, args, axis_spec, shape
+from tests.lax.harness import DOMAINS, Case, Spec, args, axis_spec, distinct_args, shape
 
 # ---- slice and basic indexing -----------------------------------------------------------
 
@@ -203,7 +203,9 @@ def _scatter_values(rng, spec):
         idx = rng.permutation(n)[:k] - rng.integers(0, 2) * n  # negative half the time
     else:
         idx = rng.integers(-n, n, k)
-    return [rng.normal(size=x_shape), idx, rng.normal(size=u_shape)]
+    # x and u from one pool of distinct values: no ties for min/max (their kinks).
+    x, u = distinct_args(rng, Spec((x_shape, u_shape), {}))
+    return [x, idx, u]
 
 
 def _np_scatter(mode):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -25,8 +26,9 @@ import fnn
 import fnn.numpy as fnp
 
 # Deterministic, small and fast: every example is a fresh trace, so a few suffice.
+# FNN_TEST_EXAMPLES=200 runs a deeper (still deterministic) search locally.
 SETTINGS = settings(
-    max_examples=10,
+    max_examples=int(os.environ.get("FNN_TEST_EXAMPLES", "10")),
     deadline=None,
     derandomize=True,
     database=None,
@@ -102,6 +104,11 @@ def _distinct(rng, shape):
     return vals.reshape(shape)
 
 
+def _tenths(rng, shape):
+    # Away from the rounding boundaries of round(x, 1).
+    return rng.integers(-30, 30, shape) / 10 + rng.uniform(0.01, 0.04, shape)
+
+
 def _with_zeros(rng, shape):
     x = rng.normal(size=shape)
     return np.where(rng.random(shape) < 0.3, 0.0, x)
@@ -122,6 +129,7 @@ DOMAINS: dict[str, Callable[[np.random.Generator, tuple], np.ndarray]] = {
     "gt1": lambda rng, s: rng.uniform(1.2, 3.0, s),
     "away0": lambda rng, s: np.where(rng.random(s) < 0.5, -1.0, 1.0) * rng.uniform(0.3, 2.0, s),
     "frac": _frac,
+    "tenths": _tenths,
     "distinct": _distinct,
     "zeros": _with_zeros,
     "special": _special,
@@ -145,6 +153,17 @@ def args(*domains: str) -> Callable:
         ]
 
     return make
+
+
+def distinct_args(rng, spec):
+    """Arguments whose values are all at least 0.15 apart, across arguments too: for
+    maximum/minimum and friends, whose kinks a finite-difference step must not cross."""
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in spec.shapes]
+    pool = _distinct(rng, (sum(sizes),))
+    bounds = np.cumsum([0] + sizes)
+    return [
+        pool[a:b].reshape(s) for a, b, s in zip(bounds[:-1], bounds[1:], spec.shapes, strict=True)
+    ]
 
 
 def cast(arrays, x64: bool):
