@@ -23,7 +23,6 @@ on test digits).
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -98,21 +97,6 @@ def unpatchify(tokens, patch: int, height: int, width: int):
 # -- the model ---------------------------------------------------------------------------
 
 
-def gelu(x):
-    """GELU, tanh approximation, as ``nn.gelu`` but with ``x * x * x`` for the cube.
-
-    ``nn.gelu`` writes ``x**3``, which becomes ``np.power(x, 3)``: about 50 ms on a
-    (128, 17, 128) float32 array here, against 0.3 ms for two multiplies (measured), so
-    it took 40 % of a training step.
-
-    Example:
-        >>> float(gelu(fnp.asarray(1.0))) == float(nn.gelu(fnp.asarray(1.0)))
-        True
-    """
-    c = math.sqrt(2.0 / math.pi)
-    return 0.5 * x * (1.0 + fnp.tanh(c * (x + 0.044715 * (x * x * x))))
-
-
 @dataclass(frozen=True)
 class ViT:
     """Patch embedding, class token, learned positions, pre-norm encoder blocks, head.
@@ -143,7 +127,9 @@ class ViT:
             mlp_dim=self.mlp_dim,
             dropout_rate=self.dropout_rate,
             pre_norm=True,
-            activation=gelu,
+            # ReLU, not GELU: ~8 % less CPU per step here (measured), and the budget is
+            # time. (nn.gelu's x**3 is also np.power(x, 3), ~150x slower than x*x*x.)
+            activation=nn.relu,
         )
 
     def num_tokens(self, image_shape) -> int:
@@ -369,7 +355,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_args(
         "vit_mnist",
         "Train a Vision Transformer on MNIST.",
-        epochs=8,
+        epochs=6,
         batch_size=128,
         lr=2e-3,
     )
