@@ -318,7 +318,9 @@ def eval_primitive(prim: Primitive, args, params):
     """Run ``prim.impl`` on concrete values and wrap the results as Arrays."""
     vals = [_to_numpy(a) for a in args]
     try:
-        out = prim.impl(*vals, **params)
+        # Overflow to inf and 0/0 to nan are results, not warnings (as in JAX and in jit).
+        with np.errstate(all="ignore"):
+            out = prim.impl(*vals, **params)
     except Exception:
         # Eager code skips shape checking; on failure, let abstract_eval explain in
         # fnn's terms (which operation, which shapes) instead of numpy's.
