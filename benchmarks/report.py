@@ -19,7 +19,14 @@ TARGETS = [
     ("pinn", "fnn-jit", "jax|torch", 1.0),
     ("transformer", "fnn-jit", "torch", 1.5),
 ]
-BEGIN, END = "<!-- BEGIN RESULTS (written by run.py) -->", "<!-- END RESULTS -->"
+
+
+def markers(section: str) -> tuple[str, str]:
+    """The README comments that enclose the generated table of ``section``."""
+    return (
+        f"<!-- BEGIN RESULTS: {section} (written by run.py) -->",
+        f"<!-- END RESULTS: {section} -->",
+    )
 
 
 def merge(runs: list[dict]) -> dict:
@@ -120,12 +127,16 @@ def targets_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _threads(n: int) -> str:
+    return "1 thread" if n == 1 else f"{n} threads"
+
+
 def machine_text(m: dict) -> str:
     others = ", ".join(f"{k} {m[k]}" for k in ("jax", "torch") if m.get(k)) or "no JAX, no PyTorch"
     load = lambda v: " / ".join(f"{x:.1f}" for x in v)  # noqa: E731
     return (
         f"Run on {m['date']}: {m['cpu']}, {m['cores']} cores; Python {m['python']}, "
-        f"numpy {m['numpy']} ({m['blas']}); {others}; {m.get('threads', m['cores'])} threads per process. "
+        f"numpy {m['numpy']} ({m['blas']}); {others}; {_threads(m.get('threads', m['cores']))} per process. "
         f"Load average (1/5/15 min) {load(m['loadavg_start'])} at the start and "
         f"{load(m['loadavg_end'])} at the end, on a machine shared with other work."
     )
@@ -165,10 +176,11 @@ def markdown(payload: dict) -> str:
     return "\n".join(parts)
 
 
-def update_readme(path: Path, text: str) -> None:
-    """Replace what lies between the markers in ``path`` by ``text``."""
+def update_readme(path: Path, section: str, text: str) -> None:
+    """Replace what lies between ``section``'s markers in ``path`` by ``text``."""
+    begin, end = markers(section)
     doc = path.read_text()
-    if BEGIN not in doc or END not in doc:
-        raise ValueError(f"{path} lacks the markers {BEGIN!r} and {END!r}")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", doc))
+    if begin not in doc or end not in doc:
+        raise ValueError(f"{path} lacks the markers {begin!r} and {end!r}")
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{text}\n{end}", doc))

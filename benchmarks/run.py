@@ -8,7 +8,8 @@ Every (workload, system) cell runs ``--rounds`` times, each time in a new Python
 from other users of the machine hits all systems alike. A process builds the program,
 times its first call (trace and compile for the compiling systems), warms up, then
 times ``--repeats`` steps. Prints a Markdown table, writes JSON (default
-benchmarks/results/latest.json) and, for a full run, the table in benchmarks/README.md.
+benchmarks/results/threads-N.json) and, for a full run on every core or on one thread,
+the matching table in benchmarks/README.md. ``--from-json PATH`` re-renders a saved run.
 """
 
 from __future__ import annotations
@@ -76,9 +77,14 @@ def main(argv=None) -> None:
         default=os.cpu_count() or 1,
         help="BLAS/OpenMP/torch/XLA threads (default: every core)",
     )
-    p.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    p.add_argument("--json", type=Path, help="where to write (default results/threads-N.json)")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite README's table")
+    p.add_argument("--from-json", type=Path, help="only re-render a saved run (table, README)")
     args = p.parse_args(argv)
+    if args.from_json:
+        payload = json.loads(args.from_json.read_text())
+        publish(payload, readme=not args.no_readme)
+        return
     workloads = _names(args.only, WORKLOADS, "workload")
     systems = _names(args.systems, SYSTEMS, "system")
 
@@ -119,14 +125,35 @@ def main(argv=None) -> None:
         "targets": report.targets(results),
         "raw": raw,
     }
+    path = args.json or HERE / "results" / f"threads-{args.threads}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+    publish(payload, readme=not args.no_readme)
+
+
+def readme_section(payload: dict) -> str | None:
+    """Which README table a run may replace: full runs on every core, or on one thread."""
+    res, threads = payload["results"], payload["machine"]["threads"]
+    full = set(res) == set(WORKLOADS) and all(set(c) == set(SYSTEMS) for c in res.values())
+    if not full:
+        return None
+    return {1: "1 thread", payload["machine"]["cores"]: "all cores"}.get(threads)
+
+
+def publish(payload: dict, readme: bool) -> None:
+    """Print the run's Markdown and, for a full run, put it in README.md."""
     text = report.markdown(payload)
     print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {args.json}", file=sys.stderr)
-    if not args.no_readme and set(workloads) == set(WORKLOADS) and set(systems) == set(SYSTEMS):
-        report.update_readme(HERE / "README.md", text)
-        print(f"updated {HERE / 'README.md'}", file=sys.stderr)
+    section = readme_section(payload)
+    if readme and section:
+        report.update_readme(HERE / "README.md", section, text)
+        print(f"updated the '{section}' table in {HERE / 'README.md'}", file=sys.stderr)
+    elif readme:
+        print(
+            "README not updated: only full runs on every core or on 1 thread go there",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ PAD = KERNEL // 2
 def conv_forward(x, w, b):
     """SAME convolution, stride 1: returns the output and the im2col matrix for backward.
 
-    The patch matrix is laid out (C, kh, kw) fastest-last, the natural order of
-    sliding_window_view, so the kernel is permuted to match instead of the patches.
+    Patches are laid out (kh, kw, C) with C fastest, the kernel's HWIO order, so the copy
+    that builds them moves whole runs of C channels and the kernel is a plain reshape.
     """
     n, h, wd, c = x.shape
     xp = np.pad(x, ((0, 0), (PAD, PAD), (PAD, PAD), (0, 0)))
-    cols = sliding_window_view(xp, (KERNEL, KERNEL), axis=(1, 2)).reshape(n * h * wd, -1)
-    wmat = w.transpose(2, 0, 1, 3).reshape(-1, w.shape[-1])
-    out = cols @ wmat
+    windows = sliding_window_view(xp, (KERNEL, KERNEL), axis=(1, 2))  # (N, H, W, C, kh, kw)
+    cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * h * wd, -1)
+    out = cols @ w.reshape(-1, w.shape[-1])
     out += b
     return out.reshape(n, h, wd, -1), cols
 
@@ -32,16 +32,15 @@ def conv_backward(g, cols, w, x_shape, need_dx=True):
     """Gradients of the kernel, bias and (optionally) input of ``conv_forward``."""
     n, h, wd, c = x_shape
     g2 = g.reshape(-1, g.shape[-1])
-    gw = (cols.T @ g2).reshape(c, KERNEL, KERNEL, -1).transpose(1, 2, 0, 3)
+    gw = (cols.T @ g2).reshape(w.shape)
     gb = g2.sum(axis=0)
     if not need_dx:
         return gw, gb, None
-    wmat = w.transpose(2, 0, 1, 3).reshape(-1, w.shape[-1])
-    gcols = (g2 @ wmat.T).reshape(n, h, wd, c, KERNEL, KERNEL)
+    gcols = (g2 @ w.reshape(-1, w.shape[-1]).T).reshape(n, h, wd, KERNEL, KERNEL, c)
     gxp = np.zeros((n, h + 2 * PAD, wd + 2 * PAD, c), np.float32)
     for i in range(KERNEL):  # col2im: each kernel tap adds a shifted copy
         for j in range(KERNEL):
-            gxp[:, i : i + h, j : j + wd, :] += gcols[..., i, j]
+            gxp[:, i : i + h, j : j + wd, :] += gcols[:, :, :, i, j, :]
     return gw, gb, gxp[:, PAD:-PAD, PAD:-PAD, :]
 
 
