@@ -241,6 +241,14 @@ def _figure(figsize):
     return fig
 
 
+LABELS = {
+    "loss": "loss (sum)",
+    "data_loss": "data loss: MSE of u at the data points",
+    "residual_loss": "residual loss: MSE of the PDE residual",
+    "relative_l2_error": "relative L2 error vs the exact solution",
+}
+
+
 def plot_losses(history: History, path: Path, title: str, keys: Sequence[str]) -> None:
     """Each loss term against iteration, log scale, the Adam/L-BFGS switch marked."""
     fig = _figure((7, 4.2))
@@ -249,9 +257,8 @@ def plot_losses(history: History, path: Path, title: str, keys: Sequence[str]) -
     for key in keys:
         its = [r["iteration"] for r in records if key in r]
         style = {"ls": "--", "color": "k"} if "error" in key else {}
-        ax.semilogy(
-            its, [r[key] for r in records if key in r], label=key.replace("_", " "), **style
-        )
+        label = LABELS.get(key, key.replace("_", " "))
+        ax.semilogy(its, [r[key] for r in records if key in r], label=label, **style)
     switch = [r["iteration"] for r in records if r["phase"] == "adam"][-1]
     ax.axvline(switch, color="gray", ls="--", lw=1)
     ax.text(switch, 1.0, " L-BFGS ->", transform=ax.get_xaxis_transform(), va="top", color="gray")

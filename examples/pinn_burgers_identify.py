@@ -91,25 +91,32 @@ def burgers_solution_grid() -> np.ndarray:
 
 
 def plot_lambdas(history, path: Path) -> None:
-    """lambda_1 and lambda_2 against iteration, with their true values dashed."""
+    """lambda_1 and lambda_2 against iteration (truth dashed), and their errors (log)."""
     records = history.records
     its = [r["iteration"] for r in records]
-    fig = _figure((10, 4))
+    fig = _figure((14, 4))
     panels = [
         ("lambda_1", LAMBDA_1, r"$\lambda_1$", "1"),
         ("lambda_2", LAMBDA_2, r"$\lambda_2$", r"$0.01/\pi$"),
     ]
+    errors = fig.add_subplot(1, 3, 3)
     for i, (key, truth, symbol, truth_label) in enumerate(panels):
-        ax = fig.add_subplot(1, 2, i + 1)
-        ax.plot(its, [r[key] for r in records], label="learned")
+        values = np.array([r[key] for r in records])
+        ax = fig.add_subplot(1, 3, i + 1)
+        ax.plot(its, values, label="learned")
         ax.axhline(truth, color="k", ls="--", lw=1, label=f"truth {truth_label}")
-        final = records[-1][key]
-        error = 100 * abs(final - truth) / truth
-        ax.set_title(f"{symbol} = {final:.5g}  (error {error:.3f}%)")
+        error = 100 * abs(values - truth) / truth
+        ax.set_title(f"{symbol} = {values[-1]:.5g}  (error {error[-1]:.3f}%)")
         ax.set_ylabel(symbol)
         ax.set_xlabel("iteration (Adam steps, then L-BFGS iterations)")
         ax.grid(alpha=0.3)
         ax.legend()
+        errors.semilogy(its, error, label=symbol)
+    errors.set_title("relative errors")
+    errors.set_ylabel("error (%)")
+    errors.set_xlabel("iteration")
+    errors.grid(True, which="both", alpha=0.3)
+    errors.legend()
     fig.savefig(path)
 
 
