@@ -38,6 +38,32 @@ def version(module: str) -> str | None:
         return None
 
 
+def fnn_revision() -> str:
+    """The git commit of the fnn measured, with "+dirty" if fnn/ has uncommitted edits."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "fnn"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def describe() -> dict:
     """A JSON-able description of this machine and software stack, now."""
     env = {
@@ -46,6 +72,7 @@ def describe() -> dict:
         if k in os.environ
     }
     return {
+        "fnn": fnn_revision(),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

@@ -135,7 +135,7 @@ def machine_text(m: dict) -> str:
     others = ", ".join(f"{k} {m[k]}" for k in ("jax", "torch") if m.get(k)) or "no JAX, no PyTorch"
     load = lambda v: " / ".join(f"{x:.1f}" for x in v)  # noqa: E731
     return (
-        f"Run on {m['date']}: {m['cpu']}, {m['cores']} cores; Python {m['python']}, "
+        f"Run on {m['date']} (fnn {m.get('fnn', 'unknown')}): {m['cpu']}, {m['cores']} cores; Python {m['python']}, "
         f"numpy {m['numpy']} ({m['blas']}); {others}; {_threads(m.get('threads', m['cores']))} per process. "
         f"Load average (1/5/15 min) {load(m['loadavg_start'])} at the start and "
         f"{load(m['loadavg_end'])} at the end, on a machine shared with other work."
