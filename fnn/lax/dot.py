@@ -71,9 +71,11 @@ def _dot_codegen(args, eqn):
             expr = f"np.reshape({expr}, {mat})"
         return expr
 
-    if len(lmat) == 2 and len(lhs) == 2 and lperm == (1, 0) and lmat[0] < rmat[1]:
+    lc = eqn.params["dimension_numbers"][0][0]
+    if len(lmat) == 2 and len(lhs) == 2 and lc == (0,) and lmat[0] < rmat[1]:
         # lhs.T @ rhs with few output rows (a weight gradient): BLAS is much faster on
-        # (rhs.T @ lhs).T from row-major operands, as in the eager impl.
+        # (rhs.T @ lhs).T from row-major operands, as in the eager impl. Only for an lhs
+        # laid out (K, M): contracting both of its axes also has lperm == (1, 0).
         rhs_expr = prep(args[1], rhs, rperm, rmat)
         expr = f"np.ascontiguousarray(np.matmul(np.transpose({rhs_expr}), {args[0]}).T)"
     else:

@@ -147,3 +147,14 @@ def test_rem_derivative_in_the_divisor_when_the_quotient_rounds_down():
         assert np.floor((x - np.mod(x, y)) / y) == -4  # the rounding this test is about
         _, t = fnn.jvp(lambda y: fnp.mod(x, y), (y,), (np.ones(1),))
         np.testing.assert_allclose(t, -np.floor(x / y))
+
+
+def test_jit_dot_general_contracting_both_lhs_axes_in_reverse_order():
+    # codegen's (rhs.T @ lhs).T shortcut took lperm == (1, 0) for an lhs laid out (K, M).
+    a = np.arange(2.0, dtype=np.float32).reshape(1, 2)
+    b = np.arange(4.0, dtype=np.float32).reshape(2, 1, 2)
+    f = lambda a, b: fnp.tensordot(a, b, axes=([1, 0], [0, 1]))  # noqa: E731
+    np.testing.assert_allclose(fnn.jit(f)(a, b), np.tensordot(a, b, axes=([1, 0], [0, 1])))
+    g = lambda x, y: fnp.matmul(x.T, y)  # noqa: E731 - the shortcut's own case
+    x, y = np.ones((3, 2), np.float32), np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_allclose(fnn.jit(g)(x, y), x.T @ y)
