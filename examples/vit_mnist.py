@@ -16,9 +16,9 @@ Usage:
 
 Outputs in --out (default runs/vit_mnist/): metrics.json (per-epoch train loss, test
 loss, test accuracy, wall time, and the run's settings and machine), loss.png (loss
-and accuracy per epoch), predictions.png (test digits, mistakes in red) and
-attention.png (one head's attention from the class token over the patches, overlaid
-on test digits).
+and accuracy per epoch), predictions.png (test digits, mistakes in red),
+attention.png (one head's attention from the class token over the patches, under
+the outlines of test digits) and params.npz (the trained params, fnn.train.load).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ import fnn.numpy as fnp  # noqa: E402
 from fnn import nn, optim  # noqa: E402
 from fnn.data import batches  # noqa: E402
 from fnn.nn.base import split_key  # noqa: E402
-from fnn.train import History, plot_history, progress  # noqa: E402
+from fnn.train import History, plot_history, progress, save  # noqa: E402
 
 EVAL_BATCH = 1000
 
@@ -269,21 +269,18 @@ def evaluate(eval_step, params, x, y) -> tuple[float, float, np.ndarray]:
 # -- the attention picture ---------------------------------------------------------------
 
 
-def most_focused_head(maps: np.ndarray) -> int:
-    """The head whose class-token attention has the lowest mean entropy over ``maps``.
+def most_attentive_head(maps: np.ndarray) -> int:
+    """The head whose class token sends the most weight to the patches, on average.
 
-    ``maps`` is (N, heads, gh, gw); each map is normalised before taking its entropy.
-    A focused head shows more than a near-uniform one.
+    ``maps`` is (N, heads, gh, gw) (see :func:`cls_attention_maps`); the rest of each
+    row stays on the class token itself. That head reads the image the most.
 
     Example:
-        >>> m = np.ones((1, 2, 2, 2)); m[0, 1] = [[1, 0], [0, 0]]
-        >>> most_focused_head(m)
+        >>> m = np.zeros((1, 2, 2, 2)); m[0, 0] = 0.1; m[0, 1] = 0.2
+        >>> most_attentive_head(m)
         1
     """
-    p = maps.reshape(*maps.shape[:2], -1)
-    p = p / p.sum(-1, keepdims=True)
-    entropy = -(p * np.log(np.maximum(p, 1e-12))).sum(-1)
-    return int(np.argmin(entropy.mean(0)))
+    return int(np.argmax(maps.sum((-2, -1)).mean(0)))
 
 
 def attention_examples(predicted: np.ndarray, true: np.ndarray, n: int = 8) -> np.ndarray:
@@ -348,6 +345,41 @@ def plot_attention(
     return path
 
 
+def write_attention_plot(
+    model: ViT,
+    params: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    predicted: np.ndarray,
+    path: Path,
+    head: int = -1,
+) -> int:
+    """attention.png: one head of the last block, for 6 right and 2 wrong test digits.
+
+    The last block's attention is the one that feeds the class token to the
+    classifier. ``head=-1`` picks :func:`most_attentive_head` over the first 1000 test
+    images. Returns the head shown.
+    """
+    grid = (x.shape[1] // model.patch, x.shape[2] // model.patch)
+    attention = fnn.jit(model.attention_weights)
+    if head < 0:
+        head = most_attentive_head(cls_attention_maps(attention(params, x[:1000]), grid))
+    few = attention_examples(predicted, y)
+    weights = np.asarray(attention(params, x[few]))
+    self_weight = float(np.mean(weights[:, head, 0, 0]))
+    plot_attention(
+        x[few, ..., 0],
+        cls_attention_maps(weights, grid)[:, head],
+        predicted[few],
+        y[few],
+        path,
+        f"class-token attention over the {grid[0]}x{grid[1]} patches: last block (of "
+        f"{model.depth}), head {head} of {model.num_heads}; on these digits the class "
+        f"token keeps {100 * self_weight:.0f} % on itself",
+    )
+    return head
+
+
 # -- the run -----------------------------------------------------------------------------
 
 
@@ -367,6 +399,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--weight-decay", type=float, default=0.05, help="AdamW decay of kernels")
     parser.add_argument("--warmup", type=float, default=0.1, help="warm-up share of all steps")
     parser.add_argument("--label-smoothing", type=float, default=0.0, help="0: none")
+    parser.add_argument(
+        "--attention-head",
+        type=int,
+        default=-1,
+        help="head shown in attention.png (-1: the one attending most to the patches)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 3)
@@ -437,22 +475,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"{name} on MNIST, test accuracy {100 * test_acc:.2f} % ({n_wrong} of {len(y_test)} wrong)",
     )
 
-    # Attention of the last block: the one that feeds the class token to the head.
-    few = attention_examples(predicted, y_test)
-    weights = fnn.jit(model.attention_weights)(params, x_test[few])
-    maps = cls_attention_maps(weights, grid)
-    head = most_focused_head(maps)
-    self_weight = float(np.mean(np.asarray(weights)[:, head, 0, 0]))
-    plot_attention(
-        x_test[few, ..., 0],
-        maps[:, head],
-        predicted[few],
-        y_test[few],
-        out / "attention.png",
-        f"class-token attention over the {grid[0]}x{grid[1]} patches: last block "
-        f"(of {args.depth}), head {head} (most focused of {args.heads}); "
-        f"the class token keeps {100 * self_weight:.0f} % on itself",
+    head = write_attention_plot(
+        model, params, x_test, y_test, predicted, out / "attention.png", args.attention_head
     )
+    # For a later look (attention of other heads and blocks): fnn.train.load(path).
+    save(out / "params.npz", params)
 
     metrics = {
         "example": "vit_mnist",

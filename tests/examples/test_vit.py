@@ -86,7 +86,7 @@ def test_attention_rows_sum_to_one_and_maps_cover_the_patches(vit, block):
     assert maps.shape == (4, 2, 4, 4)
     # The class token's row: its weight on itself plus the patch map make up the whole row.
     np.testing.assert_allclose(maps.sum((-2, -1)) + weights[:, :, 0, 0], 1.0, rtol=1e-5)
-    assert 0 <= vit.most_focused_head(maps) < 2
+    assert 0 <= vit.most_attentive_head(maps) < 2
 
 
 # -- the quick run -----------------------------------------------------------------------
@@ -113,6 +113,7 @@ def test_quick_run_writes_metrics_and_plots(tmp_path, mnist_available):
         f"--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
     )
 
+    assert (out / "params.npz").stat().st_size > 0
     for name in OUTPUTS:
         data = (out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5000, f"{name} is not a real PNG"
