@@ -57,7 +57,7 @@ def relu(x: ArrayLike) -> Array:
         Array([0., 0., 3.], dtype=float32)
     """
     x = fnp.asarray(x)
-    return fnp.where(x > 0, x, fnp.zeros_like(x))
+    return fnp.where(x > 0, x, 0.0)
 
 
 def relu6(x: ArrayLike) -> Array:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnn import config, lax
+from fnn import config, core, lax
 from fnn.array import Array
 from fnn.numpy._core import asarray, canonical_dtype, is_array, result_type
 
@@ -60,14 +60,21 @@ def _like(a, dtype, shape):
     return (_dtype(dtype, a_dtype), a_shape if shape is None else _shape(shape))
 
 
-def zeros_like(a, dtype=None, shape=None):
+def _filled_like(a, value, dtype, shape):
+    # Under a transform, a broadcast scalar (a zero-cost view when jitted) rather than a
+    # concrete full-size constant baked into the program.
     dt, sh = _like(a, dtype, shape)
-    return zeros(sh, dt)
+    if isinstance(a, core.Tracer):
+        return lax.broadcast_in_dim(np.asarray(value, dt), sh, ())
+    return full(sh, value, dt)
+
+
+def zeros_like(a, dtype=None, shape=None):
+    return _filled_like(a, 0, dtype, shape)
 
 
 def ones_like(a, dtype=None, shape=None):
-    dt, sh = _like(a, dtype, shape)
-    return ones(sh, dt)
+    return _filled_like(a, 1, dtype, shape)
 
 
 def empty_like(a, dtype=None, shape=None):
@@ -75,8 +82,10 @@ def empty_like(a, dtype=None, shape=None):
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    dt, sh = _like(a, dtype, shape)
-    return full(sh, fill_value, dt)
+    if is_array(fill_value):
+        dt, sh = _like(a, dtype, shape)
+        return full(sh, fill_value, dt)
+    return _filled_like(a, fill_value, dtype, shape)
 
 
 def eye(N, M=None, k=0, dtype=None):

@@ -69,6 +69,9 @@ def _const_key(c):
     return ("val", arr.dtype.str, arr.shape, arr.tobytes())
 
 
+_COMMUTATIVE = frozenset({"add", "mul", "max", "min", "eq", "ne", "and", "or", "xor"})
+
+
 def cse(jaxpr: Jaxpr, consts):
     """Merge equations that apply the same primitive to the same inputs and parameters,
     and constants with equal values."""
@@ -82,11 +85,10 @@ def cse(jaxpr: Jaxpr, consts):
     eqns = []
     for eqn in jaxpr.eqns:
         inputs = [_subst(x, env) for x in eqn.inputs]
-        key = (
-            eqn.primitive,
-            tuple(_input_key(x) for x in inputs),
-            _hashable(eqn.params),
-        )
+        in_keys = tuple(_input_key(x) for x in inputs)
+        if eqn.primitive.name in _COMMUTATIVE:
+            in_keys = tuple(sorted(in_keys, key=repr))  # a*b and b*a are one value
+        key = (eqn.primitive, in_keys, _hashable(eqn.params))
         prev = seen.get(key)
         if prev is not None:
             for old, new in zip(eqn.out_binders, prev.out_binders, strict=True):
