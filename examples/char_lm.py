@@ -233,7 +233,7 @@ def plot_bits(history: History, baselines: dict, target: float, path) -> None:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     _, train = history.series("train_bits_per_char")
-    ax.plot(history["step"], train, "o-", ms=3, label="train (last epoch's batches)")
+    ax.plot(history["step"], train, "o-", ms=3, label="train (mean over each epoch's batches)")
     ax.plot(history["step"], history["valid_bits_per_char"], "o-", ms=3, label="validation")
     styles = {"unigram": ":", "bigram": "--"}
     for name, bits in baselines.items():
