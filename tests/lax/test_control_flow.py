@@ -40,7 +40,7 @@ def test_cond_value_and_gradients_match_finite_differences(x):
     np.testing.assert_allclose(fnn.jit(fnn.grad(piecewise))(x), fnn.grad(piecewise)(x), rtol=1e-12)
     # second derivative through cond: Hessian vs finite differences of the gradient
     hess = fnn.hessian(piecewise)(x)
-    fd = np.stack([central_diff(lambda z: fnn.grad(piecewise)(z)[i], x) for i in range(2)])
+    fd = np.stack([central_diff(lambda z, i=i: fnn.grad(piecewise)(z)[i], x) for i in range(2)])
     np.testing.assert_allclose(hess, fd, rtol=1e-5, atol=1e-8)
     # forward mode
     _, t = fnn.jvp(piecewise, (x,), (np.ones(2),))
@@ -109,7 +109,7 @@ def test_scan_forward_mode_and_second_order():
     _, t = fnn.jvp(lambda a: rnn_loss(a, xs), (w,), (v,))
     np.testing.assert_allclose(t, central_diff(lambda a: rnn_loss(a, xs), w) @ v, rtol=1e-6)
     hess = fnn.hessian(lambda a: rnn_loss(a, xs))(w)
-    fd = np.stack([central_diff(lambda a: fnn.grad(rnn_loss)(a, xs)[i], w) for i in range(2)])
+    fd = np.stack([central_diff(lambda a, i=i: fnn.grad(rnn_loss)(a, xs)[i], w) for i in range(2)])
     np.testing.assert_allclose(hess, fd, rtol=1e-5, atol=1e-8)
 
 
