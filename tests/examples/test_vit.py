@@ -86,7 +86,15 @@ def test_attention_rows_sum_to_one_and_maps_cover_the_patches(vit, block):
     assert maps.shape == (4, 2, 4, 4)
     # The class token's row: its weight on itself plus the patch map make up the whole row.
     np.testing.assert_allclose(maps.sum((-2, -1)) + weights[:, :, 0, 0], 1.0, rtol=1e-5)
-    assert 0 <= vit.most_attentive_head(maps) < 2
+
+
+def test_ink_following_head_finds_the_head_that_looks_at_the_digit(vit):
+    images = np.random.default_rng(2).random((5, 28, 28, 1), dtype=np.float32)
+    ink = vit.patchify(images, 7).mean(-1).reshape(5, 4, 4)
+    noise = np.random.default_rng(3).random((5, 4, 4))
+    maps = np.stack([noise, ink / ink.sum((1, 2), keepdims=True), noise[::-1]], axis=1)
+    head, corr = vit.ink_following_head(maps, images, 7)
+    assert head == 1 and corr == pytest.approx(1.0)
 
 
 # -- the quick run -----------------------------------------------------------------------
