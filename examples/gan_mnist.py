@@ -1,0 +1,513 @@
+"""A DCGAN on MNIST (Goodfellow et al. 2014; Radford et al. 2016), judged by a ConvNet.
+
+Generator: ``z -> Dense 7x7x(2w) -> BatchNorm -> ReLU -> ConvTranspose w, 4x4, stride 2
+(14x14) -> BatchNorm -> ReLU -> ConvTranspose 1, 4x4, stride 2 (28x28) -> tanh``.
+Discriminator: ``Conv d, 4x4, stride 2 -> leaky ReLU(0.2) -> Conv 2d, 4x4, stride 2 ->
+leaky ReLU(0.2) -> Dense 1`` (a logit). DCGAN's guidelines: strided (transposed)
+convolutions instead of pooling, batch norm in the generator, ReLU in the generator and
+leaky ReLU in the discriminator, tanh output, Adam(2e-4, b1=0.5), images in [-1, 1].
+
+The two networks have their own params pytrees and optimizers; one jitted step updates
+both: the discriminator on a real and a generated batch, then the generator with the
+non-saturating loss ``-log D(G(z))`` against the updated discriminator (the generator's
+forward pass is shared by both updates through ``fnn.vjp``). The samples come from an
+exponential moving average of the generator's params (``--ema``; Yazici et al. 2019,
+as in ProGAN/StyleGAN/BigGAN), with batch-norm statistics measured on the sampled batch.
+
+The samples are judged by a small ConvNet trained on real MNIST at the start of the
+run (``_gan_metrics.py``): after every epoch it labels 1,000 samples from fixed latent
+vectors and reports quality (share with confidence >= 0.9), coverage (share of each
+digit) and the Fréchet distance to the real test images in its penultimate features.
+
+Usage:
+    python examples/gan_mnist.py                           # full run
+    python examples/gan_mnist.py --quick --out /tmp/gan    # a seconds-long smoke run
+
+Outputs in --out (default runs/gan_mnist/): samples_epoch_NN.png (the same 100 latent
+vectors every epoch), samples.png (final), loss.png (both losses per epoch),
+frechet.png (Fréchet distance and quality per epoch), metrics.json, and generator.npz
+(``{"params", "state"}``: the sampled generator's params and batch-norm statistics,
+written with ``fnn.train.save``; ``make_generator(...).apply(params, z, state=state)``
+draws digits in [-1, 1]).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# One BLAS thread unless the caller sets it (why: see cnn_classify.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _shared, _gan_*
+
+import numpy as np  # noqa: E402
+from _gan_metrics import (  # noqa: E402
+    JudgeSource,
+    coverage,
+    feature_stats,
+    judge_samples,
+    quality,
+)
+from _gan_plots import plot_frechet, save_grid  # noqa: E402
+from _shared import (  # noqa: E402
+    example_args,
+    load_image_dataset,
+    machine_info,
+    prepare_out,
+    timer,
+    write_metrics,
+)
+
+import fnn  # noqa: E402
+import fnn.numpy as fnp  # noqa: E402
+from fnn import nn, optim  # noqa: E402
+from fnn.data import batches  # noqa: E402
+from fnn.train import History, plot_history, progress, save  # noqa: E402
+
+NUM_EVAL = 1000  # samples judged per epoch
+NUM_GRID = 100  # samples shown per grid (the first NUM_GRID of the evaluation latents)
+
+
+# -- the two networks --------------------------------------------------------------------
+
+
+def make_generator(
+    width: int = 64, batch_norm: bool = True, bn_momentum: float = 0.9
+) -> nn.Sequential:
+    """Latent vectors ``(N, latent_dim)`` -> images ``(N, 28, 28, 1)`` in [-1, 1].
+
+    ``bn_momentum=0`` makes the batch-norm state the last batch's statistics (used to
+    recalibrate them for sampling); params are named the same for every momentum.
+
+    Example:
+        >>> gen = make_generator(8)
+        >>> gen.output_shape((5, 100))
+        (5, 28, 28, 1)
+    """
+    c = 2 * width
+
+    def to_7x7(x):
+        return fnp.reshape(x, (x.shape[0], 7, 7, c))
+
+    norm = [nn.BatchNorm(momentum=bn_momentum)] if batch_norm else []
+    return nn.Sequential(
+        [
+            nn.Dense(7 * 7 * c),
+            *norm,
+            nn.relu,
+            nn.Lambda(to_7x7, name="reshape"),
+            nn.ConvTranspose(width, (4, 4), strides=2),
+            *norm,
+            nn.relu,
+            nn.ConvTranspose(1, (4, 4), strides=2),
+            nn.tanh,
+        ]
+    )
+
+
+def leaky_relu_02(x):
+    """Leaky ReLU with DCGAN's slope 0.2, as ``x * slope(x)``.
+
+    Same values and derivative as ``nn.leaky_relu(x, 0.2)``, but cheaper to
+    differentiate: the slope is piecewise constant, so the backward pass is one
+    multiply, where the ``where(x >= 0, x, 0.2 * x)`` form transposes into two selects,
+    a multiply and an add (measured: 11 % of a training step).
+    """
+    return x * fnp.where(x >= 0, 1.0, 0.2)
+
+
+def make_discriminator(width: int = 64, batch_norm: bool = True) -> nn.Sequential:
+    """Images ``(N, 28, 28, 1)`` in [-1, 1] -> logits ``(N, 1)`` of "real".
+
+    Batch norm after the second convolution only (DCGAN: not on the input layer).
+    Apply it with :func:`discriminate`.
+
+    Example:
+        >>> make_discriminator(8).output_shape((5, 28, 28, 1))
+        (5, 1)
+    """
+    norm = [nn.BatchNorm()] if batch_norm else []
+    return nn.Sequential(
+        [
+            nn.Conv(width, (4, 4), strides=2),
+            leaky_relu_02,
+            nn.Conv(2 * width, (4, 4), strides=2),
+            *norm,
+            leaky_relu_02,
+            nn.Flatten(),
+            nn.Dense(1),
+        ]
+    )
+
+
+def discriminate(disc: nn.Sequential, params, images):
+    """The discriminator's logits, batch norm (if any) on this batch's statistics.
+
+    The discriminator only ever runs in training mode, so its running statistics would
+    never be read: they are not kept. Real and generated images go in as separate
+    batches, so that each is normalised with its own statistics (as in DCGAN).
+    """
+    if disc.stateful:
+        logits, _ = disc.apply(params, images, state=disc.init_state(images.shape), train=True)
+        return logits
+    return disc.apply(params, images)
+
+
+# -- training ----------------------------------------------------------------------------
+
+
+def ema_decay(step, max_decay: float):
+    """The averaging rate at ``step``: ``min(max_decay, (1 + step) / (10 + step))``.
+
+    The warm-up (TensorFlow's ExponentialMovingAverage with num_updates) keeps the early
+    average from being dominated by the random initialisation.
+    """
+    return fnp.minimum(max_decay, (1.0 + step) / (10.0 + step))
+
+
+def make_train_step(
+    gen: nn.Sequential,
+    disc: nn.Sequential,
+    g_opt: optim.GradientTransformation,
+    d_opt: optim.GradientTransformation,
+    latent_dim: int,
+    ema: float = 0.999,
+):
+    """The jitted step: one discriminator update, then one generator update.
+
+    ``step(g, d, real, key, i) -> (g, d, stats)`` where ``g = (params, state,
+    opt_state, ema_params)`` of the generator, ``d = (params, opt_state)`` of the
+    discriminator, ``real`` a batch in [-1, 1], ``key`` draws the latent vectors and
+    ``i`` counts steps (for the average's warm-up). ``ema_params`` is an exponential
+    moving average of the generator's params (rate ``ema``; Yazici et al. 2019): the
+    samples come from it. ``stats`` holds both losses and the discriminator's mean
+    probabilities of "real" on real and generated images.
+    """
+    bce = nn.sigmoid_binary_cross_entropy
+
+    @fnn.jit
+    def step(g, d, real, key, i):
+        g_params, g_state, g_opt_state, g_ema = g
+        d_params, d_opt_state = d
+        n = real.shape[0]
+        z = fnn.random.normal(key, (n, latent_dim))
+
+        # The generator's forward pass, kept for its backward pass below.
+        def generate(params):
+            return gen.apply(params, z, state=g_state, train=True)
+
+        fake, g_vjp, g_state = fnn.vjp(generate, g_params, has_aux=True)
+
+        # Discriminator: real -> 1, fake -> 0 (fake is a constant here).
+        def d_loss_fn(params):
+            real_logits = discriminate(disc, params, real)
+            fake_logits = discriminate(disc, params, fake)
+            loss = fnp.mean(bce(real_logits, 1.0)) + fnp.mean(bce(fake_logits, 0.0))
+            return loss, (real_logits, fake_logits)
+
+        (d_loss, (real_logits, fake_logits)), d_grads = fnn.value_and_grad(d_loss_fn, has_aux=True)(
+            d_params
+        )
+        updates, d_opt_state = d_opt.update(d_grads, d_opt_state, d_params)
+        d_params = optim.apply_updates(d_params, updates)
+
+        # Generator, non-saturating: maximise log D(G(z)) under the updated discriminator.
+        def g_loss_fn(images):
+            return fnp.mean(bce(discriminate(disc, d_params, images), 1.0))
+
+        g_loss, d_fake = fnn.value_and_grad(g_loss_fn)(fake)
+        (g_grads,) = g_vjp(d_fake)
+        updates, g_opt_state = g_opt.update(g_grads, g_opt_state, g_params)
+        g_params = optim.apply_updates(g_params, updates)
+        decay = ema_decay(i, ema)
+        g_ema = fnn.tree_util.tree_map(lambda a, p: a + (1.0 - decay) * (p - a), g_ema, g_params)
+
+        stats = {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": fnp.mean(nn.sigmoid(real_logits)),
+            "d_fake": fnp.mean(nn.sigmoid(fake_logits)),
+        }
+        return (g_params, g_state, g_opt_state, g_ema), (d_params, d_opt_state), stats
+
+    return step
+
+
+def make_sampler(width: int, batch_norm: bool):
+    """Jitted ``sample(params, z) -> (images in [0, 1], bn_state)``.
+
+    Batch norm uses the statistics of this very batch of latent vectors (its running
+    averages were measured on the live generator, not on the averaged params sampled
+    here): with the fixed 1,000 evaluation vectors in one batch, the samples are a
+    deterministic function of the params. The returned state holds those statistics,
+    so that ``gen.apply(params, z, state=bn_state)`` reproduces the samples.
+    """
+    gen = make_generator(width, batch_norm, bn_momentum=0.0)
+
+    @fnn.jit
+    def sample(params, z):
+        state = gen.init_state(z.shape)
+        images, state = gen.apply(params, z, state=state, train=True)
+        return (images + 1.0) * 0.5, state
+
+    return sample
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def add_gan_flags(parser: argparse.ArgumentParser) -> None:
+    """The GAN's own flags: latent size, widths, batch norm, the judge's training."""
+    parser.add_argument("--latent-dim", type=int, default=100, help="size of z")
+    parser.add_argument(
+        "--g-width", type=int, default=32, help="generator channels at 14x14 (2x at 7x7)"
+    )
+    parser.add_argument(
+        "--d-width", type=int, default=32, help="discriminator channels at 14x14 (2x at 7x7)"
+    )
+    parser.add_argument(
+        "--batch-norm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="batch norm in the generator",
+    )
+    parser.add_argument(
+        "--d-batch-norm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="batch norm in the discriminator (after its second convolution)",
+    )
+    parser.add_argument("--b1", type=float, default=0.5, help="Adam's b1 for both networks")
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=0.999,
+        help="decay of the generator's params average that is sampled (0: sample the live params)",
+    )
+    parser.add_argument(
+        "--judge-epochs", type=int, default=2, help="epochs of the judge ConvNet on real MNIST"
+    )
+    parser.add_argument(
+        "--judge",
+        default=None,
+        help="judge params (.npz): loaded if the file exists, else trained and saved there",
+    )
+    parser.add_argument(
+        "--judge-process",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train the judge in a second process, alongside the GAN (default: if 2+ CPUs)",
+    )
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train the GAN, judge it every epoch, write every output; return the metrics."""
+    if args.quick:
+        args.epochs = min(args.epochs, 2)
+        args.judge_epochs = min(args.judge_epochs, 2)
+    out = prepare_out(args.out)
+    machine_before = machine_info()
+    background = args.judge_process
+    if background is None:
+        background = (
+            len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
+        )
+
+    with timer() as total:
+        # Started first: the judge trains in a second process while the GAN trains.
+        judges = JudgeSource(
+            data_dir=args.data_dir,
+            quick=args.quick,
+            seed=args.seed,
+            epochs=args.judge_epochs,
+            path=args.judge,
+            background=background,
+        )
+        (x_train, _), (x_test, y_test) = load_image_dataset("mnist", args.data_dir, args.quick)
+        g_key, d_key, data_key, step_key, eval_key = fnn.random.split(fnn.random.key(args.seed), 5)
+
+        x_train = x_train * 2.0 - 1.0  # DCGAN: images in [-1, 1], the range of tanh
+        gen = make_generator(args.g_width, args.batch_norm)
+        disc = make_discriminator(args.d_width, args.d_batch_norm)
+        g_params = gen.init(g_key, (1, args.latent_dim))
+        g_state = gen.init_state((1, args.latent_dim))
+        d_params = disc.init(d_key, (1, 28, 28, 1))
+        g_opt = optim.adam(args.lr, b1=args.b1)
+        d_opt = optim.adam(args.lr, b1=args.b1)
+        g = (g_params, g_state, g_opt.init(g_params), g_params)
+        d = (d_params, d_opt.init(d_params))
+        print(
+            f"generator {nn.param_count(g_params):,} parameters, "
+            f"discriminator {nn.param_count(d_params):,}"
+        )
+        step = make_train_step(gen, disc, g_opt, d_opt, args.latent_dim, args.ema)
+        sample = make_sampler(args.g_width, args.batch_norm)
+        # Fixed latent vectors: every epoch's grid and judgement use the same z.
+        z_eval = np.asarray(fnn.random.normal(eval_key, (NUM_EVAL, args.latent_dim)))
+
+        def sampled_params():
+            return g[3] if args.ema else g[0]
+
+        history = History()
+        real: dict = {}
+        pending: list[tuple[int, np.ndarray, dict]] = []
+
+        def judge_pending() -> dict:
+            """Judge the samples waiting for the judge; return the last judgement."""
+            judge = judges.get()
+            if not real:
+                feats, probs = judge.features_and_probs(x_test)
+                real["stats"] = feature_stats(feats)
+                real["accuracy"] = float(np.mean(np.argmax(probs, axis=1) == y_test))
+                real["quality"], real["coverage"] = quality(probs), coverage(probs)
+                how = (
+                    "loaded"
+                    if not judges.info["trained"]
+                    else (
+                        f"trained in {judges.info['seconds']:.0f} s, {judges.info['cpu_seconds']:.0f} s CPU"
+                    )
+                )
+                print(
+                    f"judge ConvNet ({how}): test accuracy {100 * real['accuracy']:.2f} %, "
+                    f"quality of real test images {100 * real['quality']:.1f} %"
+                )
+            while pending:
+                epoch, images, train_stats = pending.pop(0)
+                judged = judge_samples(judge, images, real["stats"])
+                history.append(
+                    epoch=epoch,
+                    **train_stats,
+                    quality=judged["quality"],
+                    coverage_ok=judged["coverage_ok"],
+                    frechet_distance=judged["frechet_distance"],
+                    mean_confidence=judged["mean_confidence"],
+                )
+                save_grid(
+                    images[:NUM_GRID],
+                    out / f"samples_epoch_{epoch:02d}.png",
+                    f"epoch {epoch}: quality {100 * judged['quality']:.1f} %, "
+                    f"Fréchet distance {judged['frechet_distance']:.1f}",
+                    labels=judged["labels"][:NUM_GRID],
+                    confidences=judged["confidences"][:NUM_GRID],
+                )
+                print(
+                    f"epoch {epoch}: quality {100 * judged['quality']:.1f} %, Fréchet distance "
+                    f"{judged['frechet_distance']:.2f}, coverage "
+                    f"{' '.join(f'{c:.2f}' for c in judged['coverage'])}"
+                )
+            return {**judged, "images": images}
+
+        # Epoch 0, the untrained generator: where the Fréchet distance starts.
+        pending.append((0, np.asarray(sample(sampled_params(), z_eval)[0]), {"wall_seconds": 0.0}))
+        batch_size = min(args.batch_size, len(x_train))
+        train_seconds = train_cpu_seconds = 0.0
+        n_steps = 0
+        for epoch in range(1, args.epochs + 1):
+            data = batches(
+                (x_train,), batch_size, key=fnn.random.fold_in(data_key, epoch), drop_last=True
+            )
+            keys = fnn.random.split(fnn.random.fold_in(step_key, epoch), len(data))
+            sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
+            bar = progress(data, total=len(data), desc=f"epoch {epoch}/{args.epochs}")
+            with timer() as t_epoch:
+                for i, (xb,) in enumerate(bar):
+                    g, d, stats = step(g, d, xb, keys[i], n_steps)
+                    n_steps += 1
+                    for k in sums:
+                        sums[k] += float(stats[k])
+                    if i % 20 == 0:
+                        bar.set_postfix(
+                            d_loss=sums["d_loss"] / (i + 1), g_loss=sums["g_loss"] / (i + 1)
+                        )
+            train_seconds += t_epoch.seconds
+            train_cpu_seconds += t_epoch.cpu_seconds
+            means = {k: v / len(data) for k, v in sums.items()}
+            print(
+                f"epoch {epoch}: D loss {means['d_loss']:.3f}, G loss {means['g_loss']:.3f}, "
+                f"D(x) {means['d_real']:.2f}, D(G(z)) {means['d_fake']:.2f}; "
+                f"{t_epoch.seconds:.0f} s ({t_epoch.cpu_seconds:.0f} s CPU)"
+            )
+            images = np.asarray(sample(sampled_params(), z_eval)[0])
+            train_stats = {
+                **means,
+                "epoch_seconds": t_epoch.seconds,
+                "epoch_cpu_seconds": t_epoch.cpu_seconds,
+                "wall_seconds": total.seconds,
+            }
+            pending.append((epoch, images, train_stats))
+            judged = judge_pending()
+
+        if not history:  # --epochs 0
+            judged = judge_pending()
+        save_grid(
+            judged["images"][:NUM_GRID],
+            out / "samples.png",
+            f"DCGAN on MNIST after {args.epochs} epochs: quality {100 * judged['quality']:.1f} %, "
+            f"Fréchet distance {judged['frechet_distance']:.1f}",
+            labels=judged["labels"][:NUM_GRID],
+            confidences=judged["confidences"][:NUM_GRID],
+        )
+        losses = {k: history[k][1:] for k in ("epoch", "d_loss", "g_loss")}
+        plot_history(
+            losses, out / "loss.png", title="DCGAN on MNIST: discriminator and generator loss"
+        )
+        plot_frechet(history, out / "frechet.png")
+        params = sampled_params()
+        save(out / "generator.npz", {"params": params, "state": sample(params, z_eval)[1]})
+
+    cpu_seconds = total.cpu_seconds + (judges.info["cpu_seconds"] if background else 0.0)
+    metrics = {
+        "example": "gan_mnist",
+        "quality": judged["quality"],
+        "quality_ok": judged["quality"] >= 0.9,
+        "coverage": judged["coverage"],
+        "coverage_ok": judged["coverage_ok"],
+        "frechet_distance": judged["frechet_distance"],
+        "frechet_distance_per_epoch": history["frechet_distance"],
+        "quality_per_epoch": history["quality"],
+        "judge": {
+            **judges.info,
+            "test_accuracy": real["accuracy"],
+            "real_test_quality": real["quality"],
+            "real_test_coverage": real["coverage"],
+        },
+        "num_samples": NUM_EVAL,
+        "num_real": len(x_test),
+        "steps": n_steps,
+        "generator_params": nn.param_count(g[0]),
+        "discriminator_params": nn.param_count(d[0]),
+        "train_seconds": train_seconds,
+        "train_cpu_seconds": train_cpu_seconds,
+        "total_seconds": total.seconds,
+        "total_cpu_seconds": cpu_seconds,
+        "args": vars(args),
+        "machine": {"before": machine_before, "after": machine_info()},
+        "history": history.to_dict(),
+    }
+    write_metrics(out / "metrics.json", metrics)
+    print(
+        f"\nDCGAN on MNIST, {args.epochs} epochs: quality {100 * judged['quality']:.1f} %, "
+        f"coverage {'ok' if judged['coverage_ok'] else 'NOT ok'} "
+        f"({min(judged['coverage']):.3f}-{max(judged['coverage']):.3f}), Fréchet distance "
+        f"{judged['frechet_distance']:.2f}; {total.seconds / 60:.1f} min in all "
+        f"({cpu_seconds / 60:.1f} min CPU, judge included); outputs in {out}/"
+    )
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = example_args(
+        "gan_mnist",
+        "Train a DCGAN on MNIST and judge its samples with a ConvNet.",
+        epochs=5,
+        batch_size=64,
+        lr=2e-4,
+    )
+    add_gan_flags(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
