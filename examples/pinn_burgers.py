@@ -23,7 +23,7 @@ Usage:
     python examples/pinn_burgers.py                     # the paper's set-up, ~15 min
     python examples/pinn_burgers.py --quick --out /tmp/pinn   # a seconds-long smoke run
 
-Outputs in --out: metrics.json, history.json, loss.png, solution.png (Figure 1).
+Outputs in --out: metrics.json, history.json, params.npz, loss.png, solution.png (Figure 1).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ import fnn
 import fnn.numpy as fnp
 from fnn import nn, optim, pde
 from fnn.data import burgers_solution
-from fnn.train import History, progress
+from fnn.train import History, progress, save
 
 NU = 0.01 / np.pi
 LOWER = np.array([0.0, -1.0])  # (t, x)
@@ -440,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     history.save_json(args.out / "history.json")
+    save(args.out / "params.npz", params)  # reload with fnn.train.load(path, like=params)
     plot_losses(history, args.out / "loss.png", "Burgers PINN: loss terms and test error",
                 ["loss", "data_loss", "residual_loss", "relative_l2_error"])  # fmt: skip
     plot_solution(u_pred, u_exact, tx_u, error, args.out / "solution.png")

@@ -17,7 +17,7 @@ Usage:
     python examples/pinn_burgers_identify.py --noise 0.01    # 1% noise
     python examples/pinn_burgers_identify.py --quick --out /tmp/ident   # smoke run
 
-Outputs in --out: metrics.json, history.json, loss.png, lambdas.png.
+Outputs in --out: metrics.json, history.json, params.npz, loss.png, lambdas.png.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import numpy as np
 
 import fnn
 import fnn.numpy as fnp
+from fnn.train import save
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling example's helpers
 from pinn_burgers import (  # noqa: E402
@@ -181,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     history.save_json(args.out / "history.json")
+    save(args.out / "params.npz", params)  # reload with fnn.train.load(path, like=params)
     plot_losses(history, args.out / "loss.png", f"Burgers identification (noise {args.noise:g})",
                 ["loss", "data_loss", "residual_loss"])  # fmt: skip
     plot_lambdas(history, args.out / "lambdas.png")
