@@ -98,10 +98,14 @@ def save_grid(
     return _write(fig, path)
 
 
-def plot_frechet(history: Any, path: str | os.PathLike) -> Path:
+def plot_frechet(
+    history: Any, path: str | os.PathLike, reference: dict[str, float] | None = None
+) -> Path:
     """Fréchet distance (left axis) and quality (right axis) per epoch, epoch 0 included.
 
-    ``history`` is a ``fnn.train.History`` with ``frechet_distance`` and ``quality``.
+    ``history`` is a ``fnn.train.History`` with ``frechet_distance`` and ``quality``;
+    ``reference`` (``frechet_distance`` and ``quality`` of real digits judged the same
+    way) is drawn as dotted lines.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -112,6 +116,8 @@ def plot_frechet(history: Any, path: str | os.PathLike) -> Path:
     ax = fig.add_subplot(1, 1, 1)
     epochs, fd = history.series("frechet_distance")
     ax.plot(epochs, fd, "o-", color="tab:blue", ms=4, label="Fréchet distance")
+    if reference:
+        ax.axhline(reference["frechet_distance"], color="tab:blue", ls=":", lw=1)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("Fréchet distance to real test images (log)", color="tab:blue")
@@ -121,7 +127,12 @@ def plot_frechet(history: Any, path: str | os.PathLike) -> Path:
     epochs, q = history.series("quality")
     ax2.plot(epochs, [100 * v for v in q], "s--", color="tab:orange", ms=4, label="quality")
     ax2.axhline(90, color="tab:orange", lw=0.8, alpha=0.5)
+    if reference:
+        ax2.axhline(100 * reference["quality"], color="tab:orange", ls=":", lw=1)
     ax2.set_ylim(0, 100)
     ax2.set_ylabel("quality: % of samples with confidence >= 0.9", color="tab:orange")
-    fig.suptitle("Samples judged by a ConvNet trained on real MNIST")
+    title = "Samples judged by a ConvNet trained on real MNIST"
+    if reference:
+        title += "\n(dotted: real test digits judged the same way; thin line: 90 %)"
+    fig.suptitle(title, fontsize=10)
     return _write(fig, path)

@@ -97,8 +97,9 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
 # -- the training step -------------------------------------------------------------------
 
 
-def test_one_step_changes_both_networks_and_losses_are_finite(gan):
-    gen, disc = gan.make_generator(8), gan.make_discriminator(8)
+@pytest.mark.parametrize("d_batch_norm", [False, True])
+def test_one_step_changes_both_networks_and_losses_are_finite(gan, d_batch_norm):
+    gen, disc = gan.make_generator(8), gan.make_discriminator(8, d_batch_norm)
     g_params = gen.init(fnn.random.key(0), (1, 16))
     g_state = gen.init_state((1, 16))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
@@ -241,4 +242,7 @@ def test_quick_run_writes_samples_losses_and_metrics(tmp_path, mnist_available):
     for key in ("d_loss", "g_loss"):
         assert all(math.isfinite(v) for v in history[key][1:]), history[key]
     assert metrics["judge"]["test_accuracy"] > 0.5
+    # Real digits judged like the samples: the floor of the Fréchet distance.
+    ref = metrics["real_reference"]
+    assert 0 <= ref["frechet_distance"] < 0.2 * history["frechet_distance"][0]
     assert str(out) in proc.stdout
