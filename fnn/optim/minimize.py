@@ -17,6 +17,17 @@ Example:
     >>> res = optim.minimize(loss, {"w": fnp.zeros(3), "b": fnp.asarray(0.0)})
     >>> res.success, fnp.round(res.params["w"], 4), fnp.round(res.params["b"], 4)
     (True, Array([1., 1., 1.], dtype=float32), Array(-2., dtype=float32))
+
+Data that the loss depends on but that is not optimized goes in ``args`` (as in
+scipy): ``fun(params, *args)``. Under ``jit`` these are arguments of the compiled
+program rather than constants baked into it, so one compiled program serves new data
+of the same shapes::
+
+    res = optim.minimize(loss, params, args=(x_train, y_train))
+
+With ``has_aux=True``, ``fun`` returns ``(loss, aux)`` (as ``fnn.value_and_grad``'s
+``has_aux``): ``aux`` (any pytree, e.g. the terms of a loss) is computed with the loss
+at no extra cost, passed to the callback and returned in ``result.aux``.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ class MinimizeResult:
     ``loss``: its loss; ``n_iter``/``n_fev``: iterations and loss evaluations;
     ``history``: the loss before the first iteration and after each one
     (``len(history) == n_iter + 1``); ``x``: scipy's float vector; ``raw``: scipy's
-    own ``OptimizeResult``.
+    own ``OptimizeResult``; ``aux``: with ``has_aux``, the aux output at ``params``.
     """
 
     params: Any
@@ -56,6 +67,7 @@ class MinimizeResult:
     history: list[float] = field(default_factory=list)
     x: np.ndarray | None = None
     raw: Any = None
+    aux: Any = None
 
 
 class _Flattener:
@@ -95,10 +107,12 @@ class _Flattener:
 
 
 def minimize(
-    fun: Callable[[Any], Any],
+    fun: Callable[..., Any],
     params: Any,
     method: str = "L-BFGS-B",
     *,
+    args: tuple = (),
+    has_aux: bool = False,
     maxiter: int = 1000,
     tol: float | None = None,
     callback: Callable[[int, float, Any], Any] | None = None,
@@ -106,16 +120,22 @@ def minimize(
     jit: bool = True,
     options: dict | None = None,
 ) -> MinimizeResult:
-    """Minimize ``fun(params)`` with ``scipy.optimize.minimize(..., jac=True)``.
+    """Minimize ``fun(params, *args)`` with ``scipy.optimize.minimize(..., jac=True)``.
 
     Args:
-        fun: a scalar loss of a params pytree, differentiable by fnn.
+        fun: a scalar loss of a params pytree (and of ``args``), differentiable by fnn
+            in its first argument; with ``has_aux``, a pair ``(loss, aux)``.
         params: the initial params (a pytree of float arrays).
         method: a scipy method that uses gradients ("L-BFGS-B", "BFGS", "CG", ...).
+        args: more arguments of ``fun``, held fixed (data: under ``jit`` they are
+            arguments of the compiled program, not constants).
+        has_aux: ``fun`` returns ``(loss, aux)``; ``aux`` goes to the callback and to
+            ``result.aux``.
         maxiter: the maximum number of iterations (``options["maxiter"]`` wins).
         tol: scipy's ``tol`` (for L-BFGS-B it sets ``ftol`` and ``gtol``).
-        callback: ``callback(iteration, loss, params)`` after each iteration (from 1);
-            returning True stops the optimization.
+        callback: ``callback(iteration, loss, params)`` after each iteration (from 1),
+            ``callback(iteration, loss, params, aux)`` with ``has_aux``; returning True
+            stops the optimization.
         dtype: the dtype of the vector and gradient handed to scipy (float64; L-BFGS-B
             works in float64 whatever it is given). The loss itself is computed in the
             params' dtypes (see the module docstring for float64).
@@ -134,32 +154,40 @@ def minimize(
         (Array([2., 2.], dtype=float32), True)
     """
     flat = _Flattener(params)
-    vg = value_and_grad(fun)
+    args = tuple(args)
+    vg = value_and_grad(fun, has_aux=has_aux)
     if jit:
         vg = _jit(vg)
     counts = {"nfev": 0}
     last: dict = {}  # the latest evaluation: scipy asks for x0 again, the callback for its loss
 
-    def objective(x):
-        if "x" in last and np.array_equal(last["x"], x):
-            return last["value"], last["grad"].copy()
-        value, grad = vg(flat.unflatten(x))
-        counts["nfev"] += 1
-        last.update(x=np.array(x, copy=True), value=float(value), grad=flat.flatten(grad, dtype))
-        return last["value"], last["grad"].copy()
+    def evaluate(x) -> dict:
+        if "x" not in last or not np.array_equal(last["x"], x):
+            out, grad = vg(flat.unflatten(x), *args)
+            value, aux = out if has_aux else (out, None)
+            counts["nfev"] += 1
+            last.update(
+                x=np.array(x, copy=True), value=float(value), grad=flat.flatten(grad, dtype), aux=aux
+            )
+        return last
 
-    def loss_at(x) -> float:
-        return objective(x)[0]
+    def objective(x):
+        e = evaluate(x)
+        return e["value"], e["grad"].copy()
 
     x0 = flat.x0.astype(dtype)
-    history = [loss_at(x0)]
+    history = [evaluate(x0)["value"]]
 
     def on_iteration(intermediate_result):
         x = getattr(intermediate_result, "x", intermediate_result)  # scipy < 1.11 passes x
         fx = getattr(intermediate_result, "fun", None)
-        loss = float(fx) if fx is not None else loss_at(x)
+        loss = float(fx) if fx is not None else evaluate(x)["value"]
         history.append(loss)
-        if callback is not None and callback(len(history) - 1, loss, flat.unflatten(x)) is True:
+        if callback is None:
+            return
+        # L-BFGS-B's line search ends at x, so the aux there needs no new evaluation.
+        extra = (evaluate(x)["aux"],) if has_aux else ()
+        if callback(len(history) - 1, loss, flat.unflatten(x), *extra) is True:
             raise StopIteration
 
     opts = {"maxiter": maxiter}
@@ -167,6 +195,7 @@ def minimize(
     res = scipy.optimize.minimize(
         objective, x0, jac=True, method=method, tol=tol, callback=on_iteration, options=opts
     )
+    aux = evaluate(res.x)["aux"] if has_aux else None
     return MinimizeResult(
         params=flat.unflatten(res.x),
         loss=float(res.fun),
@@ -177,4 +206,5 @@ def minimize(
         history=history,
         x=np.asarray(res.x),
         raw=res,
+        aux=aux,
     )

@@ -108,3 +108,39 @@ def test_maxiter_and_options():
 def test_integer_leaves_are_rejected():
     with pytest.raises(TypeError, match="float array"):
         optim.minimize(lambda p: fnp.sum(p["w"]), {"w": fnp.zeros(2), "n": fnp.asarray(3)})
+
+
+@pytest.mark.usefixtures("x64")
+def test_args_are_passed_and_not_baked_into_the_program():
+    def loss(p, x, y):
+        return fnp.mean((p["a"] * x + p["b"] - y) ** 2)
+
+    x = np.linspace(-1.0, 1.0, 20)
+    params = {"a": fnp.asarray(0.0), "b": fnp.asarray(0.0)}
+    for a, b in [(2.0, -1.0), (-0.5, 3.0)]:  # same shapes: the compiled program is reused
+        res = optim.minimize(loss, params, args=(fnp.asarray(x), fnp.asarray(a * x + b)), tol=1e-14)
+        assert res.success, res.message
+        assert float(res.params["a"]) == pytest.approx(a, abs=1e-6)
+        assert float(res.params["b"]) == pytest.approx(b, abs=1e-6)
+
+
+@pytest.mark.usefixtures("x64")
+def test_has_aux_reaches_the_callback_and_the_result():
+    def loss(p, target):
+        terms = {"fit": fnp.sum((p - target) ** 2), "reg": 1e-3 * fnp.sum(p**2)}
+        return terms["fit"] + terms["reg"], terms
+
+    seen = []
+
+    def callback(i, value, p, aux):
+        assert value == pytest.approx(float(aux["fit"] + aux["reg"]), rel=1e-12)
+        seen.append(i)
+
+    target = fnp.asarray([1.0, -2.0, 3.0])
+    res = optim.minimize(loss, fnp.zeros(3), args=(target,), has_aux=True, callback=callback)
+    plain = optim.minimize(lambda p, t: loss(p, t)[0], fnp.zeros(3), args=(target,))
+    assert res.success and seen == list(range(1, res.n_iter + 1))
+    assert set(res.aux) == {"fit", "reg"}
+    assert float(res.aux["fit"] + res.aux["reg"]) == pytest.approx(res.loss, rel=1e-12)
+    assert res.n_fev == plain.n_fev  # the aux costs no extra evaluations
+    np.testing.assert_allclose(res.params, plain.params, rtol=1e-12)
