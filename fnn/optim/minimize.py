@@ -167,7 +167,10 @@ def minimize(
             value, aux = out if has_aux else (out, None)
             counts["nfev"] += 1
             last.update(
-                x=np.array(x, copy=True), value=float(value), grad=flat.flatten(grad, dtype), aux=aux
+                x=np.array(x, copy=True),
+                value=float(value),
+                grad=flat.flatten(grad, dtype),
+                aux=aux,
             )
         return last
 
