@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         return {"lambda_1": float(lam1), "lambda_2": float(lam2)}
 
     params, history, stats = train(
-        lambda p: terms(p, *data), params, args.adam_steps, args.lbfgs_iters, on_log=on_log,
+        terms, params, data, args.adam_steps, args.lbfgs_iters, on_log=on_log,
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
     )  # fmt: skip
