@@ -6,6 +6,8 @@ Compiles the workload's step with ``fnn.jit``, then re-executes its generated so
 with a timer around every line (same namespace, so the same constants and buffers),
 and prints the lines that dominate, with the jaxpr primitive each line comes from.
 The timers add about a microsecond per line, negligible beside these workloads' lines.
+It profiles the unsplit program (``jit_threads`` 1); the batch split of
+``fnn/transforms/batch_split.py`` runs chunks of it on several threads.
 """
 
 from __future__ import annotations
@@ -39,10 +41,15 @@ def instrument(fn):
         stmts.append(stmt)
         out += [f"{pad}_t0 = _pc()", line, f"{pad}_T[{k}] += _pc() - _t0"]
     timings = [0.0] * len(stmts)
-    ns = dict(fn.__globals__, _pc=time.perf_counter, _T=timings)
+    body = getattr(fn, "body", fn)
+    ns = dict(body.__globals__, _pc=time.perf_counter, _T=timings)
     exec(compile("\n".join(out), "<instrumented>", "exec"), ns)
     name = lines[0].split()[1].split("(")[0]
-    return ns[name], stmts, timings
+    instrumented = ns[name]
+    if hasattr(fn, "arena"):  # the generated body takes the arena's buffers last
+        slots = fn.arena.acquire()
+        return (lambda *args: instrumented(*args, slots)), stmts, timings
+    return instrumented, stmts, timings
 
 
 def main(argv=None) -> None:
@@ -63,6 +70,10 @@ def main(argv=None) -> None:
 
     import numpy as np
 
+    import fnn
+
+    # Profile the whole program: a batch split runs it as several programs on threads.
+    fnn.config.update("jit_threads", 1)
     from benchmarks import functional
     from benchmarks.backends import fnn_ops
     from benchmarks.workloads import make_data

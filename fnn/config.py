@@ -8,19 +8,59 @@ Example:
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 __all__ = ["update", "x64_enabled", "default_float", "default_int", "canonicalize_dtype"]
 
 x64_enabled = False
+# Largest buffer arena (MiB) a jit-compiled program keeps between calls for its
+# temporaries (fnn/transforms/buffers.py); 0 allocates every temporary afresh. Read when
+# a program is compiled.
+jit_arena_mb = 1024.0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# Threads a jit-compiled program may split its batch over (fnn/transforms/batch_split.py);
+# 1 runs every program whole. Read when a program is compiled.
+jit_threads = _cores()
+
+_OPTIONS = {
+    "enable_x64": "x64_enabled",
+    "jit_arena_mb": "jit_arena_mb",
+    "jit_threads": "jit_threads",
+}
 
 
 def update(name: str, value) -> None:
-    """Set a configuration option (only ``"enable_x64"`` exists)."""
-    global x64_enabled
-    if name != "enable_x64":
-        raise ValueError(f"fnn.config.update: unknown option {name!r}; known: 'enable_x64'")
-    x64_enabled = bool(value)
+    """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float)
+    or ``"jit_threads"`` (int).
+
+    Example:
+        >>> update("jit_arena_mb", 0)     # jit allocates every temporary afresh
+        >>> update("jit_arena_mb", 1024)
+    """
+    if name not in _OPTIONS:
+        known = ", ".join(repr(k) for k in _OPTIONS)
+        raise ValueError(f"fnn.config.update: unknown option {name!r}; known: {known}")
+    if name == "enable_x64":
+        value = bool(value)
+    elif name == "jit_threads":
+        if int(value) != value or value < 1:
+            raise ValueError(f"fnn.config.update: jit_threads must be an integer >= 1, got {value}")
+        value = int(value)
+    else:
+        value = float(value)
+        if value < 0:
+            raise ValueError(f"fnn.config.update: {name} must be >= 0, got {value}")
+    globals()[_OPTIONS[name]] = value
 
 
 def default_float() -> np.dtype:

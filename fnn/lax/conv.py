@@ -187,6 +187,7 @@ def _col2im_abstract(cols, *, window, strides, dilation, spatial):
 
 
 col2im_p = defprim("col2im", _col2im_impl, _col2im_abstract)
+codegen.allocating_prims.add(col2im_p)
 
 
 def _col2im(cols, window, strides, dilation, spatial):

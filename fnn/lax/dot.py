@@ -58,8 +58,12 @@ def _dot_impl(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
     return np.matmul(a, b).reshape(out_shape)
 
 
-def _dot_codegen(args, eqn):
-    """One np.matmul with the planned transposes/reshapes, omitting the trivial ones."""
+def _dot_codegen(args, eqn, out=None):
+    """One np.matmul with the planned transposes/reshapes, omitting the trivial ones.
+
+    With ``out`` (a C-contiguous buffer of the output's shape) the product is written
+    into it through ``_matmul_into``.
+    """
     lhs, rhs = (v.aval.shape for v in eqn.inputs)
     lperm, lmat, rperm, rmat, out_shape = _plan(lhs, rhs, eqn.params["dimension_numbers"])
 
@@ -72,18 +76,30 @@ def _dot_codegen(args, eqn):
         return expr
 
     lc = eqn.params["dimension_numbers"][0][0]
+    mat_out = (lmat[0], lmat[-2], rmat[-1]) if len(lmat) == 3 else (lmat[0], rmat[1])
     if len(lmat) == 2 and len(lhs) == 2 and lc == (0,) and lmat[0] < rmat[1]:
         # lhs.T @ rhs with few output rows (a weight gradient): BLAS is much faster on
         # (rhs.T @ lhs).T from row-major operands, as in the eager impl. Only for an lhs
         # laid out (K, M): contracting both of its axes also has lperm == (1, 0).
         rhs_expr = prep(args[1], rhs, rperm, rmat)
+        if out is not None:
+            return f"_matmul_into(np.transpose({rhs_expr}), {args[0]}, {out}, {mat_out}, True)"
         expr = f"np.ascontiguousarray(np.matmul(np.transpose({rhs_expr}), {args[0]}).T)"
     else:
-        expr = f"np.matmul({prep(args[0], lhs, lperm, lmat)}, {prep(args[1], rhs, rperm, rmat)})"
-    mat_out = (lmat[0], lmat[-2], rmat[-1]) if len(lmat) == 3 else (lmat[0], rmat[1])
+        lhs_expr, rhs_expr = prep(args[0], lhs, lperm, lmat), prep(args[1], rhs, rperm, rmat)
+        if out is not None:
+            return f"_matmul_into({lhs_expr}, {rhs_expr}, {out}, {mat_out}, False)"
+        expr = f"np.matmul({lhs_expr}, {rhs_expr})"
     if mat_out != out_shape:
         expr = f"np.reshape({expr}, {out_shape})"
     return expr
+
+
+def _matmul_into(a, b, out, mat_shape, transposed):
+    """``out`` (any shape holding ``mat_shape``'s elements) := a @ b, or (a @ b).T."""
+    view = out.reshape(mat_shape)
+    np.matmul(a, b, out=view.T if transposed else view)
+    return out
 
 
 def _dot_abstract(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
@@ -214,3 +230,6 @@ jvp_rules[dot_general_p] = _dot_jvp
 transpose_rules[dot_general_p] = _dot_transpose
 batching_rules[dot_general_p] = _dot_batch
 codegen.typed_rules[dot_general_p] = _dot_codegen
+codegen.out_rules[dot_general_p] = _dot_codegen
+codegen.allocating_prims.add(dot_general_p)
+codegen.namespace["_matmul_into"] = _matmul_into

@@ -12,6 +12,7 @@ import scipy.special as sps
 
 from fnn import core
 from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax import _select_bits
 from fnn.lax.base import (
     Zero,
     batching_rules,
@@ -23,7 +24,7 @@ from fnn.lax.base import (
     transpose_rules,
 )
 from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
-from fnn.transforms import codegen, vjp
+from fnn.transforms import batch_split, codegen, vjp
 from fnn.transforms.vjp import is_undefined_primal
 
 __all__ = []  # the lax functions are re-exported by fnn.lax
@@ -64,6 +65,8 @@ def _elementwise_abstract(name, kind, out_dtype=None):
 
 
 def _elementwise_batch(prim):
+    batch_split.elementwise_prims.add(prim)
+
     def rule(vals, dims, **params):
         out_rank = max(core.get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
         new_vals = []
@@ -157,16 +160,45 @@ ge_p = _ufunc("ge", np.greater_equal, _NUMERIC, 2, out_dtype=np.bool_, ufunc_nam
 
 
 def _integer_pow_impl(x, *, y):
+    if 2 < y <= _MAX_EXPANDED_POW:
+        return _pow_by_squaring(x, y)
     return np.power(x, y) if y >= 0 else np.power(x, float(y)).astype(x.dtype)
+
+
+# numpy's power is fast for exponents 0-2 only (x**3 measured ~50x slower than x*x*x);
+# small ones are multiplied out by squaring, as XLA expands integer_pow.
+_MAX_EXPANDED_POW = 16
+
+
+def _pow_by_squaring(x, y: int):
+    """``x ** y`` for an integer ``y`` > 2 by repeated squaring (at most 2 log2 y products)."""
+    x = np.asarray(x)
+    result, base = None, x
+    while y:
+        if y & 1:
+            result = base.copy() if result is None else np.multiply(result, base, out=result)
+        y >>= 1
+        if y:
+            base = np.multiply(base, base)
+    return result
 
 
 integer_pow_p = defprim(
     "integer_pow", _integer_pow_impl, _elementwise_abstract("integer_pow", _NUMERIC)
 )
 _elementwise_batch(integer_pow_p)
+codegen.codegen_rules[integer_pow_p] = lambda a, p: (
+    f"np.square({a[0]})" if p["y"] == 2 else f"_integer_pow({a[0]}, y={p['y']})"
+)
+codegen.namespace["_integer_pow"] = _integer_pow_impl
+codegen.allocating_prims.add(integer_pow_p)
 
 
 def _select_impl(pred, on_true, on_false):
+    if _select_bits.fast_select_applies(
+        np.shape(pred), np.shape(on_true), np.shape(on_false), np.result_type(on_true, on_false)
+    ):
+        return _select_bits.select(np.asarray(pred), on_true, on_false)
     return np.where(pred, on_true, on_false)
 
 
@@ -179,7 +211,24 @@ def _select_abstract(pred, on_true, on_false):
 
 select_p = defprim("select", _select_impl, _select_abstract)
 _elementwise_batch(select_p)
-codegen.codegen_rules[select_p] = lambda a, p: f"np.where({a[0]}, {a[1]}, {a[2]})"
+
+
+def _select_codegen(args, eqn, out=None):
+    pred, on_true, on_false = (getattr(x, "aval", None) for x in eqn.inputs)
+    shapes = [x.shape if x is not None else () for x in (pred, on_true, on_false)]
+    dtype = eqn.out_binders[0].aval.dtype
+    if shapes[0] == eqn.out_binders[0].aval.shape and _select_bits.fast_select_applies(
+        *shapes, dtype
+    ):
+        out_kw = f", out={out}" if out else ""
+        return f"_select_bits({args[0]}, {args[1]}, {args[2]}{out_kw})"
+    return None if out else f"np.where({args[0]}, {args[1]}, {args[2]})"
+
+
+codegen.typed_rules[select_p] = _select_codegen
+codegen.out_rules[select_p] = _select_codegen
+codegen.allocating_prims.add(select_p)
+codegen.namespace["_select_bits"] = _select_bits.select
 
 # ---- lax-level functions (no promotion; used by rules and by fnn.numpy) -------------------
 

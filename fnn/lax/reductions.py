@@ -16,6 +16,7 @@ from fnn.lax.structural import (
     reshape,
     transpose,
 )
+from fnn.transforms import codegen
 from fnn.transforms.vjp import transpose_rules
 
 __all__ = [
@@ -54,6 +55,11 @@ reduce_prod_p = defprim(
 )
 codegen_rules[reduce_max_p] = lambda a, p: f"np.max({a[0]}, axis={p['axes']})"
 codegen_rules[reduce_min_p] = lambda a, p: f"np.min({a[0]}, axis={p['axes']})"
+for _prim, _fn in ((reduce_max_p, "max"), (reduce_min_p, "min")):
+    codegen.out_rules[_prim] = lambda a, eqn, out, fn=_fn: (
+        f"np.{fn}({a[0]}, axis={eqn.params['axes']}, out={out})"
+    )
+    codegen.allocating_prims.add(_prim)
 
 
 def reduce_max(x, axes):

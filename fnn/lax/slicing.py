@@ -244,6 +244,10 @@ concatenate_p = defprim(
 codegen_rules[concatenate_p] = lambda a, p: (
     f"np.concatenate(({', '.join(a)},), axis={p['dimension']})"
 )
+codegen.out_rules[concatenate_p] = lambda a, eqn, out: (
+    f"np.concatenate(({', '.join(a)},), axis={eqn.params['dimension']}, out={out})"
+)
+codegen.allocating_prims.update({concatenate_p, pad_p})
 
 
 def concatenate(xs, dimension):

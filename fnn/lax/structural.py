@@ -238,14 +238,18 @@ transpose_rules[reduce_sum_p] = _reduce_sum_transpose
 batching_rules[reduce_sum_p] = _reduce_sum_batch
 
 
-def _reduce_sum_codegen(args, eqn):
+def _reduce_sum_codegen(args, eqn, out=None):
     # dtype= as in impl: np.add.reduce widens int32/bool sums to the platform int64.
     axes = eqn.params["axes"]
     axis = axes[0] if len(axes) == 1 else axes
-    return f"np.add.reduce({args[0]}, axis={axis}, dtype=np.{eqn.out_binders[0].aval.dtype})"
+    out_kw = f", out={out}" if out else ""
+    dtype = eqn.out_binders[0].aval.dtype
+    return f"np.add.reduce({args[0]}, axis={axis}, dtype=np.{dtype}{out_kw})"
 
 
 codegen.typed_rules[reduce_sum_p] = _reduce_sum_codegen
+codegen.out_rules[reduce_sum_p] = _reduce_sum_codegen
+codegen.allocating_prims.add(reduce_sum_p)
 
 
 # ---- convert_element_type ----------------------------------------------------------------
@@ -287,6 +291,17 @@ batching_rules[convert_element_type_p] = lambda vals, dims, *, new_dtype: (
     dims[0],
 )
 codegen_rules[convert_element_type_p] = lambda args, p: f"{args[0]}.astype(np.{p['new_dtype']})"
+codegen.out_rules[convert_element_type_p] = lambda args, eqn, out: f"_cast_into({args[0]}, {out})"
+codegen.allocating_prims.add(convert_element_type_p)
+
+
+def _cast_into(x, out):
+    """``out`` := x converted to out's dtype (as ``astype``: unsafe casting)."""
+    np.copyto(out, x, casting="unsafe")
+    return out
+
+
+codegen.namespace["_cast_into"] = _cast_into
 
 
 # ---- helpers -----------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Each primitive may register ``codegen_rules[prim](args, params) -> str``, the nu
 expression computing its output from the names in ``args``. Primitives without one
 call their ``impl`` through the generated function's namespace. Elementwise numpy
 ufuncs registered in ``ufunc_names`` may write into a dead input's buffer
-(``np.add(a, b, out=a)``) when that buffer belongs to the program alone, which saves
+(``np.add(a, b, out=a)``) when that buffer belongs to the program alone; other
+temporaries live in an arena of buffers kept between calls (``buffers.py``), which saves
 the allocation and the page faults of a fresh temporary.
 """
 
@@ -15,10 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from fnn import core
+from fnn import config, core
 from fnn.jaxpr import Jaxpr, Literal, Var
+from fnn.transforms import buffers
 
-__all__ = ["codegen_rules", "ufunc_names", "view_prims", "compile_jaxpr"]
+__all__ = [
+    "allocating_prims",
+    "codegen_rules",
+    "compile_jaxpr",
+    "namespace",
+    "out_rules",
+    "typed_rules",
+    "ufunc_names",
+    "view_prims",
+]
 
 codegen_rules: dict[core.Primitive, Callable[[list[str], dict], str]] = {}
 # Rules that need the equation's shapes: rule(args, eqn) -> str.
@@ -27,11 +38,21 @@ typed_rules: dict[core.Primitive, Callable[[list[str], Any], str]] = {}
 ufunc_names: dict[core.Primitive, str] = {}
 # Primitives whose result may share memory with their first input (reshape, transpose...).
 view_prims: set[core.Primitive] = set()
+# Primitives whose generated code always returns a fresh array sharing no input's memory.
+allocating_prims: set[core.Primitive] = set()
+# Rules that write the result into a given C-contiguous buffer of the output's shape and
+# dtype: rule(args, eqn, out) -> str, or None when this equation has no such form.
+out_rules: dict[core.Primitive, Callable[[list[str], Any, str], str | None]] = {}
+# Helpers the generated code may call by name (registered by the lax modules).
+namespace: dict[str, Any] = {}
 
 
 def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[..., list]:
-    """Generate ``f(*args) -> list of numpy arrays`` computing ``jaxpr`` with numpy."""
-    ns: dict[str, Any] = {"np": np}
+    """Generate ``f(*args) -> list of numpy arrays`` computing ``jaxpr`` with numpy.
+
+    The result has ``.source`` (the generated code) and ``.plan`` (its BufferPlan).
+    """
+    ns: dict[str, Any] = {"np": np, **namespace}
     names: dict[Var, str] = {}
     counter = [0]
 
@@ -54,9 +75,27 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         names[v] = fresh("a")
         args.append(names[v])
 
-    reusable = _reusable_buffers(jaxpr)
+    def is_ufunc(eqn):
+        return eqn.primitive in ufunc_names and not eqn.params
+
+    def can_write_out(i):
+        eqn = jaxpr.eqns[i]
+        if is_ufunc(eqn):
+            return True
+        rule = out_rules.get(eqn.primitive)
+        return rule is not None and rule(["_"] * len(eqn.inputs), eqn, "_out") is not None
+
+    plan = buffers.plan_buffers(
+        jaxpr,
+        is_ufunc=is_ufunc,
+        is_view=lambda eqn: eqn.primitive in view_prims,
+        allocates=lambda eqn: is_ufunc(eqn) or eqn.primitive in allocating_prims,
+        can_write_out=can_write_out,
+        max_arena_bytes=int(config.jit_arena_mb * 2**20),
+    )
+    arena_arg = ", _S" if plan.slot_specs else ""
     # Overflow to inf and 0/0 to nan are results, not errors (as in JAX): silence numpy.
-    lines = [f"def {name}({', '.join(args)}):", "  with _errstate(all='ignore'):"]
+    lines = [f"def {name}({', '.join(args)}{arena_arg}):", "  with _errstate(all='ignore'):"]
     ns["_errstate"] = np.errstate
     for i, eqn in enumerate(jaxpr.eqns):
         outs = [fresh() for _ in eqn.out_binders]
@@ -65,10 +104,14 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         ins = [ref(x) for x in eqn.inputs]
         prim = eqn.primitive
         target = ", ".join(outs) + ("," if prim.multiple_results and len(outs) == 1 else "")
-        if prim in ufunc_names and not eqn.params:
-            donor = reusable.get(i)
-            out_kw = f", out={names[donor]}" if donor is not None else ""
+        out_buf = f"_S[{plan.slots[i]}]" if i in plan.slots else None
+        if i in plan.donors:
+            out_buf = names[plan.donors[i]]
+        if is_ufunc(eqn):
+            out_kw = f", out={out_buf}" if out_buf else ""
             lines.append(f"    {target} = np.{ufunc_names[prim]}({', '.join(ins)}{out_kw})")
+        elif out_buf is not None:
+            lines.append(f"    {target} = {out_rules[prim](ins, eqn, out_buf)}")
         elif prim in typed_rules:
             lines.append(f"    {target} = {typed_rules[prim](ins, eqn)}")
         elif prim in codegen_rules:
@@ -85,57 +128,25 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
     src = "\n".join(lines)
     code = compile(src, f"<fnn.jit {name}>", "exec")
     exec(code, ns)
-    fn = ns[name]
-    fn.source = src
+    body = ns[name]
+    if plan.slot_specs:
+        fn = _with_arena(body, buffers.Arena(plan.slot_specs))
+    else:
+        fn = body
+    fn.source, fn.plan, fn.body = src, plan, body
     return fn
 
 
-def _reusable_buffers(jaxpr: Jaxpr) -> dict[int, Var]:
-    """For each ufunc equation, an input whose buffer can receive the output.
+def _with_arena(body, arena):
+    """``body(*args, _S)`` called with a free set of the arena's buffers."""
+    acquire, release = arena.acquire, arena.release
 
-    A buffer is reusable when it was allocated by this program (not an argument, a
-    constant, or a view of one), when no live value views it, and when this equation
-    is its last use; shapes and dtypes must match the output exactly.
-    """
-    # Root buffer of each value: views share their source's root.
-    root: dict[Var, Var | None] = {}
-    for v in jaxpr.invars + jaxpr.constvars:
-        root[v] = None  # not owned by the program
-    for eqn in jaxpr.eqns:
-        if eqn.primitive in view_prims:
-            # A view of a literal (a broadcast constant) is read-only: nobody owns it.
-            src = eqn.inputs[0]
-            r = root.get(src) if type(src) is Var else None
-            for o in eqn.out_binders:
-                root[o] = r
-        else:
-            for o in eqn.out_binders:
-                root[o] = o
-    # Last use of each root buffer, through any of its views.
-    last_use: dict[Var, int] = {}
-    for i, eqn in enumerate(jaxpr.eqns):
-        for x in eqn.inputs:
-            if type(x) is Var and root.get(x) is not None:
-                last_use[root[x]] = i
-    n = len(jaxpr.eqns)
-    for x in jaxpr.outvars:
-        if type(x) is Var and root.get(x) is not None:
-            last_use[root[x]] = n  # outputs are never overwritten
-    donors: dict[int, Var] = {}
-    for i, eqn in enumerate(jaxpr.eqns):
-        if eqn.primitive not in ufunc_names or eqn.params:
-            continue
-        out_aval = eqn.out_binders[0].aval
-        if out_aval.ndim == 0:
-            continue  # numpy returns scalars for 0-d results: nothing to write into
-        for x in eqn.inputs:
-            if type(x) is not Var or root.get(x) is not x:
-                continue
-            if last_use.get(x) != i or x.aval != out_aval:
-                continue
-            if sum(1 for y in eqn.inputs if y is x) > 1:
-                continue
-            donors[i] = x
-            last_use[x] = -1  # consumed
-            break
-    return donors
+    def run(*args):
+        slots = acquire()
+        try:
+            return body(*args, slots)
+        finally:
+            release(slots)
+
+    run.arena = arena
+    return run

@@ -22,7 +22,7 @@ from typing import Any
 from fnn import core
 from fnn.core import ShapedArray
 from fnn.jaxpr import ClosedJaxpr, trace_to_jaxpr
-from fnn.transforms import codegen, passes
+from fnn.transforms import batch_split, codegen, passes
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "make_jaxpr", "Jitted"]
@@ -133,7 +133,13 @@ class Jitted:
         raw = jaxpr
         if self.optimize:
             jaxpr, consts = passes.optimize(jaxpr, consts)
-        fn = codegen.compile_jaxpr(jaxpr, consts, _py_name(self._name))
+        name = _py_name(self._name)
+        split = batch_split.plan_split(jaxpr, consts, codegen.compile_jaxpr, name)
+        if split is not None:
+            fn = split.run
+            fn.source, fn.split = split.source, split
+        else:
+            fn = codegen.compile_jaxpr(jaxpr, consts, name)
         return _Compiled(fn, jaxpr, consts, raw, out_store["tree"])
 
     def lower(self, *args, **kwargs) -> _Compiled:

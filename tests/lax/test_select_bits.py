@@ -1,0 +1,51 @@
+"""The branch-free select agrees with np.where bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from fnn.lax._select_bits import fast_select_applies, select
+
+DTYPES = [np.float32, np.float64, np.int32, np.int64, np.int8, np.bool_]
+
+
+@st.composite
+def operands(draw):
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    shape = draw(st.sampled_from([(600,), (32, 20), (3, 10, 20)]))
+    elements = (
+        st.floats(allow_nan=True, allow_infinity=True, width=8 * dtype.itemsize)
+        if dtype.kind == "f"
+        else None
+    )
+    arr = hnp.arrays(dtype, shape, elements=elements)
+    scalar = hnp.arrays(dtype, (), elements=elements)
+    pred = draw(hnp.arrays(np.bool_, shape))
+    on_true = draw(st.one_of(arr, scalar, st.just(np.zeros((), dtype))))
+    on_false = draw(st.one_of(arr, scalar, st.just(np.zeros((), dtype))))
+    return pred, on_true, on_false
+
+
+@settings(max_examples=150, deadline=None)
+@given(operands())
+def test_matches_np_where_bit_for_bit(ops):
+    pred, t, f = ops
+    assert fast_select_applies(pred.shape, np.shape(t), np.shape(f), t.dtype)
+    expected = np.where(pred, t, f)
+    got = select(pred, t, f)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.tobytes() == np.ascontiguousarray(expected).tobytes()
+    out = np.empty_like(expected)
+    assert select(pred, t, f, out=out) is out and out.tobytes() == got.tobytes()
+
+
+def test_strided_operands_and_small_or_complex_inputs_fall_back():
+    pred = np.arange(1200).reshape(40, 30) % 2 == 0
+    t = np.arange(1200, dtype=np.float32).reshape(30, 40).T  # a transposed view
+    np.testing.assert_array_equal(select(pred, t, -1.0), np.where(pred, t, -1.0))
+    assert not fast_select_applies((4,), (4,), (4,), np.float32)  # too small to pay off
+    assert not fast_select_applies((600,), (600,), (600,), np.complex64)
+    assert not fast_select_applies((600,), (1,), (600,), np.float32)  # broadcasting

@@ -1,0 +1,138 @@
+"""jit's buffer arena: temporaries reused across calls, never what the caller holds."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import fnn
+import fnn.numpy as fnp
+from fnn import lax
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((256, 64)).astype(np.float32)
+W = RNG.standard_normal((64, 64)).astype(np.float32)
+
+
+def _np(x):
+    return np.asarray(x)
+
+
+def mlp_like(x, w):
+    """Temporaries of several kinds: matmul, select, reduction, cast, ufuncs, views."""
+    h = x @ w
+    r = fnp.where(h > 0, h, 0.0)  # select
+    s = fnp.sum(r * r, axis=1, keepdims=True)
+    m = fnp.max(r, axis=0)
+    z = fnp.tanh(r @ w) * s + m
+    return z.T, fnp.reshape(r, (-1,)), (z > 0).astype(np.float32)
+
+
+def test_the_arena_is_used_and_results_match_eager():
+    compiled = fnn.jit(mlp_like).lower(X, W)
+    assert compiled.fn.plan.slots, "expected some temporaries in arena slots"
+    assert "_S[" in compiled.fn.source
+    eager = mlp_like(fnp.asarray(X), fnp.asarray(W))
+    out = fnn.jit(mlp_like)(X, W)
+    for e, o in zip(eager, out, strict=True):
+        np.testing.assert_allclose(_np(o), _np(e), rtol=1e-5, atol=1e-5)
+
+
+def test_results_of_one_call_survive_the_next_call():
+    jf = fnn.jit(mlp_like)
+    first = [np.array(o) for o in jf(X, W)]
+    held = jf(X, W)  # arrays the caller keeps
+    kept = [np.array(o) for o in held]
+    for _ in range(3):
+        jf(-X, W * 2.0)  # same shapes: the same arena buffers are reused
+    for h, k, f in zip(held, kept, first, strict=True):
+        np.testing.assert_array_equal(_np(h), k)
+        np.testing.assert_array_equal(k, f)
+
+
+def test_outputs_never_alias_arena_buffers():
+    def f(x, w):
+        h = fnp.tanh(x @ w)  # a temporary that is also (a view of) an output
+        return fnp.reshape(h, (-1,)), fnp.exp(h) + 1.0
+
+    compiled = fnn.jit(f).lower(X, W)
+    outs = compiled.fn(X, W)
+    arena = compiled.fn.arena.acquire() if hasattr(compiled.fn, "arena") else []
+    for o in outs:
+        for b in arena:
+            assert not np.shares_memory(o, b)
+
+
+def test_concurrent_calls_from_threads_get_their_own_buffers():
+    jf = fnn.jit(mlp_like)
+    inputs = [(X * (k + 1), W) for k in range(4)]
+    expected = [[np.array(o) for o in mlp_like(fnp.asarray(a), fnp.asarray(b))] for a, b in inputs]
+    jf(*inputs[0])  # compile once
+    errors = []
+
+    def worker(k):
+        for _ in range(20):
+            got = jf(*inputs[k])
+            for g, e in zip(got, expected[k], strict=True):
+                if not np.allclose(_np(g), e, rtol=1e-5, atol=1e-4):
+                    errors.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_arena_can_be_switched_off():
+    fnn.config.update("jit_arena_mb", 0)
+    try:
+        compiled = fnn.jit(mlp_like).lower(X, W)
+        assert not compiled.fn.plan.slots and "_S[" not in compiled.fn.source
+        np.testing.assert_allclose(
+            _np(compiled.fn(X, W)[0]), _np(mlp_like(fnp.asarray(X), fnp.asarray(W))[0]), rtol=1e-5
+        )
+    finally:
+        fnn.config.update("jit_arena_mb", 1024)
+
+
+def test_config_rejects_bad_arena_size():
+    with pytest.raises(ValueError, match="jit_arena_mb must be >= 0"):
+        fnn.config.update("jit_arena_mb", -1)
+    with pytest.raises(ValueError, match="unknown option 'jit_arena'"):
+        fnn.config.update("jit_arena", 1)
+
+
+def test_gradients_through_the_arena_match_finite_differences():
+    def loss(w, x):
+        h = fnp.maximum(x @ w, 0.0)
+        return fnp.mean(fnp.tanh(h @ w) ** 3)
+
+    x64 = X.astype(np.float64)[:8]
+    w64 = W.astype(np.float64) * 0.3
+    fnn.config.update("enable_x64", True)
+    try:
+        g = fnn.jit(fnn.grad(loss))
+        for _ in range(2):  # the second call reuses the first call's buffers
+            got = _np(g(w64, x64))
+        d = RNG.standard_normal(w64.shape)
+        eps = 1e-6
+        fd = (_np(loss(w64 + eps * d, x64)) - _np(loss(w64 - eps * d, x64))) / (2 * eps)
+        assert np.isclose(np.sum(got * d), fd, rtol=1e-6)
+    finally:
+        fnn.config.update("enable_x64", False)
+
+
+def test_select_through_the_arena_keeps_nan_and_signed_zero_bits():
+    x = np.array([np.nan, -0.0, np.inf, -1.0] * 256, np.float32)
+    pred = np.arange(x.size) % 3 == 0
+
+    def f(p, a):
+        return lax.select(p, a, -a) * 1.0
+
+    got = _np(fnn.jit(f)(pred, x))
+    expected = np.where(pred, x, -x)
+    assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
