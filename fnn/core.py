@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -284,7 +285,8 @@ def _concretization_message(tracer: Tracer, what: str) -> str:
 def _tracing_context(tracer: Tracer) -> str:
     # grad/jvp levels carry no name: report the innermost enclosing named function
     # (jit's or vmap's), e.g. `f` in jit(grad(f)).
-    mains = [tracer._trace.main] + [m for m in reversed(trace_stack) if m is not tracer._trace.main]
+    stack = _state.stack
+    mains = [tracer._trace.main] + [m for m in reversed(stack) if m is not tracer._trace.main]
     for main in mains:
         name = getattr(main.global_data, "fun_name", None)
         if name:
@@ -306,8 +308,16 @@ class EvalTrace(Trace):
         return eval_primitive(primitive, tracers, params)
 
 
-trace_stack: list[MainTrace] = [MainTrace(0, EvalTrace, None)]
-dynamic_trace: MainTrace | None = None
+class _TraceState(threading.local):
+    """The transform levels active in this thread (per thread, as in JAX: two threads
+    may trace or run jitted functions at once)."""
+
+    def __init__(self):
+        self.stack: list[MainTrace] = [MainTrace(0, EvalTrace, None)]
+        self.dynamic: MainTrace | None = None
+
+
+_state = _TraceState()
 
 # Set by fnn.array: wraps a numpy result into an immutable fnn.Array.
 wrap_array: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]
@@ -367,29 +377,31 @@ def _to_numpy(x) -> np.ndarray:
 @contextlib.contextmanager
 def new_main(trace_type: type, global_data: Any = None) -> Iterator[MainTrace]:
     """Push a new transform level for the duration of the block."""
-    main = MainTrace(len(trace_stack), trace_type, global_data)
-    trace_stack.append(main)
+    stack = _state.stack
+    main = MainTrace(len(stack), trace_type, global_data)
+    stack.append(main)
     try:
         yield main
     finally:
-        trace_stack.pop()
+        stack.pop()
         main.alive = False
 
 
 @contextlib.contextmanager
 def new_dynamic(main: MainTrace) -> Iterator[None]:
     """Make ``main`` catch every primitive, even those on constants (for staging)."""
-    global dynamic_trace
-    prev, dynamic_trace = dynamic_trace, main
+    state = _state
+    prev, state.dynamic = state.dynamic, main
     try:
         yield
     finally:
-        dynamic_trace = prev
+        state.dynamic = prev
 
 
 def bind(prim: Primitive, *args, **params):
     """Apply a primitive to arguments through the innermost active transform."""
-    if dynamic_trace is None and len(trace_stack) == 1:
+    state = _state
+    if state.dynamic is None and len(state.stack) == 1:
         # Fast path for eager code: no transform is active.
         return eval_primitive(prim, args, params)
     trace = find_top_trace(args)
@@ -401,20 +413,22 @@ def bind(prim: Primitive, *args, **params):
 
 
 def find_top_trace(xs) -> Trace:
-    top_main = trace_stack[0]
+    state = _state
+    top_main = state.stack[0]
     for x in xs:
         if isinstance(x, Tracer):
             main = x._trace.main
             if main.level > top_main.level:
                 top_main = main
-    if dynamic_trace is not None and dynamic_trace.level > top_main.level:
-        top_main = dynamic_trace
+    if state.dynamic is not None and state.dynamic.level > top_main.level:
+        top_main = state.dynamic
     _check_alive(top_main, xs)
     return top_main.trace_type(top_main)
 
 
 def _check_alive(main: MainTrace, xs):
-    if not main.alive or main.level >= len(trace_stack) or trace_stack[main.level] is not main:
+    stack = _state.stack
+    if not main.alive or main.level >= len(stack) or stack[main.level] is not main:
         leaked = next(x for x in xs if isinstance(x, Tracer) and x._trace.main is main)
         raise UnexpectedTracerError(_leak_message(leaked))
 
@@ -463,4 +477,5 @@ def full_lower(val):
 
 
 def is_tracing() -> bool:
-    return dynamic_trace is not None or len(trace_stack) > 1
+    state = _state
+    return state.dynamic is not None or len(state.stack) > 1

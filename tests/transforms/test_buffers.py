@@ -136,3 +136,33 @@ def test_select_through_the_arena_keeps_nan_and_signed_zero_bits():
     got = _np(fnn.jit(f)(pred, x))
     expected = np.where(pred, x, -x)
     assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+
+
+def test_threads_can_trace_and_differentiate_at_the_same_time():
+    # Each thread has its own transform stack (as in JAX): first calls that trace and
+    # compile in parallel must not see each other's tracers.
+    barrier = threading.Barrier(4)
+    results, errors = {}, []
+
+    def worker(k):
+        def f(w, x):
+            return fnp.sum(fnp.tanh(x @ w) ** 2) * (k + 1)
+
+        x = X[: 8 * (k + 1)]  # a different shape per thread: a trace per thread
+        try:
+            barrier.wait()
+            g = fnn.jit(fnn.grad(f))(W, x)
+            results[k] = np.asarray(g)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for k in range(4):
+        x = fnp.asarray(X[: 8 * (k + 1)])
+        expected = fnn.grad(lambda w, x, k=k: fnp.sum(fnp.tanh(x @ w) ** 2) * (k + 1))(W, x)
+        np.testing.assert_allclose(results[k], np.asarray(expected), rtol=1e-4, atol=1e-4)
