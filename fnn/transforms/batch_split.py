@@ -272,6 +272,14 @@ def _leading_axis_rule(eqn, infos, B):
     return [info], {}, _same(eqn.params)
 
 
+def _col2im_dot_rule(eqn, infos, B):
+    """A convolution's input gradient: cotangent images mapped along N, the kernel whole."""
+    ct, w = infos
+    if w is not None or ct.axis != 0 or ct.unit != 1:
+        raise Unsplittable("col2im_dot mapped off its batch axis")
+    return [ct], {}, _same(eqn.params)
+
+
 def _rev_rule(eqn, infos, B):
     (info,) = infos
     if info.axis in eqn.params["dimensions"]:
@@ -300,6 +308,7 @@ def _register_structural_rules():
             slicing.rev_p: _rev_rule,
             conv.conv_patches_p: _leading_axis_rule,
             conv.col2im_p: _leading_axis_rule,
+            conv.col2im_dot_p: _col2im_dot_rule,
             reductions.argmax_p: _axis_param_rule("axis", shift_out=True),
             reductions.argmin_p: _axis_param_rule("axis", shift_out=True),
             reductions.cumsum_p: _axis_param_rule("axis"),

@@ -278,3 +278,31 @@ def test_optimize_preserves_meaning_under_grad(f):
     np.testing.assert_allclose(
         np.asarray(fnn.jit(fnn.grad(f))(x)), np.asarray(fnn.grad(f)(x)), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    "strides,padding,dilation",
+    [((1, 1), "SAME", (1, 1)), ((2, 2), "SAME", (1, 1)), ((2, 1), "VALID", (2, 2))],
+)
+def test_convolution_input_gradient_is_fused_and_exact(strides, padding, dilation):
+    from fnn import lax
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 9, 8, 4))
+    w = rng.standard_normal((3, 2, 4, 5))
+
+    def f(x, w):
+        y = lax.conv_general_dilated(x, w, strides, padding, rhs_dilation=dilation)
+        return fnp.sum(fnp.tanh(y) ** 2)
+
+    fnn.config.update("enable_x64", True)
+    try:
+        g = fnn.jit(fnn.grad(f, argnums=(0, 1)))
+        names = [e.primitive.name for e in g.lower(x, w).jaxpr.eqns]
+        assert "col2im_dot" in names and "col2im" not in names
+        got = g(x, w)
+        expected = fnn.grad(f, argnums=(0, 1))(fnp.asarray(x), fnp.asarray(w))
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+    finally:
+        fnn.config.update("enable_x64", False)
