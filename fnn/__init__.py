@@ -9,7 +9,7 @@ Example:
     Array([0., 2., 4.], dtype=float32)
 """
 
-from fnn import config, lax, numpy, random, tree_util
+from fnn import _malloc, config, lax, numpy, random, tree_util
 from fnn import core as _core
 from fnn.array import Array
 from fnn.core import ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
@@ -30,4 +30,5 @@ from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jit import jit, make_jaxpr
 
 __version__ = "0.1.0"
+_malloc.tune_malloc()  # large temporaries reused, not page-faulted per call (see _malloc.py)
 from fnn import pde  # noqa: E402  (last: fnn.pde uses the names above)

@@ -167,6 +167,33 @@ def _uniform_consts(jaxpr: Jaxpr, consts) -> dict[Var, object]:
     return out
 
 
+# Elementwise primitives where a constant of one repeated value may become a scalar
+# literal (numpy broadcasts it): it is not read from memory, and select's fast paths
+# (``select(p, x, 0)``, ReLU) apply. The folded zeros of ``where(x > 0, x, 0)`` are one.
+_SCALAR_OPERAND_PRIMS = {"select", "mul", "add", "sub", "div", "max", "min"}
+
+
+def _uniform_operands_to_scalars(name, inputs, out, uniform, const_of):
+    first = 1 if name == "select" else 0  # select's predicate stays as it is
+    for i in range(first, len(inputs)):
+        x = inputs[i]
+        if type(x) is not Var or x not in uniform:
+            continue
+        others = [y.aval.shape for k, y in enumerate(inputs) if k != i]
+        if np.broadcast_shapes(*others) != out.aval.shape:
+            continue  # the constant gives the result its shape
+        if x in const_of:
+            arr = np.asarray(core._to_numpy(const_of[x])).reshape(-1)
+            bits = arr.view(f"u{arr.itemsize}")
+            if arr.dtype.kind == "f" and not np.all(bits == bits[0]):
+                continue  # 0.0 mixed with -0.0: not one value bit for bit
+            value = arr[0]
+        else:  # a broadcast literal
+            value = np.asarray(uniform[x], dtype=x.aval.dtype)
+        inputs = [*inputs[:i], Literal(value), *inputs[i + 1 :]]
+    return inputs
+
+
 def simplify(jaxpr: Jaxpr, consts):
     """Remove algebraic no-ops: x*1, x+0, x-0, x/1, identity reshape/transpose/convert,
     and fuse transpose-of-transpose and reshape-of-reshape."""
@@ -176,6 +203,7 @@ def simplify(jaxpr: Jaxpr, consts):
     # Arrays known to hold one repeated value: the cotangent seeds of grad (a broadcast
     # 1.0, or its folded constant) make x*ones as common as x*1.
     uniform = _uniform_consts(jaxpr, consts)
+    const_of = dict(zip(jaxpr.constvars, consts, strict=True))
 
     def is_neutral(x, value) -> bool:
         return _is_literal(x, value) or (type(x) is Var and x in uniform and uniform[x] == value)
@@ -186,6 +214,8 @@ def simplify(jaxpr: Jaxpr, consts):
         name = eqn.primitive.name
         out = eqn.out_binders[0] if eqn.out_binders else None
         replacement = None
+        if name in _SCALAR_OPERAND_PRIMS:
+            inputs = _uniform_operands_to_scalars(name, inputs, out, uniform, const_of)
         if name in ("mul", "add", "sub", "div") and len(inputs) == 2:
             x, y = inputs
             neutral = 1 if name in ("mul", "div") else 0

@@ -306,3 +306,28 @@ def test_convolution_input_gradient_is_fused_and_exact(strides, padding, dilatio
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
     finally:
         fnn.config.update("enable_x64", False)
+
+
+def test_uniform_constant_operands_become_scalars():
+    x = np.random.default_rng(1).standard_normal((64, 32)).astype(np.float32)
+
+    def relu_sq(x):
+        return fnp.where(x > 0, x, fnp.zeros_like(x)) * fnp.full_like(x, 3.0)
+
+    jaxpr = fnn.jit(relu_sq).lower(x).jaxpr
+    sel = next(e for e in jaxpr.eqns if e.primitive.name == "select")
+    mul = next(e for e in jaxpr.eqns if e.primitive.name == "mul")
+    assert type(sel.inputs[2]) is Literal and sel.inputs[2].val == 0
+    assert any(type(v) is Literal and v.val == 3 for v in mul.inputs)
+    np.testing.assert_array_equal(np.asarray(fnn.jit(relu_sq)(x)), np.where(x > 0, x, 0) * 3)
+
+
+def test_signed_zeros_are_not_merged_into_one_scalar():
+    mixed = np.array([0.0, -0.0] * 512, np.float32)
+    x = np.linspace(-1, 1, 1024).astype(np.float32)
+
+    def f(x):
+        return fnp.where(x > 0, x, fnp.asarray(mixed))
+
+    got = np.asarray(fnn.jit(f)(x))
+    assert got.tobytes() == np.where(x > 0, x, mixed).tobytes()
