@@ -84,9 +84,17 @@ def _matmul_into(a, b, out, mat_shape):
     return out
 
 
+class _ShapesText:
+    def __init__(self, lhs, rhs):
+        self.lhs, self.rhs = lhs, rhs
+
+    def __format__(self, spec):
+        return f"{self.lhs.str_short()} and {self.rhs.str_short()}"
+
+
 def _dot_abstract(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
     (lc, rc), (lb, rb) = dimension_numbers
-    shapes = f"{lhs.str_short()} and {rhs.str_short()}"
+    shapes = _ShapesText(lhs, rhs)  # formatted only for an error message
     if lhs.dtype != rhs.dtype:
         raise FnnTypeError(f"dot_general: dtypes differ: {shapes}")
     if len(lc) != len(rc) or len(lb) != len(rb):
