@@ -161,6 +161,7 @@ def train(
     on_log: Callable[[int, Any], dict] | None = None,
     history_path: Path | None = None,
     max_seconds: float | None = None,
+    restarts: int = 20,
 ) -> tuple[Any, History, dict]:
     """Minimize the sum of ``loss_terms(params, *data)`` (a dict of scalars): Adam, then
     L-BFGS-B.
@@ -170,7 +171,8 @@ def train(
     ``on_log(it, params)`` returns, if given) into a History keyed by ``iteration`` (Adam
     steps first), which is also written to ``history_path`` about once a minute, to
     follow long runs. Training stops early after ``max_seconds`` of wall time, if given.
-    Returns the final params, the history and timing statistics.
+    L-BFGS-B is restarted (up to ``restarts`` times) when it stops before
+    ``lbfgs_iters`` iterations. Returns the final params, the history and statistics.
 
     Example:
         >>> terms = lambda p, c: {"loss": fnp.sum((p - c) ** 2)}
@@ -227,45 +229,64 @@ def train(
     # The terms logged come with the loss (has_aux): logging costs no evaluation.
     stamps = [time.perf_counter()]
     bar = progress(total=lbfgs_iters, desc="L-BFGS")
+    done = [0]  # L-BFGS iterations of the earlier (re)starts
 
     def callback(it: int, loss: float, p: Any, values: dict) -> bool:
         stamps.append(time.perf_counter())
+        it += done[0]
         if it % log_every == 0:
             log(adam_steps + it, p, "lbfgs", values)
             bar.set_postfix(loss=loss)
         bar.update()
         return stamps[-1] > deadline  # True stops L-BFGS
 
-    # The paper's settings, with ftol at machine precision so only maxiter stops it.
-    options = {
-        "maxcor": 50,
-        "maxls": 50,
-        "maxfun": 10 * lbfgs_iters + 10,
-        "ftol": np.finfo(float).eps,
-    }
-    result = optim.minimize(
-        total, params, args=data, has_aux=True, maxiter=lbfgs_iters, callback=callback,
-        options=options,
-    )  # fmt: skip
-    if result.n_iter < lbfgs_iters and stamps[-1] > deadline:
-        result.message = f"stopped by the time limit ({result.message})"
+    # L-BFGS-B stops before maxiter when an iteration no longer lowers the loss by a
+    # relative ftol (machine epsilon here, as in the paper) or its line search fails:
+    # both happen in float32 once steps change the loss by less than its rounding
+    # (seed 0 stopped after 3,538 iterations at relative L2 error 1.7e-3). Such a stop is
+    # followed by a restart from the current params with an empty memory, up to
+    # ``restarts`` times, until ``lbfgs_iters`` iterations in all or a restart that
+    # does not lower the loss.
+    n_fev, messages, best = 0, [], float("inf")
+    for _ in range(restarts + 1):
+        remaining = lbfgs_iters - done[0]
+        options = {
+            "maxcor": 50,
+            "maxls": 50,
+            "maxfun": 10 * remaining + 10,
+            "ftol": np.finfo(float).eps,
+        }
+        result = optim.minimize(
+            total, params, args=data, has_aux=True, maxiter=remaining, callback=callback,
+            options=options,
+        )  # fmt: skip
+        done[0] += result.n_iter
+        n_fev += result.n_fev
+        params, values = result.params, result.aux
+        messages.append(f"{result.message} after {result.n_iter} iterations")
+        if done[0] >= lbfgs_iters or stamps[-1] > deadline or not result.loss < best:
+            break  # done, out of time, or the last restart did not lower the loss
+        best = result.loss
+    message = "; then restarted: ".join(messages)
+    if done[0] < lbfgs_iters and stamps[-1] > deadline:
+        message = f"stopped by the time limit ({message})"
     bar.close()
-    params = result.params
-    if result.n_iter % log_every:
-        log(adam_steps + result.n_iter, params, "lbfgs", result.aux)
+    if done[0] % log_every:
+        log(adam_steps + done[0], params, "lbfgs", values)
     lbfgs_seconds = stamps[-1] - stamps[0]
     stats = {
         "adam_steps": adam_steps,
         "adam_seconds": adam_seconds,
-        "lbfgs_iterations": result.n_iter,
-        "lbfgs_evaluations": result.n_fev,
+        "lbfgs_iterations": done[0],
+        "lbfgs_evaluations": n_fev,
+        "lbfgs_restarts": len(messages) - 1,
         "lbfgs_seconds": lbfgs_seconds,
-        "lbfgs_message": result.message,
+        "lbfgs_message": message,
         # Includes the every-log_every evaluation of the test error for the history.
         "median_seconds_per_lbfgs_iteration": float(np.median(np.diff(stamps)))
         if len(stamps) > 1
         else None,
-        "seconds_per_lbfgs_evaluation": lbfgs_seconds / max(result.n_fev, 1),
+        "seconds_per_lbfgs_evaluation": lbfgs_seconds / max(n_fev, 1),
     }
     return params, history, stats
 

@@ -72,3 +72,22 @@ def test_identification_quick(tmp_path, noise):
     history = json.loads((tmp_path / "history.json").read_text())
     assert {"lambda_1", "lambda_2"} <= set(history)
     assert_pngs(tmp_path, ["loss.png", "lambdas.png"])
+
+
+def test_train_restarts_lbfgs_when_it_stops_early():
+    import sys
+
+    import fnn.numpy as fnp
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    from pinn_burgers import train
+
+    # A float32 quadratic: L-BFGS-B stops on ftol = eps long before 500 iterations.
+    target = fnp.linspace(-1.0, 1.0, 7)
+    terms = lambda p, c: {"fit": fnp.sum((p - c) ** 2) + 0.1 * fnp.sum(p**4)}  # noqa: E731
+    params, history, stats = train(terms, fnp.zeros(7), [target], 3, 500, log_every=1)
+    assert stats["adam_steps"] == 3 and stats["lbfgs_iterations"] < 500
+    assert stats["lbfgs_restarts"] >= 1 and "restarted" in stats["lbfgs_message"]
+    assert stats["lbfgs_message"].count("after") == stats["lbfgs_restarts"] + 1
+    its = [r["iteration"] for r in history.records if r["phase"] == "lbfgs"]
+    assert its == list(range(4, 4 + stats["lbfgs_iterations"]))  # numbered across restarts
