@@ -216,6 +216,27 @@ def simplify(jaxpr: Jaxpr, consts):
         replacement = None
         if name in _SCALAR_OPERAND_PRIMS:
             inputs = _uniform_operands_to_scalars(name, inputs, out, uniform, const_of)
+        if (
+            name == "add"
+            and inputs[0] is inputs[1]
+            and type(inputs[0]) is Var
+            and out.aval.dtype.kind == "f"
+        ):
+            new = _mul_by(inputs[0], 2, eqn)  # x + x -> x * 2, which a scaling may absorb
+            eqns.append(new)
+            producer[out] = new
+            continue
+        if name == "mul" and out.aval.dtype.kind == "f" and any(type(x) is Literal for x in inputs):
+            k = 0 if type(inputs[0]) is Literal else 1
+            c, x = inputs[k].val, inputs[1 - k]
+            prev = producer.get(x) if type(x) is Var else None
+            scaled = _scale_of(prev, uses) if prev is not None else None
+            # (y * a) * c -> y * (a * c), exact when one factor is a power of two.
+            if scaled is not None and c.ndim == 0 and (_pow2(c) or _pow2(scaled[1])):
+                new = _mul_by(scaled[0], scaled[1] * c.item(), eqn)
+                eqns.append(new)
+                producer[out] = new
+                continue
         if name in ("mul", "add", "sub", "div") and len(inputs) == 2:
             x, y = inputs
             neutral = 1 if name in ("mul", "div") else 0
@@ -267,6 +288,15 @@ def simplify(jaxpr: Jaxpr, consts):
             prev = producer[inputs[0]]
             if prev.primitive is eqn.primitive:
                 replacement = prev.inputs[0]
+            elif out.aval.dtype.kind == "f":
+                scaled = _scale_of(prev, uses)
+                if scaled is not None:  # -(x * c) -> x * (-c): one pass instead of two
+                    x, c = scaled
+                    new = _mul_by(x, -c, eqn)
+                    eqns.append(new)
+                    producer[out] = new
+                    continue
+
         if replacement is not None:
             env[out] = replacement
             continue
@@ -276,6 +306,32 @@ def simplify(jaxpr: Jaxpr, consts):
         eqns.append(new)
     outvars = [_subst(x, env) for x in jaxpr.outvars]
     return dce(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, outvars), consts)
+
+
+def _scale_of(eqn, uses):
+    """``(x, c)`` if ``eqn`` is ``x * c`` for a scalar literal c and its result has one use."""
+    if eqn is None or eqn.primitive.name != "mul" or uses.get(eqn.out_binders[0], 0) != 1:
+        return None
+    a, b = eqn.inputs
+    if type(b) is Literal and b.val.ndim == 0 and type(a) is Var:
+        return a, b.val.item()
+    if type(a) is Literal and a.val.ndim == 0 and type(b) is Var:
+        return b, a.val.item()
+    return None
+
+
+def _pow2(c) -> bool:
+    """Scaling by c is exact: a (signed) power of two."""
+    c = abs(float(c))
+    return c > 0 and np.isfinite(c) and np.frexp(c)[0] == 0.5
+
+
+def _mul_by(x: Var, c, eqn: JaxprEqn) -> JaxprEqn:
+    """``eqn``'s output computed as ``x * c`` (c a scalar of x's dtype)."""
+    from fnn.lax.elementwise import mul_p
+
+    lit = Literal(np.asarray(c, dtype=x.aval.dtype))
+    return JaxprEqn(mul_p, [x, lit], {}, eqn.out_binders)
 
 
 def _use_counts(jaxpr: Jaxpr) -> dict[Var, int]:

@@ -331,3 +331,19 @@ def test_signed_zeros_are_not_merged_into_one_scalar():
 
     got = np.asarray(fnn.jit(f)(x))
     assert got.tobytes() == np.where(x > 0, x, mixed).tobytes()
+
+
+def test_scalings_fold_exactly():
+    x = np.random.default_rng(2).standard_normal((50, 7)).astype(np.float32)
+
+    def f(x):
+        y = x * fnp.sin(x)
+        return -(y + y), (x * 3.0) * 0.5, -(x * 0.1)
+
+    jaxpr = fnn.jit(f).lower(x).jaxpr
+    names = [e.primitive.name for e in jaxpr.eqns]
+    assert "neg" not in names and "add" not in names  # -(y + y) is y * -2
+    got = fnn.jit(f)(x)
+    expected = f(fnp.asarray(x))
+    for g, e in zip(got, expected, strict=True):
+        assert np.asarray(g).tobytes() == np.asarray(e).tobytes()  # bit for bit
