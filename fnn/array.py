@@ -30,17 +30,21 @@ _fnp: Any = None
 class Array:
     """An immutable n-dimensional array backed by a read-only numpy buffer."""
 
-    __slots__ = ("_value", "__weakref__")
+    __slots__ = ("_value", "_aval", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, value: np.ndarray):
         if value.flags.writeable:
             value.flags.writeable = False
         self._value = value
+        self._aval = None
 
     @property
     def aval(self) -> ShapedArray:
-        return ShapedArray(self._value.shape, self._value.dtype)
+        aval = self._aval
+        if aval is None:  # computed once: transforms ask for it many times per array
+            aval = self._aval = ShapedArray(self._value.shape, self._value.dtype)
+        return aval
 
     shape = property(lambda self: self._value.shape)
     dtype = property(lambda self: self._value.dtype)
