@@ -44,14 +44,12 @@ def _dtype_of(x) -> np.dtype:
     return core.get_aval(x).dtype
 
 
+_RANK_OF_KIND = {"b": 0, "i": 1, "u": 1, "f": 2}
+
+
 def _kind_rank(dt: np.dtype) -> int:
-    if dt == np.bool_:
-        return 0
-    if np.issubdtype(dt, np.integer):
-        return 1
-    if np.issubdtype(dt, np.floating):
-        return 2
-    return 3
+    """bool 0, integers 1, floats 2, complex (and anything else) 3."""
+    return _RANK_OF_KIND.get(dt.kind, 3)
 
 
 def _promote_two(a: np.dtype, b: np.dtype) -> np.dtype:
@@ -157,7 +155,11 @@ def promote_args(name: str, *args, to_float: bool = False):
                 f"{name}: expected arrays or numbers, got {type(a).__name__}: {a!r:.60}"
             )
     args = [asarray(a) if isinstance(a, list | tuple) else a for a in args]
-    dt = result_type(*args)
+    first = args[0] if args else None
+    if is_array(first) and all(is_array(a) and a.dtype == first.dtype for a in args[1:]):
+        dt = first.dtype  # the common case: arrays of one dtype, nothing to promote
+    else:
+        dt = result_type(*args)
     if to_float and _kind_rank(dt) < 2:
         dt = config.default_float()
     return [convert(a, dt) for a in args]
