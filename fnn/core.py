@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,7 +68,7 @@ class ShapedArray:
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    size = property(lambda self: math.prod(self.shape))
 
     def __eq__(self, other):
         return (

@@ -13,6 +13,8 @@ It is used by the select primitive's eager impl and by its generated code in ``j
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["select", "fast_select_applies"]
@@ -29,7 +31,7 @@ def fast_select_applies(pred_shape, true_shape, false_shape, dtype) -> bool:
     full = tuple(pred_shape)
     if dtype.kind not in "fiub" or dtype.itemsize not in _INT_OF_SIZE:
         return False
-    if int(np.prod(full)) < _MIN_SIZE:
+    if math.prod(full) < _MIN_SIZE:
         return False
     return all(tuple(s) in (full, ()) for s in (true_shape, false_shape))
 

@@ -8,6 +8,8 @@ the work; the transposes and reshapes around it are planned once from static sha
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fnn import core
@@ -29,7 +31,7 @@ def _plan(lshape, rshape, dn):
     """Permutations and shapes that turn the contraction into one batched matmul."""
     (lc, rc), (lb, rb) = dn
     lf, rf = _free(len(lshape), lc, lb), _free(len(rshape), rc, rb)
-    size = lambda shape, axes: int(np.prod([shape[a] for a in axes], dtype=np.int64))  # noqa: E731
+    size = lambda shape, axes: math.prod([shape[a] for a in axes])  # noqa: E731  (ints, exact)
     B, M, K, N = size(lshape, lb), size(lshape, lf), size(lshape, lc), size(rshape, rf)
     lperm = tuple(lb) + tuple(lf) + tuple(lc)
     rperm = tuple(rb) + tuple(rc) + tuple(rf)

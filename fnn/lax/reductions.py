@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fnn import core
@@ -109,7 +111,7 @@ def _prod_jvp(primals, tangents, *, axes):
     xs = transpose(x, perm)
     ts = transpose(t, perm)
     lead = tuple(aval.shape[i] for i in kept)
-    n = int(np.prod([aval.shape[a] for a in axes], dtype=np.int64))
+    n = math.prod([aval.shape[a] for a in axes])
     xs = reshape(xs, lead + (n,))
     ts = reshape(ts, lead + (n,))
     others = mul(_exclusive_cumprod(xs, reverse=False), _exclusive_cumprod(xs, reverse=True))

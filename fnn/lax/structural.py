@@ -4,6 +4,8 @@ reduce_sum, convert_element_type; and the helpers the other rules are written wi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fnn import config, core
@@ -122,7 +124,7 @@ def _static_bid_shape_expr(arg, shape, dims):
 
 
 def _reshape_abstract(x, *, new_sizes):
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+    if math.prod(new_sizes) != x.size:
         raise FnnTypeError(f"reshape: cannot reshape an array of shape {x.shape} to {new_sizes}")
     return ShapedArray(new_sizes, x.dtype)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -123,7 +124,7 @@ def count_nonzero(a, axis=None, keepdims=False):
 
 
 def _count(shape, axes) -> int:
-    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    return math.prod([shape[i] for i in axes])
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False):

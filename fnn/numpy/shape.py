@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -40,13 +41,13 @@ def _resolve_shape(name, size_, newshape):
     if newshape.count(-1) > 1:
         raise FnnTypeError(f"{name}: can only specify one unknown dimension (-1), got {newshape}")
     if -1 in newshape:
-        known = int(np.prod([d for d in newshape if d != -1], dtype=np.int64))
+        known = math.prod([d for d in newshape if d != -1])
         if known == 0 or size_ % known:
             raise FnnTypeError(
                 f"{name}: cannot reshape array of size {size_} into shape {tuple(newshape)}"
             )
         newshape[newshape.index(-1)] = size_ // known
-    if int(np.prod(newshape, dtype=np.int64)) != size_:
+    if math.prod(newshape) != size_:
         raise FnnTypeError(
             f"{name}: cannot reshape array of size {size_} into shape {tuple(newshape)}"
         )
