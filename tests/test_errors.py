@@ -344,3 +344,18 @@ def test_tracer_stored_in_a_global_inside_jit_and_grad():
             _LEAKED + 1.0
         with pytest.raises(fnn.UnexpectedTracerError):
             fnn.jit(lambda y: y * _LEAKED)(fnp.ones(2))
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("abc", "got str 'abc'"),
+        (b"x", "got bytes"),
+        (["a", "b"], "numpy dtype <U1"),
+        (np.array(["2020-01-01"], dtype="datetime64[D]"), "datetime64"),
+    ],
+)
+def test_asarray_refuses_strings_and_dates(value, words):
+    with pytest.raises(fnn.FnnTypeError, match="asarray: expected") as info:
+        fnp.asarray(value)
+    assert words in str(info.value)

@@ -112,16 +112,32 @@ def asarray(x, dtype=None):
         target = dtype or config.canonicalize_dtype(x.dtype)
         if x.dtype == object:
             raise FnnTypeError(f"asarray: object arrays are not supported (got {x!r:.80})")
+        _check_numeric(x, x)
         out = x.astype(target, copy=True) if (x.flags.writeable or x.dtype != target) else x
         return Array(out)
     if _is_weak(x) and dtype is None:
         return Array(core.canonical_value(x))
+    if isinstance(x, str | bytes):  # numpy would make a string array of it
+        raise FnnTypeError(
+            f"asarray: expected a number, an array or a (nested) list of numbers, "
+            f"got {type(x).__name__} {x!r:.60}"
+        )
     arr = np.asarray(x, dtype=dtype)
     if arr.dtype == object:
         raise FnnTypeError(f"asarray: cannot convert {type(x).__name__} to an array")
+    _check_numeric(arr, x)
     if dtype is None:
         arr = arr.astype(config.canonicalize_dtype(arr.dtype), copy=False)
     return Array(np.array(arr, copy=True) if arr.flags.writeable and arr.base is not None else arr)
+
+
+def _check_numeric(arr: np.ndarray, x) -> None:
+    """fnn arrays hold booleans and numbers only (strings, datetimes, voids are refused)."""
+    if arr.dtype.kind not in "biufc":
+        raise FnnTypeError(
+            f"asarray: expected numbers or booleans, got {type(x).__name__} of numpy dtype "
+            f"{arr.dtype} ({x!r:.60})"
+        )
 
 
 def _contains_array(xs) -> bool:
