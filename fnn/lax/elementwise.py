@@ -342,7 +342,16 @@ _unary_jvp(acosh_p, lambda t, x, y: div(t, sqrt(sub(mul(x, x), _c(x, 1)))))
 _unary_jvp(atanh_p, lambda t, x, y: div(t, sub(_c(x, 1), mul(x, x))))
 _unary_jvp(sqrt_p, lambda t, x, y: div(t, mul(_c(y, 2), y)))
 _unary_jvp(cbrt_p, lambda t, x, y: div(t, mul(_c(y, 3), mul(y, y))))
-_unary_jvp(abs_p, lambda t, x, y: mul(t, sign(x)))
+
+
+def _abs_slope(x):
+    """d|x|/dx: sign(x), but 1 at x = 0 (as JAX: the subgradient of the right side)."""
+    if np.issubdtype(core.get_aval(x).dtype, np.complexfloating):
+        return sign(x)
+    return select(ge(x, _c(x, 0)), _c(x, 1), _c(x, -1))
+
+
+_unary_jvp(abs_p, lambda t, x, y: mul(t, _abs_slope(x)))
 _unary_jvp(logistic_p, lambda t, x, y: mul(t, mul(y, sub(_c(y, 1), y))))
 _unary_jvp(erf_p, lambda t, x, y: mul(t, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
 _unary_jvp(erf_inv_p, lambda t, x, y: mul(t, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(y, y)))))

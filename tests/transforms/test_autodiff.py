@@ -555,3 +555,10 @@ def test_every_transform_returns_arrays_even_for_constants_and_zeros():
     ]
     for r in results:
         assert type(r) is fnn.Array, type(r)
+
+
+def test_abs_derivative_at_zero_is_one_as_in_jax():
+    # JAX takes the right-hand subgradient: d|x|/dx at 0 is 1 (sign(0) = 0 would be 0).
+    assert float(fnn.grad(fnp.abs)(0.0)) == 1.0
+    got = fnn.jit(fnn.grad(lambda x: fnp.sum(fnp.abs(x))))(fnp.asarray([-2.0, 0.0, 3.0]))
+    np.testing.assert_array_equal(np.asarray(got), [-1.0, 1.0, 1.0])
