@@ -437,7 +437,11 @@ def _scatter_jvp(primals, tangents, *, template, mode):
     if mode in ("set", "add"):
         return out, scatter(tx, tu, idx, template, mode)
     if mode == "mul":
-        # (x * s)' = x' * s + x * s', with s the scattered product; exact for unique indices.
+        # (x * s)' = x' * s + x * s', with s the scattered product. The updates' part
+        # below is exact only when no two updates land on one element; like JAX without
+        # unique_indices, refuse rather than return a wrong derivative otherwise.
+        if not is_zero(tangents[1]):
+            _check_unique_indices(idx)
         gathered_x = gather(x, idx, template)
         from fnn.lax.elementwise import add
 
@@ -449,6 +453,24 @@ def _scatter_jvp(primals, tangents, *, template, mode):
     x_won = eq(out, x)
     tu_scattered = scatter(_zeros_like(x), tu, idx, template, "set")
     return out, select(x_won, tx, tu_scattered)
+
+
+def _check_unique_indices(idx) -> None:
+    """Raise unless the (concrete) index arrays address each element at most once."""
+    if any(isinstance(i, core.Tracer) for i in idx):
+        raise NotImplementedError(
+            "the derivative of x.at[idx].multiply(v) with respect to v needs indices known "
+            "to be unique; these are traced values. Pass the indices as a concrete (numpy) "
+            "array, or write the product with x * fnn.numpy.ones_like(x).at[idx].set(v)."
+        )
+    arrays = np.broadcast_arrays(*[np.asarray(i) for i in idx])
+    flat = np.stack([a.ravel() for a in arrays], axis=1) if arrays else np.zeros((0, 0))
+    if len(np.unique(flat, axis=0)) < len(flat):
+        raise NotImplementedError(
+            "the derivative of x.at[idx].multiply(v) with respect to v is not implemented "
+            "for repeated indices (as in JAX): an element multiplied by several updates "
+            f"(indices {flat.T.tolist() if flat.shape[1] > 1 else flat.ravel().tolist()})"
+        )
 
 
 def _zeros_like(x):
