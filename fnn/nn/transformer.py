@@ -40,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -535,7 +536,8 @@ class Transformer(Module):
         """Greedy generation of ``length`` tokens after ``bos_id``, one cached step each.
 
         Returns (batch, length) int32 tokens (without the leading ``bos_id``). The step is
-        jitted once per call; each step costs one attention over the cache.
+        jitted once per model configuration (and traced once per batch size and length);
+        each step costs one attention over the cache.
 
         Example:
             >>> model = Transformer(11, 13, d_model=16, num_heads=2, num_encoder_layers=1,
@@ -546,12 +548,10 @@ class Transformer(Module):
         """
         src = fnp.asarray(src)
         memory = self.encode(params, src)
-
-        def step(params, memory, src, cache, token):
-            logits, cache = self.decode(params, token, memory, src, cache=cache, decode=True)
-            return fnp.argmax(logits[:, -1], axis=-1).astype(fnp.int32)[:, None], cache
-
-        step = fnn.jit(step)
+        try:
+            step = _greedy_step(self)
+        except TypeError:  # a model with an unhashable field: a step for this call only
+            step = _greedy_step.__wrapped__(self)
         cache = self.init_cache(src.shape[0], length)
         token = fnp.full((src.shape[0], 1), bos_id, dtype=fnp.int32)
         out = []
@@ -559,3 +559,14 @@ class Transformer(Module):
             token, cache = step(params, memory, src, cache, token)
             out.append(token)
         return fnp.concatenate(out, axis=1)
+
+
+@functools.lru_cache(maxsize=32)
+def _greedy_step(model: Transformer):
+    """The jitted one-token decoding step of ``model`` (shared by equal configurations)."""
+
+    def step(params, memory, src, cache, token):
+        logits, cache = model.decode(params, token, memory, src, cache=cache, decode=True)
+        return fnp.argmax(logits[:, -1], axis=-1).astype(fnp.int32)[:, None], cache
+
+    return fnn.jit(step)

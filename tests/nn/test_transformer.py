@@ -216,6 +216,12 @@ def test_greedy_decode_matches_recomputing_the_prefix(rng):
         logits = model.decode(params, fnp.asarray(tokens), memory, src)
         tokens = np.concatenate([tokens, np.argmax(np.asarray(logits)[:, -1], -1)[:, None]], 1)
     np.testing.assert_array_equal(got, tokens[:, 1:])
+    # A second call (new params, same shapes) reuses the compiled step: no new trace.
+    from fnn.nn.transformer import _greedy_step
+
+    traces = _greedy_step(model).trace_count
+    again = model.greedy_decode(_randomize(params, rng, scale=0.3), src, bos_id=1, length=4)
+    assert np.asarray(again).shape == (2, 4) and _greedy_step(model).trace_count == traces
 
 
 def test_transformer_learns_to_copy():
