@@ -393,3 +393,45 @@ class timer:  # noqa: N801 (used like a function: ``with timer() as t``)
         """CPU seconds of this process over the same span."""
         end = self.cpu_end if self.cpu_end is not None else time.process_time()
         return end - self.cpu_start
+
+
+# -- classifier evaluation ------------------------------------------------------------------
+
+
+def make_eval_step(model):
+    """A jitted ``eval_step(params, x, y) -> (summed loss, number correct, predicted labels)``
+    for a classifier ``model`` (an ``fnn.nn`` module with integer labels ``y``).
+
+    Example:
+        >>> from fnn import nn
+        >>> step = make_eval_step(nn.Sequential([nn.Dense(3)]))  # doctest: +SKIP
+    """
+    import fnn
+    import fnn.numpy as fnp
+    from fnn import nn
+
+    @fnn.jit
+    def eval_step(params, x, y):
+        logits = model.apply(params, x)
+        losses = nn.losses.softmax_cross_entropy_with_integer_labels(logits, y)
+        predicted = fnp.argmax(logits, axis=-1)
+        return fnp.sum(losses), fnp.sum(predicted == y), predicted
+
+    return eval_step
+
+
+def evaluate(eval_step, params, x, y, batch_size: int = 2000) -> tuple[float, float, np.ndarray]:
+    """Mean loss, accuracy and predicted labels over a whole data set, in batches.
+
+    Example:
+        >>> loss, accuracy, predicted = evaluate(eval_step, params, x_test, y_test)  # doctest: +SKIP
+    """
+    from fnn.data import batches
+
+    total_loss, correct, predicted = 0.0, 0, []
+    for xb, yb in batches((x, y), batch_size, shuffle=False):
+        loss_sum, n_correct, pred = eval_step(params, xb, yb)
+        total_loss += float(loss_sum)
+        correct += int(n_correct)
+        predicted.append(np.asarray(pred))
+    return total_loss / len(y), correct / len(y), np.concatenate(predicted)

@@ -31,11 +31,13 @@ from _shared import (  # noqa: E402
     example_args,
     load_image_dataset,
     machine_info,
+    make_eval_step,
     plot_predictions,
     prepare_out,
     timer,
     write_metrics,
 )
+from _shared import evaluate as evaluate_batches  # noqa: E402
 
 import fnn  # noqa: E402
 import fnn.numpy as fnp  # noqa: E402
@@ -71,26 +73,12 @@ def make_steps(model: nn.Sequential, opt: optim.GradientTransformation):
         updates, opt_state = opt.update(grads, opt_state, params)
         return optim.apply_updates(params, updates), opt_state, loss
 
-    @fnn.jit
-    def eval_step(params, x, y):
-        """Summed loss, number correct, and the predicted labels of one batch."""
-        logits = model.apply(params, x)
-        losses = nn.losses.softmax_cross_entropy_with_integer_labels(logits, y)
-        predicted = fnp.argmax(logits, axis=-1)
-        return fnp.sum(losses), fnp.sum(predicted == y), predicted
-
-    return train_step, eval_step
+    return train_step, make_eval_step(model)
 
 
 def evaluate(eval_step, params, x, y) -> tuple[float, float, np.ndarray]:
     """Mean loss, accuracy and predicted labels over a whole data set."""
-    total_loss, correct, predicted = 0.0, 0, []
-    for xb, yb in batches((x, y), EVAL_BATCH, shuffle=False):
-        loss_sum, n_correct, pred = eval_step(params, xb, yb)
-        total_loss += float(loss_sum)
-        correct += int(n_correct)
-        predicted.append(np.asarray(pred))
-    return total_loss / len(y), correct / len(y), np.concatenate(predicted)
+    return evaluate_batches(eval_step, params, x, y, EVAL_BATCH)
 
 
 def main(argv: list[str] | None = None) -> dict:
