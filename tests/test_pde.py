@@ -180,7 +180,7 @@ def test_short_burgers_fit_reaches_measured_error():
     terms = pb.make_loss_terms(u)
     data = [fnp.asarray(a) for a in (tx_u, u_u, tx_f)]
     params = model.init(fnn.random.key(0), (1, 2))
-    params, history, stats = pb.train(lambda p: terms(p, *data), params, 100, 300, log_every=50)
+    params, history, stats = pb.train(terms, params, data, 100, 300, log_every=50)
     assert stats["lbfgs_iterations"] >= 250
     assert history.last("loss") < 0.2 * history["loss"][0]
     tt, xx = np.meshgrid(pb.GRID_T, pb.GRID_X)
