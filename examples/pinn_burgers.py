@@ -71,10 +71,11 @@ def make_mlp(depth: int, width: int) -> nn.Sequential:
 
 def make_u(model: nn.Sequential, lower=LOWER, upper=UPPER) -> Callable[[Any, Any], Any]:
     """``u(params, tx) -> (N,)``; inputs are mapped to [-1, 1] first, as in the paper."""
-    lo, scale = fnp.asarray(lower), fnp.asarray(2.0 / (upper - lower))
+    lo, scale = np.asarray(lower), np.asarray(2.0 / (upper - lower))
 
-    def u(params, tx):
-        return model.apply(params, (tx - lo) * scale - 1.0)[:, 0]
+    def u(params, tx):  # lo and scale take the dtype of tx (float32 stays float32 with x64)
+        tx = fnp.asarray(tx)
+        return model.apply(params, (tx - lo.astype(tx.dtype)) * scale.astype(tx.dtype) - 1.0)[:, 0]
 
     return u
 
@@ -162,6 +163,7 @@ def train(
     history_path: Path | None = None,
     max_seconds: float | None = None,
     restarts: int = 20,
+    then_float64: bool = False,
 ) -> tuple[Any, History, dict]:
     """Minimize the sum of ``loss_terms(params, *data)`` (a dict of scalars): Adam, then
     L-BFGS-B.
@@ -172,7 +174,9 @@ def train(
     steps first), which is also written to ``history_path`` about once a minute, to
     follow long runs. Training stops early after ``max_seconds`` of wall time, if given.
     L-BFGS-B is restarted (up to ``restarts`` times) when it stops before
-    ``lbfgs_iters`` iterations. Returns the final params, the history and statistics.
+    ``lbfgs_iters`` iterations; with ``then_float64`` (float32 params and data, x64
+    enabled), the first such stop casts params and data to float64 for the rest.
+    Returns the final params, the history and statistics.
 
     Example:
         >>> terms = lambda p, c: {"loss": fnp.sum((p - c) ** 2)}
@@ -248,6 +252,7 @@ def train(
     # ``restarts`` times, until ``lbfgs_iters`` iterations in all or a restart that
     # does not lower the loss.
     n_fev, messages, best = 0, [], float("inf")
+    switched_at = None  # the L-BFGS iteration of the switch to float64
     for _ in range(restarts + 1):
         remaining = lbfgs_iters - done[0]
         options = {
@@ -264,8 +269,15 @@ def train(
         n_fev += result.n_fev
         params, values = result.params, result.aux
         messages.append(f"{result.message} after {result.n_iter} iterations")
-        if done[0] >= lbfgs_iters or stamps[-1] > deadline or not result.loss < best:
-            break  # done, out of time, or the last restart did not lower the loss
+        if done[0] >= lbfgs_iters or stamps[-1] > deadline:
+            break
+        if then_float64 and switched_at is None:
+            # float32 has stalled: go on in float64 (its loss resolves much smaller steps)
+            params, data = _to_float64(params), _to_float64(data)
+            switched_at = done[0]
+            messages[-1] += " in float32, then in float64"
+        elif not result.loss < best:
+            break  # the last restart did not lower the loss
         best = result.loss
     message = "; then restarted: ".join(messages)
     if done[0] < lbfgs_iters and stamps[-1] > deadline:
@@ -280,6 +292,7 @@ def train(
         "lbfgs_iterations": done[0],
         "lbfgs_evaluations": n_fev,
         "lbfgs_restarts": len(messages) - 1,
+        "lbfgs_float64_from_iteration": switched_at,
         "lbfgs_seconds": lbfgs_seconds,
         "lbfgs_message": message,
         # Includes the every-log_every evaluation of the test error for the history.
@@ -289,6 +302,10 @@ def train(
         "seconds_per_lbfgs_evaluation": lbfgs_seconds / max(n_fev, 1),
     }
     return params, history, stats
+
+
+def _to_float64(tree: Any) -> Any:
+    return fnn.tree_util.tree_map(lambda a: fnp.asarray(a, dtype=fnp.float64), tree)
 
 
 # -- plots ----------------------------------------------------------------------------
@@ -408,12 +425,26 @@ def parse_args(
         help="folder holding burgers/burgers_shock.mat, to cross-check the exact "
         "solution (default $FNN_DATA_DIR; skipped when absent)",
     )
-    p.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
+    p.add_argument(
+        "--precision",
+        choices=["mixed", "float32", "float64"],
+        default=defaults.get("precision", "float64"),
+        help="float32, float64, or mixed: float32 until L-BFGS-B stalls on float32 "
+        f"rounding, then float64 (default {defaults.get('precision', 'float64')})",
+    )
+    p.add_argument(
+        "--float32",
+        action="store_const",
+        const="float32",
+        dest="precision",
+        help="--precision float32",
+    )
     p.add_argument(
         "--max-minutes",
         type=float,
-        default=None,
-        help="stop training after this many minutes of wall time (default: no limit)",
+        default=defaults.get("max_minutes"),
+        help="stop training after this many minutes of wall time (default: "
+        f"{defaults.get('max_minutes') or 'no limit'}; none with --quick)",
     )
     if extra is not None:
         extra(p)
@@ -422,6 +453,8 @@ def parse_args(
         args.adam_steps = 300 if args.quick else defaults["adam_steps"]
     if args.lbfgs_iters is None:
         args.lbfgs_iters = 200 if args.quick else defaults["lbfgs_iters"]
+    if args.quick and args.max_minutes == defaults.get("max_minutes"):
+        args.max_minutes = None
     return args
 
 
@@ -442,10 +475,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args(
         argv,
         "PINN for viscous Burgers: continuous-time inference (Raissi et al. 2019, Fig. 1).",
-        {"adam_steps": 1000, "lbfgs_iters": 10000, "out": "runs/pinn_burgers"},
+        {
+            "adam_steps": 300,
+            "lbfgs_iters": 20000,
+            "max_minutes": 14.0,
+            "precision": "mixed",
+            "out": "runs/pinn_burgers",
+        },
     )
-    fnn.config.update("enable_x64", not args.float32)
-    dtype = np.float32 if args.float32 else np.float64
+    fnn.config.update("enable_x64", args.precision != "float32")
+    dtype = np.float64 if args.precision == "float64" else np.float32
     depth, width, n_u, n_f = (2, 10, 30, 500) if args.quick else (8, 20, 100, 10_000)
     args.out.mkdir(parents=True, exist_ok=True)
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -455,16 +494,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
     tx_f = collocation_points(n_f, args.seed)
     model = make_mlp(depth, width)
     params = model.init(fnn.random.key(args.seed), (1, 2))
+    params = fnn.tree_util.tree_map(lambda a: fnp.asarray(a, dtype=dtype), params)
     u = make_u(model)
     terms = make_loss_terms(u)
     data = [fnp.asarray(a, dtype=dtype) for a in (tx_u, u_u, tx_f)]
 
     u_exact = burgers_solution(GRID_X, GRID_T, NU)
     tt, xx = np.meshgrid(GRID_T, GRID_X)  # (256, 100): u_exact[i, j] = u(t_j, x_i)
-    grid = fnp.asarray(np.stack([tt.ravel(), xx.ravel()], axis=1), dtype=dtype)
+    grids = {  # the grid in the dtype(s) of the params during training
+        d: fnp.asarray(np.stack([tt.ravel(), xx.ravel()], axis=1), dtype=d)
+        for d in ({dtype, np.float64} if args.precision == "mixed" else {dtype})
+    }
     u_grid = fnn.jit(u)
 
     def predict(p) -> np.ndarray:
+        grid = grids[np.dtype(fnn.tree_util.tree_leaves(p)[0].dtype).type]
         return np.asarray(u_grid(p, grid), np.float64).reshape(tt.shape)
 
     def relative_error(p) -> float:
@@ -476,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         on_log=lambda it, p: {"relative_l2_error": relative_error(p)},
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+        then_float64=args.precision == "mixed",
     )  # fmt: skip
     u_pred = predict(params)
     error = relative_error(params)
@@ -489,7 +534,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         **stats,
         "minutes": (time.perf_counter() - start) / 60,
         "cpu_minutes": (time.process_time() - cpu_start) / 60,
-        "dtype": np.dtype(dtype).name,
+        "precision": args.precision,
+        "dtype": np.dtype(fnn.tree_util.tree_leaves(params)[0].dtype).name,
         "layers": [2, *[width] * depth, 1],
         "n_u": n_u,
         "n_f": n_f,

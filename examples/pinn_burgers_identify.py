@@ -132,8 +132,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
             help="Gaussian noise added to the data, as a fraction of its standard deviation",
         ),
     )  # fmt: skip
-    fnn.config.update("enable_x64", not args.float32)
-    dtype = np.float32 if args.float32 else np.float64
+    fnn.config.update("enable_x64", args.precision != "float32")
+    dtype = np.float64 if args.precision == "float64" else np.float32
     depth, width, n_u = (2, 10, 300) if args.quick else (8, 20, 2000)
     args.out.mkdir(parents=True, exist_ok=True)
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -142,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     tx, u_data = samples(n_u, args.noise, rng)
     model = make_mlp(depth, width)
     params = {
-        "net": model.init(fnn.random.key(args.seed), (1, 2)),
+        "net": fnn.tree_util.tree_map(
+            lambda a: fnp.asarray(a, dtype=dtype), model.init(fnn.random.key(args.seed), (1, 2))
+        ),
         "lambda_1": fnp.asarray(0.0, dtype=dtype),
         "log_lambda_2": fnp.asarray(-6.0, dtype=dtype),
     }
@@ -157,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         terms, params, data, args.adam_steps, args.lbfgs_iters, on_log=on_log,
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+        then_float64=args.precision == "mixed",
     )  # fmt: skip
     lam1, lam2 = (float(v) for v in lambdas(params))
     final = history.last()
@@ -173,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         **stats,
         "minutes": (time.perf_counter() - start) / 60,
         "cpu_minutes": (time.process_time() - cpu_start) / 60,
+        "precision": args.precision,
         "dtype": np.dtype(dtype).name,
         "layers": [2, *[width] * depth, 1],
         "n_u": n_u,

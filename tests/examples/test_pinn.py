@@ -45,7 +45,7 @@ COMMON = {
 def test_inference_quick(tmp_path):
     metrics = run_example("pinn_burgers.py", tmp_path, "--adam-steps", "50", "--lbfgs-iters", "30")
     assert COMMON | {"relative_l2_error", "n_u", "n_f"} <= set(metrics)
-    assert metrics["quick"] and metrics["dtype"] == "float64"
+    assert metrics["quick"] and metrics["precision"] == "mixed"
     assert metrics["adam_steps"] == 50 and 0 < metrics["lbfgs_iterations"] <= 30
     assert 0 < metrics["relative_l2_error"] < 1.5
     history = json.loads((tmp_path / "history.json").read_text())
