@@ -74,7 +74,10 @@ NUM_GRID = 100  # samples shown per grid (the first NUM_GRID of the evaluation l
 
 
 def make_generator(
-    width: int = 64, batch_norm: bool = True, bn_momentum: float = 0.9
+    width: int = 64,
+    batch_norm: bool = True,
+    bn_momentum: float = 0.9,
+    mlp: tuple[int, ...] = (),
 ) -> nn.Sequential:
     """Latent vectors ``(N, latent_dim)`` -> images ``(N, 28, 28, 1)`` in [-1, 1].
 
@@ -91,15 +94,19 @@ def make_generator(
     def to_7x7(x):
         return fnp.reshape(x, (x.shape[0], 7, 7, c))
 
-    norm = [nn.BatchNorm(momentum=bn_momentum)] if batch_norm else []
+    def norm():
+        return [nn.BatchNorm(momentum=bn_momentum)] if batch_norm else []
+
+    head = [layer for h in mlp for layer in (nn.Dense(h), *norm(), nn.relu)]
     return nn.Sequential(
         [
+            *head,
             nn.Dense(7 * 7 * c),
-            *norm,
+            *norm(),
             nn.relu,
             nn.Lambda(to_7x7, name="reshape"),
             nn.ConvTranspose(width, (4, 4), strides=2),
-            *norm,
+            *norm(),
             nn.relu,
             nn.ConvTranspose(1, (4, 4), strides=2),
             nn.tanh,
@@ -167,6 +174,45 @@ def ema_decay(step, max_decay: float):
     return fnp.minimum(max_decay, (1.0 + step) / (10.0 + step))
 
 
+def spectral_norm_init(params, key) -> dict:
+    """One random unit vector per weight matrix ("kernel" leaves): power-iteration state."""
+    us = {}
+    for name, leaf in params.items():
+        if isinstance(leaf, dict):
+            key, sub = fnn.random.split(key)
+            inner = spectral_norm_init(leaf, sub)
+            if inner:
+                us[name] = inner
+        elif name == "kernel":
+            u = np.asarray(fnn.random.normal(key, (leaf.shape[-1],)))
+            us[name] = fnp.asarray(u / np.linalg.norm(u))
+    return us
+
+
+def spectral_normalize(params, us):
+    """``params`` with every weight matrix divided by its largest singular value.
+
+    Miyato et al. (2018): one power iteration per step, its vectors carried from step
+    to step (``us``) and held constant in the gradient. Returns (params, new us).
+    """
+    out, new_us = dict(params), {}
+    for name, u in us.items():
+        if isinstance(u, dict):
+            out[name], new_us[name] = spectral_normalize(params[name], u)
+            continue
+        w = params[name]
+        mat = fnp.reshape(w, (-1, w.shape[-1]))
+        u = fnn.lax.stop_gradient(u)
+        v = fnn.lax.stop_gradient(mat) @ u
+        v = v / (fnp.linalg.norm(v) + 1e-12)
+        u = fnn.lax.stop_gradient(mat).T @ v
+        u = u / (fnp.linalg.norm(u) + 1e-12)
+        sigma = v @ (mat @ u)
+        out[name] = w / sigma
+        new_us[name] = u
+    return out, new_us
+
+
 def make_train_step(
     gen: nn.Sequential,
     disc: nn.Sequential,
@@ -174,6 +220,9 @@ def make_train_step(
     d_opt: optim.GradientTransformation,
     latent_dim: int,
     ema: float = 0.999,
+    *,
+    loss: str = "ns",
+    spectral_norm: bool = False,
 ):
     """The jitted step: one discriminator update, then one generator update.
 
@@ -187,10 +236,26 @@ def make_train_step(
     """
     bce = nn.sigmoid_binary_cross_entropy
 
+    def d_losses(real_logits, fake_logits):
+        if loss == "hinge":
+            return fnp.mean(nn.relu(1.0 - real_logits)) + fnp.mean(nn.relu(1.0 + fake_logits))
+        return fnp.mean(bce(real_logits, 1.0)) + fnp.mean(bce(fake_logits, 0.0))
+
+    def g_losses(fake_logits):
+        if loss == "hinge":
+            return -fnp.mean(fake_logits)
+        return fnp.mean(bce(fake_logits, 1.0))
+
+    def d_apply(params, us, images):
+        if spectral_norm:
+            params, us = spectral_normalize(params, us)
+        return discriminate(disc, params, images), us
+
     @fnn.jit
     def step(g, d, real, key, i):
         g_params, g_state, g_opt_state, g_ema = g
-        d_params, d_opt_state = d
+        d_params, d_opt_state, *sn = d
+        us = sn[0] if sn else {}
         n = real.shape[0]
         z = fnn.random.normal(key, (n, latent_dim))
 
@@ -202,20 +267,19 @@ def make_train_step(
 
         # Discriminator: real -> 1, fake -> 0 (fake is a constant here).
         def d_loss_fn(params):
-            real_logits = discriminate(disc, params, real)
-            fake_logits = discriminate(disc, params, fake)
-            loss = fnp.mean(bce(real_logits, 1.0)) + fnp.mean(bce(fake_logits, 0.0))
-            return loss, (real_logits, fake_logits)
+            real_logits, new_us = d_apply(params, us, real)
+            fake_logits, _ = d_apply(params, us, fake)
+            return d_losses(real_logits, fake_logits), (real_logits, fake_logits, new_us)
 
-        (d_loss, (real_logits, fake_logits)), d_grads = fnn.value_and_grad(d_loss_fn, has_aux=True)(
-            d_params
-        )
+        (d_loss, (real_logits, fake_logits, us)), d_grads = fnn.value_and_grad(
+            d_loss_fn, has_aux=True
+        )(d_params)
         updates, d_opt_state = d_opt.update(d_grads, d_opt_state, d_params)
         d_params = optim.apply_updates(d_params, updates)
 
         # Generator, non-saturating: maximise log D(G(z)) under the updated discriminator.
         def g_loss_fn(images):
-            return fnp.mean(bce(discriminate(disc, d_params, images), 1.0))
+            return g_losses(d_apply(d_params, us, images)[0])
 
         g_loss, d_fake = fnn.value_and_grad(g_loss_fn)(fake)
         (g_grads,) = g_vjp(d_fake)
@@ -230,12 +294,13 @@ def make_train_step(
             "d_real": fnp.mean(nn.sigmoid(real_logits)),
             "d_fake": fnp.mean(nn.sigmoid(fake_logits)),
         }
-        return (g_params, g_state, g_opt_state, g_ema), (d_params, d_opt_state), stats
+        d = (d_params, d_opt_state, us) if sn else (d_params, d_opt_state)
+        return (g_params, g_state, g_opt_state, g_ema), d, stats
 
     return step
 
 
-def make_sampler(width: int, batch_norm: bool):
+def make_sampler(width: int, batch_norm: bool, **arch):
     """Jitted ``sample(params, z) -> (images in [0, 1], bn_state)``.
 
     Batch norm uses the statistics of this very batch of latent vectors (its running
@@ -244,7 +309,7 @@ def make_sampler(width: int, batch_norm: bool):
     deterministic function of the params. The returned state holds those statistics,
     so that ``gen.apply(params, z, state=bn_state)`` reproduces the samples.
     """
-    gen = make_generator(width, batch_norm, bn_momentum=0.0)
+    gen = make_generator(width, batch_norm, bn_momentum=0.0, **arch)
 
     @fnn.jit
     def sample(params, z):
@@ -263,6 +328,17 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=100, help="size of z")
     parser.add_argument(
         "--g-width", type=int, default=32, help="generator channels at 14x14 (2x at 7x7)"
+    )
+    # Not in DCGAN: Dense-BatchNorm-ReLU layers on z before the 7x7 projection, like
+    # StyleGAN's mapping network (Karras et al. 2019). Measured here (3 epochs, lr 4e-4):
+    # quality 58.4 % with one layer of 256, 62.1 % with 512, against 46.6 % without;
+    # most unsure samples sat between two digits, and a deeper map from z can cut the
+    # Gaussian latent space into separate digits more sharply. Costs ~15 % per step.
+    parser.add_argument(
+        "--g-mlp",
+        type=lambda s: tuple(int(h) for h in s.split(",") if h),
+        default=(512,),
+        help="hidden Dense layers on z, comma-separated (empty: plain DCGAN)",
     )
     parser.add_argument(
         "--d-width", type=int, default=32, help="discriminator channels at 14x14 (2x at 7x7)"
@@ -284,6 +360,23 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         help="batch norm in the discriminator (after its second convolution)",
     )
     parser.add_argument("--b1", type=float, default=0.5, help="Adam's b1 for both networks")
+    # Options measured but off by default. TTUR (Heusel et al. 2017), hinge loss (Lim &
+    # Ye 2017) and spectral norm (Miyato et al. 2018) let lr 1e-3 work: without the
+    # mapping layers, quality 52.9 % after 3 epochs against 46.6 % at lr 4e-4; with
+    # them, 60.4-63.9 %, no better than the plain loss at lr 4e-4 and with worse
+    # coverage (nines 17-26 %, fours 2-5 %).
+    parser.add_argument(
+        "--d-lr", type=float, default=None, help="discriminator lr (default: --lr; TTUR)"
+    )
+    parser.add_argument(
+        "--loss", choices=("ns", "hinge"), default="ns", help="non-saturating or hinge"
+    )
+    parser.add_argument(
+        "--spectral-norm",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="spectral normalisation of the discriminator's weights",
+    )
     parser.add_argument(
         "--ema",
         type=float,
@@ -339,21 +432,35 @@ def run(args: argparse.Namespace) -> dict:
         x_reference = x_test[order[:n_ref]]
         x_test, y_test = x_test[order[n_ref:]], y_test[order[n_ref:]]
         x_train = x_train * 2.0 - 1.0  # DCGAN: images in [-1, 1], the range of tanh
-        gen = make_generator(args.g_width, args.batch_norm)
+        arch = {"mlp": args.g_mlp}
+        gen = make_generator(args.g_width, args.batch_norm, **arch)
         disc = make_discriminator(args.d_width, args.d_batch_norm)
         g_params = gen.init(g_key, (1, args.latent_dim))
         g_state = gen.init_state((1, args.latent_dim))
         d_params = disc.init(d_key, (1, 28, 28, 1))
+        batch_size = min(args.batch_size, len(x_train))
+        d_lr = args.lr if args.d_lr is None else args.d_lr
         g_opt = optim.adam(args.lr, b1=args.b1)
-        d_opt = optim.adam(args.lr, b1=args.b1)
+        d_opt = optim.adam(d_lr, b1=args.b1)
         g = (g_params, g_state, g_opt.init(g_params), g_params)
         d = (d_params, d_opt.init(d_params))
+        if args.spectral_norm:
+            d = (*d, spectral_norm_init(d_params, fnn.random.fold_in(d_key, 1)))
         print(
             f"generator {nn.param_count(g_params):,} parameters, "
             f"discriminator {nn.param_count(d_params):,}"
         )
-        step = make_train_step(gen, disc, g_opt, d_opt, args.latent_dim, args.ema)
-        sample = make_sampler(args.g_width, args.batch_norm)
+        step = make_train_step(
+            gen,
+            disc,
+            g_opt,
+            d_opt,
+            args.latent_dim,
+            args.ema,
+            loss=args.loss,
+            spectral_norm=args.spectral_norm,
+        )
+        sample = make_sampler(args.g_width, args.batch_norm, **arch)
         # Fixed latent vectors: every epoch's grid and judgement use the same z.
         z_eval = np.asarray(fnn.random.normal(eval_key, (NUM_EVAL, args.latent_dim)))
 
@@ -413,7 +520,6 @@ def run(args: argparse.Namespace) -> dict:
 
         # Epoch 0, the untrained generator: where the Fréchet distance starts.
         pending.append((0, np.asarray(sample(sampled_params(), z_eval)[0]), {"wall_seconds": 0.0}))
-        batch_size = min(args.batch_size, len(x_train))
         train_seconds = train_cpu_seconds = 0.0
         n_steps = 0
         for epoch in range(1, args.epochs + 1):
@@ -468,6 +574,7 @@ def run(args: argparse.Namespace) -> dict:
         plot_frechet(history, out / "frechet.png", real["reference"])
         params = sampled_params()
         save(out / "generator.npz", {"params": params, "state": sample(params, z_eval)[1]})
+        save(out / "discriminator.npz", {"params": d[0], **({"us": d[2]} if len(d) > 2 else {})})
 
     cpu_seconds = total.cpu_seconds + (judges.info["cpu_seconds"] if background else 0.0)
     metrics = {
@@ -515,9 +622,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_args(
         "gan_mnist",
         "Train a DCGAN on MNIST and judge its samples with a ConvNet.",
-        epochs=5,
+        epochs=10,
         batch_size=64,
-        lr=2e-4,
+        # Twice DCGAN's 2e-4: measured quality 46.6 % against 43.5 % after 3 epochs.
+        lr=4e-4,
     )
     add_gan_flags(parser)
     return run(parser.parse_args(argv))

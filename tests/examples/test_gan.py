@@ -129,6 +129,44 @@ def test_one_step_changes_both_networks_and_losses_are_finite(gan, d_batch_norm)
     assert step.trace_count == 1
 
 
+def test_hinge_step_with_spectral_norm_and_mapping_layers(gan):
+    gen = gan.make_generator(8, mlp=(16, 16))
+    disc = gan.make_discriminator(8)
+    g_params = gen.init(fnn.random.key(0), (1, 16))
+    d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
+    g_opt, d_opt = fnn.optim.adam(1e-3, b1=0.5), fnn.optim.adam(2e-3, b1=0.5)
+    step = gan.make_train_step(
+        gen, disc, g_opt, d_opt, latent_dim=16, loss="hinge", spectral_norm=True
+    )
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    us = gan.spectral_norm_init(d_params, fnn.random.key(3))
+    g = (g_params, gen.init_state((1, 16)), g_opt.init(g_params), g_params)
+    d = (d_params, d_opt.init(d_params), us)
+    g2, d2, stats = step(g, d, real, fnn.random.key(2), 0)
+    for before, after in ((g[0], g2[0]), (d[0], d2[0]), (us, d2[2])):
+        for a, b in zip(tree_leaves(before), tree_leaves(after), strict=True):
+            if a.size > 1:  # a one-element power-iteration vector stays at +-1
+                assert not np.allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-6)
+    # Hinge losses at initialisation: D's near 2 (both margins), G's near 0.
+    assert 1.0 < float(stats["d_loss"]) < 3.0 and abs(float(stats["g_loss"])) < 1.0
+
+
+def test_spectral_normalize_gives_unit_top_singular_value(gan):
+    rng = np.random.default_rng(0)
+    params = {
+        "conv": {"kernel": rng.standard_normal((3, 3, 4, 6)).astype(np.float32), "bias": 0},
+        "dense": {"kernel": 5 * rng.standard_normal((10, 1)).astype(np.float32)},
+    }
+    us = gan.spectral_norm_init(params, fnn.random.key(0))
+    for _ in range(30):  # the power iteration converges over steps
+        normed, us = gan.spectral_normalize(params, us)
+    for name in ("conv", "dense"):
+        w = np.asarray(normed[name]["kernel"])
+        top = np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0]
+        assert top == pytest.approx(1.0, rel=1e-3), name
+    assert normed["conv"]["bias"] == 0  # only weight matrices are normalised
+
+
 def test_sampler_gives_images_in_unit_range_and_its_batch_statistics(gan):
     gen = gan.make_generator(8)
     params = gen.init(fnn.random.key(0), (1, 16))
