@@ -606,6 +606,16 @@ def _chunk_aval(aval, sl: Mapped, c: int):
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
+def _forget_pools() -> None:
+    # A forked child has none of the parent's threads; a pool copied from the parent
+    # would accept work and never run it. The child makes its own on first use.
+    _POOLS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     if threads not in _POOLS:
         _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fnn-jit")
@@ -645,7 +655,6 @@ def _executor(
             sources.append(("arg", invar_pos[v]))
         else:
             sources.append(("pre", pre_out_pos[v]))
-    pool = _pool(threads)
     n_chunks = len(sizes)
     blas = _blas_threads.controller()
 
@@ -667,8 +676,8 @@ def _executor(
         prev = blas.get() if blas is not None else 1
         if prev > 1:
             blas.set(1)
-        try:
-            results = list(pool.map(one, range(n_chunks)))
+        try:  # the pool is looked up per call: a forked child gets a fresh one
+            results = list(_pool(threads).map(one, range(n_chunks)))
         finally:
             if prev > 1:
                 blas.set(prev)

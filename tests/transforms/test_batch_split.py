@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 
@@ -174,3 +177,23 @@ def test_jit_threads_option_is_validated():
     for bad in (0, 1.5, -2):
         with pytest.raises(ValueError, match="jit_threads must be an integer >= 1"):
             fnn.config.update("jit_threads", bad)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_can_run_split_programs(split_everything):
+    model, params = mlp_params([12, 32, 5])
+    x = RNG.standard_normal((64, 12)).astype(np.float32)
+
+    def loss(p, x):
+        return fnp.mean(model.apply(p, x) ** 2)
+
+    step = fnn.jit(fnn.value_and_grad(loss))
+    expected = float(step(params, x)[0])  # the parent's pool now has threads
+    assert getattr(step.lower(params, x).fn, "split", None) is not None
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put(float(step(params, x)[0])))
+    child.start()
+    got = queue.get(timeout=60)  # a pool inherited from the parent would hang here
+    child.join(timeout=10)
+    assert got == pytest.approx(expected, rel=1e-6)
