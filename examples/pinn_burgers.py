@@ -249,8 +249,8 @@ def train(
     # both happen in float32 once steps change the loss by less than its rounding
     # (seed 0 stopped after 3,538 iterations at relative L2 error 1.7e-3). Such a stop is
     # followed by a restart from the current params with an empty memory, up to
-    # ``restarts`` times, until ``lbfgs_iters`` iterations in all or a restart that
-    # does not lower the loss.
+    # ``restarts`` times, until ``lbfgs_iters`` iterations in all, a restart that does
+    # not lower the loss, or convergence by the gradient test (gtol).
     n_fev, messages, best = 0, [], float("inf")
     switched_at = None  # the L-BFGS iteration of the switch to float64
     for _ in range(restarts + 1):
@@ -276,8 +276,8 @@ def train(
             params, data = _to_float64(params), _to_float64(data)
             switched_at = done[0]
             messages[-1] += " in float32, then in float64"
-        elif not result.loss < best:
-            break  # the last restart did not lower the loss
+        elif not result.loss < best or "GRADIENT" in result.message.upper():
+            break  # no progress since the last restart, or converged (gradient <= gtol)
         best = result.loss
     message = "; then restarted: ".join(messages)
     if done[0] < lbfgs_iters and stamps[-1] > deadline:
