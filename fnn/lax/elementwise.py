@@ -24,7 +24,7 @@ from fnn.lax.base import (
     transpose_rules,
 )
 from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
-from fnn.transforms import batch_split, codegen, vjp
+from fnn.transforms import codegen, split_rules, vjp
 from fnn.transforms.vjp import is_undefined_primal
 
 __all__ = []  # the lax functions are re-exported by fnn.lax
@@ -65,7 +65,7 @@ def _elementwise_abstract(name, kind, out_dtype=None):
 
 
 def _elementwise_batch(prim):
-    batch_split.elementwise_prims.add(prim)
+    split_rules.elementwise_prims.add(prim)
 
     def rule(vals, dims, **params):
         out_rank = max(core.get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
