@@ -161,8 +161,14 @@ def convert(x, dtype):
     return lax.convert_element_type(x, dtype)
 
 
+_WEAK_RANK = {bool: 0, int: 1, float: 2, complex: 3}
+
+
 def promote_args(name: str, *args, to_float: bool = False):
     """Arguments converted to their common dtype (floats when ``to_float``)."""
+    fast = _promote_fast(args, to_float)
+    if fast is not None:
+        return fast
     for a in args:
         if not (is_array(a) or _is_weak(a) or isinstance(a, np.ndarray | np.generic)):
             if isinstance(a, list | tuple):
@@ -171,11 +177,32 @@ def promote_args(name: str, *args, to_float: bool = False):
                 f"{name}: expected arrays or numbers, got {type(a).__name__}: {a!r:.60}"
             )
     args = [asarray(a) if isinstance(a, list | tuple) else a for a in args]
-    first = args[0] if args else None
-    if is_array(first) and all(is_array(a) and a.dtype == first.dtype for a in args[1:]):
-        dt = first.dtype  # the common case: arrays of one dtype, nothing to promote
-    else:
-        dt = result_type(*args)
+    dt = result_type(*args)
     if to_float and _kind_rank(dt) < 2:
         dt = config.default_float()
     return [convert(a, dt) for a in args]
+
+
+def _promote_fast(args, to_float: bool):
+    """The common cases of eager code without the general machinery: fnn arrays of one
+    dtype, plus Python scalars of a kind no higher than theirs (``x * 2.0``). None when
+    anything else is involved."""
+    dt = None
+    for a in args:
+        if type(a) is Array or isinstance(a, Tracer):
+            if dt is None:
+                dt = a.dtype
+            elif a.dtype != dt:
+                return None
+    if dt is None or (to_float and dt.kind not in "fc"):
+        return None
+    rank = _RANK_OF_KIND.get(dt.kind, 3)
+    out = []
+    for a in args:
+        if type(a) is Array or isinstance(a, Tracer):
+            out.append(a)
+        elif _WEAK_RANK.get(type(a), 9) <= rank:
+            out.append(np.asarray(a, dtype=dt))
+        else:
+            return None
+    return out
