@@ -136,15 +136,15 @@ class SplitProgram:
     source: str
 
 
-def _eval_eqns(eqns, env, params_for=None):
-    """Bind ``eqns`` on the values in ``env`` (a tracing interpreter)."""
+def _eval_eqns(eqns, env):
+    """Bind ``eqns`` (pairs of index and equation) on the values in ``env``; under
+    ``trace_to_jaxpr`` this stages them into a new program."""
 
     def read(x):
         return x.val if type(x) is Literal else env[x]
 
-    for idx, eqn in eqns:
-        p = params_for(idx, eqn) if params_for else eqn.params
-        outs = eqn.primitive.bind(*[read(x) for x in eqn.inputs], **p)
+    for _, eqn in eqns:
+        outs = eqn.primitive.bind(*[read(x) for x in eqn.inputs], **eqn.params)
         if not eqn.primitive.multiple_results:
             outs = [outs]
         for o, v in zip(eqn.out_binders, outs, strict=True):
@@ -285,10 +285,8 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name) -> SplitProgr
             for v, sl in chunk_uses:
                 env[(v, sl)] = next(it)
 
-            def read_inputs(idx, eqn):
-                return a.params[idx](c)
-
-            # Pre values reach chunk equations under (var, slice) keys.
+            # Pre values reach chunk equations under (var, slice) keys; shape parameters
+            # are those of a chunk of c rows.
             for idx, eqn in chunk_eqns:
                 ins = []
                 for k, x in enumerate(eqn.inputs):
@@ -298,7 +296,7 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name) -> SplitProgr
                         ins.append(env[x])
                     else:
                         ins.append(env[(x, a.slices[idx].get(k))])
-                outs = eqn.primitive.bind(*ins, **read_inputs(idx, eqn))
+                outs = eqn.primitive.bind(*ins, **a.params[idx](c))
                 if not eqn.primitive.multiple_results:
                     outs = [outs]
                 for o, val in zip(eqn.out_binders, outs, strict=True):
