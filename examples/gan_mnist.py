@@ -1,11 +1,15 @@
 """A DCGAN on MNIST (Goodfellow et al. 2014; Radford et al. 2016), judged by a ConvNet.
 
-Generator: ``z -> Dense 7x7x(2w) -> BatchNorm -> ReLU -> ConvTranspose w, 4x4, stride 2
-(14x14) -> BatchNorm -> ReLU -> ConvTranspose 1, 4x4, stride 2 (28x28) -> tanh``.
-Discriminator: ``Conv d, 4x4, stride 2 -> leaky ReLU(0.2) -> Conv 2d, 4x4, stride 2 ->
-leaky ReLU(0.2) -> Dense 1`` (a logit). DCGAN's guidelines: strided (transposed)
-convolutions instead of pooling, batch norm in the generator, ReLU in the generator and
-leaky ReLU in the discriminator, tanh output, Adam(2e-4, b1=0.5), images in [-1, 1].
+Generator: ``z (100) -> Dense 512 -> BatchNorm -> ReLU -> Dense 7x7x(2w) -> BatchNorm ->
+ReLU -> ConvTranspose w, 4x4, stride 2 (14x14) -> BatchNorm -> ReLU -> ConvTranspose 1,
+4x4, stride 2 (28x28) -> tanh``, w = 32. Discriminator: ``Conv d, 4x4, stride 2 ->
+leaky ReLU(0.2) -> Conv 2d, 4x4, stride 2 -> leaky ReLU(0.2) -> Dense 1`` (a logit),
+d = 32. DCGAN's guidelines: strided (transposed) convolutions instead of pooling,
+batch norm in the generator, ReLU in the generator and leaky ReLU in the
+discriminator, tanh output, Adam(b1=0.5), images in [-1, 1]. Departures, each measured
+(see the comments at the flags): the Dense 512 "mapping" layer on z (StyleGAN's idea),
+lr 4e-4 instead of 2e-4, no batch norm in the discriminator, and sampling from an
+average of the generator's params.
 
 The two networks have their own params pytrees and optimizers; one jitted step updates
 both: the discriminator on a real and a generated batch, then the generator with the
@@ -13,6 +17,8 @@ non-saturating loss ``-log D(G(z))`` against the updated discriminator (the gene
 forward pass is shared by both updates through ``fnn.vjp``). The samples come from an
 exponential moving average of the generator's params (``--ema``; Yazici et al. 2019,
 as in ProGAN/StyleGAN/BigGAN), with batch-norm statistics measured on the sampled batch.
+``--loss hinge``, ``--spectral-norm`` and ``--d-lr`` switch to the hinge loss, spectral
+normalisation of the discriminator and two learning rates (TTUR).
 
 The samples are judged by a small ConvNet trained on real MNIST at the start of the
 run (``_gan_metrics.py``): after every epoch it labels 1,000 samples from fixed latent
@@ -28,7 +34,15 @@ vectors every epoch), samples.png (final), loss.png (both losses per epoch),
 frechet.png (Fréchet distance and quality per epoch), metrics.json, and generator.npz
 (``{"params", "state"}``: the sampled generator's params and batch-norm statistics,
 written with ``fnn.train.save``; ``make_generator(...).apply(params, z, state=state)``
-draws digits in [-1, 1]).
+draws digits in [-1, 1]) and discriminator.npz.
+
+Measured (full run with the defaults, 10 epochs, load average 2-3.7): quality 69.2 %
+(target 90 %: not met; 1,000 real test digits score 97.2 %), coverage 6.7-13.0 %
+(target 5-15 %: met), Fréchet distance 714 (untrained) -> 74.4 -> 46.0 -> ... -> 19.2
+(real digits: 2.0), quality per epoch 50.4, 57.8, 61.4, 62.4, 63.0, 65.4, 67.5, 68.4,
+69.4, 69.2 %; 15.8 min wall, 14.3 min CPU (judge included). The plain DCGAN (no
+mapping layer, best earlier run) reached 59.1 % after 12 epochs; most unsure samples
+are classified between two digits (3/5, 8/9, 4/9, 2/3).
 """
 
 from __future__ import annotations
