@@ -59,13 +59,19 @@ def threads() -> int:
 
 
 def thread_env(n: int) -> dict[str, str]:
-    """Environment that limits numpy's BLAS, OpenMP and XLA to ``n`` threads.
+    """Environment that limits numpy's BLAS, OpenMP, XLA and fnn.jit to ``n`` threads.
 
     Set before the child starts: BLAS and OpenMP read it when they load.
     """
     env = {
         k: str(n)
-        for k in ("FNN_BENCH_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        for k in (
+            "FNN_BENCH_THREADS",
+            "FNN_JIT_THREADS",  # fnn.jit's batch split
+            "OPENBLAS_NUM_THREADS",
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+        )
     }
     if n == 1:
         env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
