@@ -28,7 +28,35 @@ def blas() -> str:
     except Exception:  # older numpy: no dict mode
         return "unknown"
     config = " ".join(str(info.get("openblas configuration", "")).split())
-    return f"{info.get('name', '?')} {info.get('version', '?')} {config}".strip()
+    described = f"{info.get('name', '?')} {info.get('version', '?')} {config}".strip()
+    core = _openblas_core()
+    # The build names its default kernel; DYNAMIC_ARCH picks the CPU's own at run time.
+    return f"{described}; kernels for {core} at run time" if core else described
+
+
+def _openblas_core() -> str | None:
+    """The core type OpenBLAS chose at run time (e.g. SkylakeX), if it says."""
+    import ctypes
+
+    import numpy as np  # noqa: F401  (loads its BLAS)
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_",
+                     "openblas_get_corename"):  # fmt: skip
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
 
 
 def version(module: str) -> str | None:
