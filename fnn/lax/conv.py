@@ -193,19 +193,23 @@ codegen.allocating_prims.add(col2im_p)
 # ---- col2im of a matmul, fused (only in optimized programs) ------------------------------
 
 
-def _col2im_dot_impl(ct, wmat, *, window, strides, dilation, spatial):
-    """``col2im(ct @ wmat.T)`` (a convolution's input gradient) without the patch matrix.
+def _col2im_dot_impl(ct, w, *, window, strides, dilation, spatial, kernel_layout="kc_f"):
+    """``col2im`` of the product of ``ct`` with a kernel, without the patch matrix.
 
-    ``ct``: (N, *out, F) output cotangents; ``wmat``: (prod(window) * C, F) the kernel as
-    the forward matmul used it. One (N*out, F) @ (F, C) product per kernel offset is added
-    straight into place: measured 1.9x faster than the (N*out, prod(window)*C) patch
-    gradient followed by strided adds, which does not fit in cache.
+    ``ct``: (N, *out, F). The kernel ``w`` is either (prod(window) * C, F), contracted
+    over its last axis (a convolution's input gradient, ``kernel_layout="kc_f"``), or
+    (*window, F, C) (a strided transposed convolution's forward pass, ``"window_f_c"``).
+    One (N*out, F) @ (F, C) product per kernel offset is added straight into place:
+    measured 1.9x faster than the (N*out, prod(window)*C) patch matrix followed by
+    strided adds, which does not fit in cache.
     """
     n = len(window)
     out = ct.shape[1 : 1 + n]
     f = ct.shape[-1]
-    c = wmat.shape[0] // math.prod(window)
-    w = wmat.reshape(*window, c, f)
+    if kernel_layout == "kc_f":
+        c = w.shape[0] // math.prod(window)
+        w = np.swapaxes(w.reshape(*window, c, f), -1, -2)  # (*window, F, C) view
+    c = w.shape[-1]
     rows = ct.reshape(-1, f)
     res = np.zeros((ct.shape[0], *spatial, c), ct.dtype)
     buf = np.empty((rows.shape[0], c), ct.dtype)
@@ -214,18 +218,24 @@ def _col2im_dot_impl(ct, wmat, *, window, strides, dilation, spatial):
             slice(o * d, o * d + (m - 1) * s + 1, s)
             for o, d, m, s in zip(offs, dilation, out, strides, strict=True)
         )
-        np.matmul(rows, w[offs].T, out=buf)
+        np.matmul(rows, w[offs], out=buf)
         res[(slice(None), *idx)] += buf.reshape(ct.shape[: 1 + n] + (c,))
     return res
 
 
-def _col2im_dot_abstract(ct, wmat, *, window, strides, dilation, spatial):
-    k = math.prod(window)
-    if wmat.ndim != 2 or wmat.shape[0] % k or wmat.shape[1] != ct.shape[-1]:
-        raise FnnTypeError(
-            f"col2im_dot: expected a ({k}*C, {ct.shape[-1]}) kernel matrix, got {wmat.shape}"
-        )
-    cols = ShapedArray((*ct.shape[:-1], wmat.shape[0]), ct.dtype)
+def _col2im_dot_abstract(ct, w, *, window, strides, dilation, spatial, kernel_layout="kc_f"):
+    k, n, f = math.prod(window), len(window), ct.shape[-1]
+    if kernel_layout == "kc_f":
+        ok = w.ndim == 2 and w.shape[0] % k == 0 and w.shape[1] == f
+        c = w.shape[0] // k if ok else 0
+        expected = f"a ({k}*C, {f}) kernel matrix"
+    else:
+        ok = w.ndim == n + 2 and tuple(w.shape[:n]) == tuple(window) and w.shape[n] == f
+        c = w.shape[-1]
+        expected = f"a {(*window, f, 'C')} kernel"
+    if not ok:
+        raise FnnTypeError(f"col2im_dot: expected {expected}, got {w.shape}")
+    cols = ShapedArray((*ct.shape[:-1], k * c), ct.dtype)
     return _col2im_abstract(
         cols, window=window, strides=strides, dilation=dilation, spatial=spatial
     )

@@ -375,14 +375,16 @@ def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
 
 
 def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
-    """``col2im(dot_general(ct, w))`` -> ``col2im_dot(ct, w)``: a convolution's input
-    gradient by per-offset products instead of a patch-sized intermediate.
+    """``col2im(dot_general(ct, w))`` -> ``col2im_dot(ct, w)``: per-offset products
+    instead of a patch-sized intermediate.
 
-    Applies when the product is ``ct @ w.T`` over ct's last axis with a 2-D ``w`` and is
-    used by the col2im alone.
+    Two forms, each used by the col2im alone: a convolution's input gradient
+    ``ct @ w.T`` with ``w`` of shape (K*C, F), and a strided transposed convolution's
+    ``reshape(x @ w)`` with ``w`` of shape (*window, F, C) contracted over F.
     """
     from fnn.lax.conv import col2im_dot_p, col2im_p
     from fnn.lax.dot import dot_general_p
+    from fnn.lax.structural import reshape_p
 
     uses: dict[Var, int] = {}
     for eqn in jaxpr.eqns:
@@ -392,22 +394,39 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
     for x in jaxpr.outvars:
         if type(x) is Var:
             uses[x] = uses.get(x, 0) + 1
-    producer = {e.out_binders[0]: e for e in jaxpr.eqns if e.primitive is dot_general_p}
+    producer = {e.out_binders[0]: e for e in jaxpr.eqns if len(e.out_binders) == 1}
     fused: dict[int, JaxprEqn] = {}
     dropped: set[int] = set()
     for eqn in jaxpr.eqns:
         if eqn.primitive is not col2im_p or type(eqn.inputs[0]) is not Var:
             continue
-        dot = producer.get(eqn.inputs[0])
-        if dot is None or uses.get(eqn.inputs[0]) != 1:
+        src, via = producer.get(eqn.inputs[0]), []
+        if src is not None and src.primitive is reshape_p and uses.get(eqn.inputs[0]) == 1:
+            via, src = [src], producer.get(src.inputs[0]) if type(src.inputs[0]) is Var else None
+        if src is None or src.primitive is not dot_general_p:
             continue
-        ct, w = dot.inputs
-        if type(ct) is not Var or type(w) is not Var or w.aval.ndim != 2:
+        if uses.get(src.out_binders[0]) != 1 or uses.get(eqn.inputs[0]) != 1:
             continue
-        if dot.params["dimension_numbers"] != (((ct.aval.ndim - 1,), (1,)), ((), ())):
+        ct, w = src.inputs
+        if type(ct) is not Var or type(w) is not Var:
             continue
-        fused[id(eqn)] = JaxprEqn(col2im_dot_p, [ct, w], dict(eqn.params), eqn.out_binders)
-        dropped.add(id(dot))
+        n = len(eqn.params["window"])
+        dn = src.params["dimension_numbers"]
+        if not via and w.aval.ndim == 2 and dn == (((ct.aval.ndim - 1,), (1,)), ((), ())):
+            layout = "kc_f"
+        elif (
+            via
+            and w.aval.ndim == n + 2
+            and tuple(w.aval.shape[:n]) == tuple(eqn.params["window"])
+            and dn == (((ct.aval.ndim - 1,), (n,)), ((), ()))
+            and via[0].out_binders[0].aval.shape[:-1] == ct.aval.shape[:-1]
+        ):
+            layout = "window_f_c"  # the reshape merges (window..., C) into one axis
+        else:
+            continue
+        params = {**eqn.params, "kernel_layout": layout}
+        fused[id(eqn)] = JaxprEqn(col2im_dot_p, [ct, w], params, eqn.out_binders)
+        dropped.update(id(e) for e in [src, *via])
     if not fused:
         return jaxpr
     eqns = [fused.get(id(e), e) for e in jaxpr.eqns if id(e) not in dropped]

@@ -347,3 +347,29 @@ def test_scalings_fold_exactly():
     expected = f(fnp.asarray(x))
     for g, e in zip(got, expected, strict=True):
         assert np.asarray(g).tobytes() == np.asarray(e).tobytes()  # bit for bit
+
+
+@pytest.mark.parametrize("strides,padding", [((2, 2), "SAME"), ((3, 2), "VALID")])
+def test_transposed_convolution_col2im_is_fused_and_exact(strides, padding):
+    from fnn import nn
+
+    layer = nn.ConvTranspose(5, (4, 3), strides=strides, padding=padding)
+    x = np.random.default_rng(4).standard_normal((3, 6, 7, 2))
+
+    def f(p, x):
+        return fnp.sum(fnp.tanh(layer.apply(p, x)) ** 2)
+
+    fnn.config.update("enable_x64", True)
+    try:
+        params = layer.init(fnn.random.key(0), (1, 6, 7, 2))
+        g = fnn.jit(fnn.value_and_grad(f, argnums=(0, 1)))
+        names = [e.primitive.name for e in g.lower(params, x).jaxpr.eqns]
+        assert "col2im_dot" in names and "col2im" not in names
+        got = fnn.tree_util.tree_leaves(g(params, x))
+        want = fnn.tree_util.tree_leaves(
+            fnn.value_and_grad(f, argnums=(0, 1))(params, fnp.asarray(x))
+        )
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+    finally:
+        fnn.config.update("enable_x64", False)
