@@ -38,18 +38,9 @@ def _openblas_core() -> str | None:
     """The core type OpenBLAS chose at run time (e.g. SkylakeX), if it says."""
     import ctypes
 
-    import numpy as np  # noqa: F401  (loads its BLAS)
+    from fnn._blas_threads import loaded_openblas
 
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for lib in loaded_openblas():
         for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_",
                      "openblas_get_corename"):  # fmt: skip
             fn = getattr(lib, name, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import functools
 
-__all__ = ["controller", "BlasThreads"]
+__all__ = ["controller", "BlasThreads", "loaded_openblas"]
 
 _SUFFIXES = ("", "64_")
 _PREFIXES = ("scipy_openblas", "openblas")
@@ -34,21 +34,28 @@ class BlasThreads:
         self._set(int(n))
 
 
-@functools.cache
-def controller() -> BlasThreads | None:
-    """The OpenBLAS numpy uses, or None when it cannot be found (not Linux, MKL...)."""
+def loaded_openblas() -> list[ctypes.CDLL]:
+    """The OpenBLAS libraries loaded in this process (numpy's first), opened by ctypes."""
     import numpy  # noqa: F401  (loads its BLAS)
 
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
     except OSError:
-        return None
+        return []
+    libs = []
     for path in sorted(paths):
         try:
-            lib = ctypes.CDLL(path)
+            libs.append(ctypes.CDLL(path))
         except OSError:
             continue
+    return libs
+
+
+@functools.cache
+def controller() -> BlasThreads | None:
+    """The OpenBLAS numpy uses, or None when it cannot be found (not Linux, MKL...)."""
+    for lib in loaded_openblas():
         for prefix in _PREFIXES:
             for suffix in _SUFFIXES:
                 get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)

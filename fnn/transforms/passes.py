@@ -386,14 +386,7 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
     from fnn.lax.dot import dot_general_p
     from fnn.lax.structural import reshape_p
 
-    uses: dict[Var, int] = {}
-    for eqn in jaxpr.eqns:
-        for x in eqn.inputs:
-            if type(x) is Var:
-                uses[x] = uses.get(x, 0) + 1
-    for x in jaxpr.outvars:
-        if type(x) is Var:
-            uses[x] = uses.get(x, 0) + 1
+    uses = _use_counts(jaxpr)
     producer = {e.out_binders[0]: e for e in jaxpr.eqns if len(e.out_binders) == 1}
     fused: dict[int, JaxprEqn] = {}
     dropped: set[int] = set()
