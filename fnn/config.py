@@ -31,7 +31,12 @@ def _cores() -> int:
 # Threads a jit-compiled program may split its batch over (fnn/transforms/batch_split.py);
 # 1 runs every program whole. Read when a program is compiled. The environment variable
 # FNN_JIT_THREADS sets the default (like OMP_NUM_THREADS for OpenMP); else every core.
-jit_threads = int(os.environ.get("FNN_JIT_THREADS") or _cores())
+def default_jit_threads() -> int:
+    """``jit_threads``' value at import: FNN_JIT_THREADS, else the cores."""
+    return int(os.environ.get("FNN_JIT_THREADS") or _cores())
+
+
+jit_threads = default_jit_threads()
 
 _OPTIONS = {
     "enable_x64": "x64_enabled",

@@ -39,7 +39,7 @@ from fnn import _blas_threads, config, core
 from fnn.jaxpr import Jaxpr, Literal, Var, trace_to_jaxpr
 from fnn.transforms.split_rules import Mapped, Partial, Unsplittable, rule_for
 
-__all__ = ["plan_split", "SplitProgram", "describe", "default_threads"]
+__all__ = ["plan_split", "SplitProgram", "describe"]
 
 
 # A program is split only when its per-example part produces at least this many elements
@@ -50,13 +50,6 @@ MIN_MAPPED_ELEMENTS = 1 << 22
 # Aim for chunks whose largest intermediate is about this many bytes (cache-sized).
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 MAX_CHUNKS_PER_THREAD = 4
-
-
-def default_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 # -- the analysis ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def split_everything(monkeypatch):
     monkeypatch.setattr(batch_split, "TARGET_CHUNK_BYTES", 1024)  # several chunks per thread
     fnn.config.update("jit_threads", 2)
     yield
-    fnn.config.update("jit_threads", batch_split.default_threads())
+    fnn.config.update("jit_threads", fnn.config.default_jit_threads())
 
 
 def run_both(f, *args):
@@ -164,13 +164,13 @@ def test_small_programs_and_one_thread_stay_whole():
         f = fnn.jit(lambda x: fnp.sum(fnp.tanh(x) ** 2))
         assert not hasattr(f.lower(np.ones((64, 8), np.float32)).fn, "split")
     finally:
-        fnn.config.update("jit_threads", batch_split.default_threads())
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
     fnn.config.update("jit_threads", 1)
     try:
         g = fnn.jit(lambda x: fnp.sum(fnp.tanh(x) ** 2))
         assert not hasattr(g.lower(np.ones((4096, 1024), np.float32)).fn, "split")
     finally:
-        fnn.config.update("jit_threads", batch_split.default_threads())
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
 
 
 def test_jit_threads_option_is_validated():
