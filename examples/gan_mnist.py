@@ -140,11 +140,24 @@ def leaky_relu_02(x):
     return x * fnp.where(x >= 0, 1.0, 0.2)
 
 
-def make_discriminator(width: int = 64, batch_norm: bool = False) -> nn.Sequential:
+def minibatch_stddev(x):
+    """``x`` (N, H, W, C) with one more channel: the batch's mean standard deviation.
+
+    Karras et al. (2018, ProGAN): the discriminator sees how varied the batch is, so a
+    generator that puts out few kinds of digits is told apart from the data.
+    """
+    spread = fnp.mean(fnp.sqrt(fnp.var(x, axis=0) + 1e-8))
+    return fnp.concatenate([x, fnp.broadcast_to(spread, (*x.shape[:-1], 1))], axis=-1)
+
+
+def make_discriminator(
+    width: int = 64, batch_norm: bool = False, mbstd: bool = False
+) -> nn.Sequential:
     """Images ``(N, 28, 28, 1)`` in [-1, 1] -> logits ``(N, 1)`` of "real".
 
-    Batch norm after the second convolution only (DCGAN: not on the input layer).
-    Apply it with :func:`discriminate`.
+    Batch norm after the second convolution only (DCGAN: not on the input layer);
+    ``mbstd`` appends :func:`minibatch_stddev` before the last layer. Apply it with
+    :func:`discriminate`.
 
     Example:
         >>> make_discriminator(8).output_shape((5, 28, 28, 1))
@@ -158,6 +171,7 @@ def make_discriminator(width: int = 64, batch_norm: bool = False) -> nn.Sequenti
             nn.Conv(2 * width, (4, 4), strides=2),
             *norm,
             leaky_relu_02,
+            *([nn.Lambda(minibatch_stddev, name="mbstd")] if mbstd else []),
             nn.Flatten(),
             nn.Dense(1),
         ]
@@ -233,7 +247,6 @@ def make_train_step(
     disc: nn.Sequential,
     g_opt: optim.GradientTransformation,
     d_opt: optim.GradientTransformation,
-    latent_dim: int,
     ema: float = 0.999,
     *,
     loss: str = "ns",
@@ -241,9 +254,9 @@ def make_train_step(
 ):
     """The jitted step: one discriminator update, then one generator update.
 
-    ``step(g, d, real, key, i) -> (g, d, stats)`` where ``g = (params, state,
+    ``step(g, d, real, z, i) -> (g, d, stats)`` where ``g = (params, state,
     opt_state, ema_params)`` of the generator, ``d = (params, opt_state)`` of the
-    discriminator, ``real`` a batch in [-1, 1], ``key`` draws the latent vectors and
+    discriminator, ``real`` a batch in [-1, 1], ``z`` as many latent vectors and
     ``i`` counts steps (for the average's warm-up). ``ema_params`` is an exponential
     moving average of the generator's params (rate ``ema``; Yazici et al. 2019): the
     samples come from it. ``stats`` holds both losses and the discriminator's mean
@@ -266,13 +279,13 @@ def make_train_step(
             params, us = spectral_normalize(params, us)
         return discriminate(disc, params, images), us
 
+    # The latent vectors are an argument, not drawn inside: like the real images they
+    # hold the batch, so that jit can run the step on chunks of it in parallel threads.
     @fnn.jit
-    def step(g, d, real, key, i):
+    def step(g, d, real, z, i):
         g_params, g_state, g_opt_state, g_ema = g
         d_params, d_opt_state, *sn = d
         us = sn[0] if sn else {}
-        n = real.shape[0]
-        z = fnn.random.normal(key, (n, latent_dim))
 
         # The generator's forward pass, kept for its backward pass below.
         def generate(params):
@@ -377,6 +390,12 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         default=False,
         help="batch norm in the discriminator (after its second convolution)",
     )
+    parser.add_argument(
+        "--mbstd",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="minibatch standard deviation channel in the discriminator (ProGAN)",
+    )
     parser.add_argument("--b1", type=float, default=0.5, help="Adam's b1 for both networks")
     # Options measured but off by default. TTUR (Heusel et al. 2017), hinge loss (Lim &
     # Ye 2017) and spectral norm (Miyato et al. 2018) let lr 1e-3 work: without the
@@ -452,7 +471,7 @@ def run(args: argparse.Namespace) -> dict:
         x_train = x_train * 2.0 - 1.0  # DCGAN: images in [-1, 1], the range of tanh
         arch = {"mlp": args.g_mlp}
         gen = make_generator(args.g_width, args.batch_norm, **arch)
-        disc = make_discriminator(args.d_width, args.d_batch_norm)
+        disc = make_discriminator(args.d_width, args.d_batch_norm, args.mbstd)
         g_params = gen.init(g_key, (1, args.latent_dim))
         g_state = gen.init_state((1, args.latent_dim))
         d_params = disc.init(d_key, (1, 28, 28, 1))
@@ -473,7 +492,6 @@ def run(args: argparse.Namespace) -> dict:
             disc,
             g_opt,
             d_opt,
-            args.latent_dim,
             args.ema,
             loss=args.loss,
             spectral_norm=args.spectral_norm,
@@ -549,7 +567,8 @@ def run(args: argparse.Namespace) -> dict:
             bar = progress(data, total=len(data), desc=f"epoch {epoch}/{args.epochs}")
             with timer() as t_epoch:
                 for i, (xb,) in enumerate(bar):
-                    g, d, stats = step(g, d, xb, keys[i], n_steps)
+                    z = fnn.random.normal(keys[i], (len(xb), args.latent_dim))
+                    g, d, stats = step(g, d, xb, z, n_steps)
                     n_steps += 1
                     for k in sums:
                         sums[k] += float(stats[k])

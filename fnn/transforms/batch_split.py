@@ -37,7 +37,7 @@ import numpy as np
 
 from fnn import _blas_threads, config, core
 from fnn.jaxpr import Jaxpr, Literal, Var, trace_to_jaxpr
-from fnn.transforms.split_rules import Mapped, Partial, Unsplittable, rule_for
+from fnn.transforms.split_rules import Mapped, Partial, Unsplittable, elementwise_prims, rule_for
 
 __all__ = ["plan_split", "SplitProgram", "describe"]
 
@@ -50,64 +50,108 @@ MIN_MAPPED_ELEMENTS = 1 << 22
 # Aim for chunks whose largest intermediate is about this many bytes (cache-sized).
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 MAX_CHUNKS_PER_THREAD = 4
+PARTIAL_SHARE = 8
+# Elementwise equations at least this large in a global segment are expected to be
+# split along another axis (see plan_split's split_segments).
+PARALLEL_ELEMENTWISE = 1 << 16
 
 
 # -- the analysis ------------------------------------------------------------------------
 
-PRE, CHUNK, POST = "pre", "chunk", "post"
+# Parts of a split program, in execution order: global segment s is part 2s (run once),
+# chunk round r (r >= 1) is part 2r - 1 (run on every chunk). Part 0 is "pre" and the
+# last global segment is "post".
+MAX_ROUNDS = 64
 
 
 @dataclass
 class _Analysis:
     B: int
-    phase: list[str]  # per equation
+    part: list[int]  # per equation
     info: dict  # Var -> None | Mapped | Partial
     slices: dict  # eqn index -> {input index: Mapped}
     params: dict  # eqn index -> params(c)
     mapped_elements: int
     row_bytes: int  # bytes per batch row of the largest mapped intermediate
+    partial_elements: int  # elements of the reductions each chunk returns
+    parallel_elements: int  # outputs of chunk equations and of large elementwise ones
+    serial_elements: int  # outputs of the other equations (run once, on one thread)
+
+    def cost(self, threads: int) -> float:
+        """Elements produced per thread: a proxy of the split program's time.
+
+        Large elementwise equations in global segments count as parallel: the
+        segments are split in their turn (``plan_split(split_segments=True)``).
+        """
+        return self.serial_elements + self.parallel_elements / threads
+
+    rounds: int
 
 
 def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
-    """Classify every equation when the ``mapped_inputs`` hold the batch along axis 0."""
+    """Place every equation in a part when the ``mapped_inputs`` hold the batch on axis 0.
+
+    An equation with a per-example (mapped) input runs in the earliest chunk round after
+    its inputs exist: a global value made in segment s is usable from round s + 1, a
+    reduction over the batch (``Partial``) made in round r is combined in segment r and
+    usable from round r + 1. Other equations run in the earliest global segment after
+    their inputs. Batch norm thus takes one round per statistic.
+    """
     info: dict = {}
-    phase_of: dict = {}  # Var -> PRE / CHUNK / POST
+    made: dict = {}  # Var -> the part that produces it
     for v in jaxpr.constvars:
-        info[v], phase_of[v] = None, PRE
+        info[v], made[v] = None, 0
     for v in jaxpr.invars:
         mapped = v in mapped_inputs
-        info[v], phase_of[v] = (Mapped(0) if mapped else None), (CHUNK if mapped else PRE)
-    phases, slices, params = [], {}, {}
-    mapped_elements, row_bytes = 0, 0
+        info[v], made[v] = (Mapped(0) if mapped else None), (1 if mapped else 0)
+    parts, slices, params = [], {}, {}
+    mapped_elements, row_bytes, partial_elements = 0, 0, 0
+    parallel, serial = 0, 0
     for i, eqn in enumerate(jaxpr.eqns):
+        vars_in = [x for x in eqn.inputs if type(x) is Var]
         infos = [info[x] if type(x) is Var else None for x in eqn.inputs]
-        in_phases = {phase_of[x] for x in eqn.inputs if type(x) is Var}
-        ph = CHUNK if CHUNK in in_phases else POST if POST in in_phases else PRE
-        if ph == CHUNK and any(isinstance(f, Partial) for f in infos) or POST in in_phases:
-            # Combined reductions (partials) are only available after the chunks ran.
-            if any(isinstance(f, Mapped) for f in infos):
-                raise Unsplittable(
-                    f"per-example work needs a reduction over the batch ({_show(eqn, info)})"
+        if any(isinstance(f, Mapped) for f in infos):
+            p = 1
+            for x in vars_in:
+                f, m = info[x], made[x]
+                p = max(
+                    p, m if isinstance(f, Mapped) else m + 2 if isinstance(f, Partial) else m + 1
                 )
-            ph = POST
-        if ph == CHUNK:
-            prim = eqn.primitive
-            rule = rule_for(prim)
+            if p > 2 * MAX_ROUNDS:
+                raise Unsplittable(f"more than {MAX_ROUNDS} rounds of batch reductions")
+            rule = rule_for(eqn.primitive)
             if rule is None:
-                raise Unsplittable(f"no split rule for {prim.name}")
-            outs, sl, pfun = rule(eqn, infos, B)
+                raise Unsplittable(f"no split rule for {eqn.primitive.name}")
+            # Combined reductions are whole values, not per-example ones.
+            rule_infos = [None if isinstance(f, Partial) else f for f in infos]
+            outs, sl, pfun = rule(eqn, rule_infos, B)
             slices[i], params[i] = sl, pfun
             for o, f in zip(eqn.out_binders, outs, strict=True):
-                info[o], phase_of[o] = f, CHUNK
+                info[o], made[o] = f, p
                 if isinstance(f, Mapped):
                     size = math.prod(o.aval.shape)
                     mapped_elements += size
                     row_bytes = max(row_bytes, size // B * o.aval.dtype.itemsize)
+                elif isinstance(f, Partial):
+                    partial_elements += math.prod(o.aval.shape)
         else:
+            p = max(
+                (made[x] + 1 if isinstance(info[x], Partial) else made[x] for x in vars_in),
+                default=0,
+            )
             for o in eqn.out_binders:
-                info[o], phase_of[o] = None, ph
-        phases.append(ph)
-    return _Analysis(B, phases, info, slices, params, mapped_elements, row_bytes)
+                info[o], made[o] = None, p
+        size = sum(math.prod(o.aval.shape) for o in eqn.out_binders)
+        if p % 2 == 1 or (size >= PARALLEL_ELEMENTWISE and eqn.primitive in elementwise_prims):
+            parallel += size
+        else:
+            serial += size
+        parts.append(p)
+    rounds = (max(parts, default=0) + 1) // 2
+    return _Analysis(
+        B, parts, info, slices, params, mapped_elements, row_bytes, partial_elements,
+        parallel, serial, rounds,
+    )  # fmt: skip
 
 
 def _show(eqn, info) -> str:
@@ -127,6 +171,7 @@ class SplitProgram:
     chunk_sizes: list[int]
     run: Callable
     source: str
+    inner: list  # the split programs of global segments (split_segments)
 
 
 def _eval_eqns(eqns, env):
@@ -144,10 +189,15 @@ def _eval_eqns(eqns, env):
             env[o] = v
 
 
-def plan_split(jaxpr: Jaxpr, consts, compile_fn, name: str) -> SplitProgram | None:
+def plan_split(
+    jaxpr: Jaxpr, consts, compile_fn, name: str, *, split_segments: bool = True
+) -> SplitProgram | None:
     """The split program for ``jaxpr``, or None when it has no worthwhile batch split.
 
     ``compile_fn(jaxpr, consts, name)`` turns each part into a numpy function (codegen).
+    With ``split_segments``, each global segment is itself split if it can be, along
+    another axis: the optimizer update of a large weight matrix runs on blocks of its
+    rows (one level deep).
     """
     threads = config.jit_threads
     if threads <= 1:
@@ -157,18 +207,15 @@ def plan_split(jaxpr: Jaxpr, consts, compile_fn, name: str) -> SplitProgram | No
         if B < 2 * threads:
             continue
         # Which inputs hold the batch is a guess: a parameter may have a batch-sized axis
-        # by coincidence (a 128-unit bias in a batch of 128). Try the likely subsets.
-        for subset in _input_subsets([v for v in jaxpr.invars if v.aval.shape[:1] == (B,)]):
-            try:
-                a = _analyse(jaxpr, B, subset)
-            except Unsplittable:
-                continue
-            if best is None or a.mapped_elements > best.mapped_elements:
-                best = a
+        # by coincidence (a 128-unit bias in a batch of 128).
+        candidates = [v for v in jaxpr.invars if v.aval.shape[:1] == (B,)]
+        a = _best_analysis(jaxpr, B, candidates, threads)
+        if a is not None and (best is None or a.cost(threads) < best.cost(threads)):
+            best = a
     if best is None or best.mapped_elements < MIN_MAPPED_ELEMENTS:
         return None
     try:
-        return _build(jaxpr, consts, best, threads, compile_fn, name)
+        return _build(jaxpr, consts, best, threads, compile_fn, name, split_segments)
     except Unsplittable:
         return None
     except (core.FnnTypeError, TypeError, ValueError, IndexError, KeyError) as e:
@@ -179,144 +226,180 @@ def plan_split(jaxpr: Jaxpr, consts, compile_fn, name: str) -> SplitProgram | No
         return None
 
 
-def _input_subsets(candidates: list) -> list[set]:
-    """Every non-empty subset of up to 5 candidates; for more, all, all-but-one, each."""
-    n = len(candidates)
-    if n <= 5:
-        return [{v for k, v in enumerate(candidates) if mask >> k & 1} for mask in range(1, 1 << n)]
-    subsets = [set(candidates)]
-    subsets += [set(candidates) - {v} for v in candidates]
-    return subsets + [{v} for v in candidates]
+def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, threads: int) -> _Analysis | None:
+    """The analysis of least cost over subsets of the candidate inputs.
+
+    Every subset of up to 5 candidates is tried; with more (a GAN step has its images,
+    its latent vectors and a dozen batch-sized biases and optimizer moments), subsets
+    grow greedily from the best single input, one input at a time while that helps.
+    """
+
+    def analyse(subset):
+        try:
+            return _analyse(jaxpr, B, subset)
+        except Unsplittable:
+            return None
+
+    def better(a, b):
+        return a if b is None or (a is not None and a.cost(threads) < b.cost(threads)) else b
+
+    best = None
+    if len(candidates) <= 5:
+        for mask in range(1, 1 << len(candidates)):
+            best = better(analyse({v for k, v in enumerate(candidates) if mask >> k & 1}), best)
+        return best
+    chosen: set = set()
+    while True:
+        step, pick = None, None
+        for v in candidates:
+            if v not in chosen and (a := analyse(chosen | {v})) is not None:
+                if better(a, step) is a:
+                    step, pick = a, v
+        if step is None or (best is not None and step.cost(threads) >= best.cost(threads)):
+            return best
+        best, chosen = step, chosen | {pick}
 
 
 def _chunk_sizes(a: _Analysis, threads: int) -> list[int]:
     by_cache = math.ceil(a.B * a.row_bytes / TARGET_CHUNK_BYTES)
-    n = max(threads, min(by_cache, threads * MAX_CHUNKS_PER_THREAD, a.B))
+    # Every chunk returns its own copy of each reduction (a weight gradient) to be
+    # summed: keep that traffic under an eighth of the per-example work.
+    by_partials = a.mapped_elements // max(1, PARTIAL_SHARE * a.partial_elements)
+    n = max(threads, min(by_cache, by_partials, threads * MAX_CHUNKS_PER_THREAD, a.B))
     n = math.ceil(n / threads) * threads  # whole rounds of the pool
     n = min(n, a.B)
     base, extra = divmod(a.B, n)
     return [base + 1] * extra + [base] * (n - extra)
 
 
-def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name) -> SplitProgram:
-    eqns = list(enumerate(jaxpr.eqns))
-    pre_eqns = [(i, e) for i, e in eqns if a.phase[i] == PRE]
-    chunk_eqns = [(i, e) for i, e in eqns if a.phase[i] == CHUNK]
-    post_eqns = [(i, e) for i, e in eqns if a.phase[i] == POST]
+@dataclass
+class _Part:
+    """One part of the split program and how its values flow.
+
+    A global segment reads ``inputs`` (global values) and writes ``outputs``. A chunk
+    round reads ``inputs`` (per-chunk values: mapped arguments or carries of earlier
+    rounds) and ``uses`` (global values, whole or cut per chunk), and writes ``outputs``:
+    per-chunk carries (``Mapped``) and reductions combined across chunks (``Partial``).
+    """
+
+    index: int
+    eqns: list
+    inputs: list = None
+    uses: list = None
+    outputs: list = None
+    fns: dict = None  # chunk size -> compiled function (a global segment: key None)
+
+    @property
+    def is_chunk(self) -> bool:
+        return self.index % 2 == 1
+
+
+def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segments) -> SplitProgram:
     const_env = dict(zip(jaxpr.constvars, consts, strict=True))
-
-    # Inputs of each part, as vars of the original program.
-    chunk_defined = {o for _, e in chunk_eqns for o in e.out_binders}
-    post_defined = {o for _, e in post_eqns for o in e.out_binders}
-    mapped_in = [v for v in jaxpr.invars if isinstance(a.info[v], Mapped)]
-    if not mapped_in:
+    if not any(isinstance(a.info[v], Mapped) for v in jaxpr.invars):
         raise Unsplittable("no mapped input")
-    chunk_uses: list[tuple[Var, Mapped | None]] = []  # pre values (sliced or whole)
-    for i, e in chunk_eqns:
-        for k, x in enumerate(e.inputs):
-            if type(x) is not Var or x in chunk_defined or x in mapped_in:
-                continue
-            use = (x, a.slices[i].get(k))
-            if use not in chunk_uses:
-                chunk_uses.append(use)
-    outs_needed = [v for v in jaxpr.outvars if type(v) is Var]
-    partial_out = []  # chunk results combined and passed on (to post or the outputs)
-    mapped_out = []  # chunk results concatenated into outputs
-    for _, e in post_eqns:
+    n_parts = 2 * a.rounds + 1
+    parts = [_Part(p, []) for p in range(n_parts)]
+    for i, e in enumerate(jaxpr.eqns):
+        parts[a.part[i]].eqns.append((i, e))
+    # The last part that reads each value (program outputs are read after every part).
+    last_use: dict = {}
+    for i, e in enumerate(jaxpr.eqns):
         for x in e.inputs:
-            if type(x) is Var and x in chunk_defined and x not in partial_out:
-                if not isinstance(a.info[x], Partial):
-                    raise Unsplittable("post needs a per-example value")
-                partial_out.append(x)
-    for v in outs_needed:
-        if v in chunk_defined:
-            target = partial_out if isinstance(a.info[v], Partial) else mapped_out
-            if v not in target:
-                target.append(v)
-    post_pre_in = []
-    for _, e in post_eqns:
-        for x in e.inputs:
-            if (
-                type(x) is Var
-                and x not in post_defined
-                and x not in chunk_defined
-                and x not in jaxpr.constvars
-                and x not in post_pre_in
-            ):
-                if x in mapped_in:
-                    raise Unsplittable("post needs a per-example input")
-                post_pre_in.append(x)
-    pre_in = [v for v in jaxpr.invars if v not in mapped_in]
-    pre_defined = {o for _, e in pre_eqns for o in e.out_binders}
-    # Pre outputs: every pre value a later part or the caller needs.
-    pre_out = []
-    for v in [u for u, _ in chunk_uses] + post_pre_in + outs_needed:
-        if (v in pre_defined or v in pre_in or v in jaxpr.constvars) and v not in pre_out:
-            if v in mapped_in:
-                continue
-            pre_out.append(v)
-
-    # pre: a program of (unmapped inputs) -> pre_out
-    def pre_fun(*vals):
-        env = dict(const_env)
-        env.update(zip(pre_in, vals, strict=True))
-        _eval_eqns(pre_eqns, env)
-        return [env[v] for v in pre_out]
-
-    pre_jaxpr, pre_consts, _ = trace_to_jaxpr(pre_fun, [v.aval for v in pre_in], f"{name}_pre")
-    pre_fn = compile_fn(pre_jaxpr, pre_consts, f"{name}_pre")
-
+            if type(x) is Var:
+                last_use[x] = max(last_use.get(x, -1), a.part[i])
+    for v in jaxpr.outvars:
+        if type(v) is Var:
+            last_use[v] = n_parts
+    constvars = set(jaxpr.constvars)
     sizes = _chunk_sizes(a, threads)
-    chunk_fns = {}
-    for c in sorted(set(sizes)):
+    sources = []
+    for part in parts:
+        defined = {o for _, e in part.eqns for o in e.out_binders}
+        part.outputs = [
+            o for _, e in part.eqns for o in e.out_binders if last_use.get(o, -1) > part.index
+        ]
+        part.inputs, part.uses = [], []
+        for i, e in part.eqns:
+            for k, x in enumerate(e.inputs):
+                if type(x) is not Var or x in defined:
+                    continue
+                sl = a.slices[i].get(k) if part.is_chunk else None
+                if x in constvars and sl is None:
+                    continue  # a constant of the part's program
+                if not part.is_chunk or isinstance(a.info[x], Mapped):
+                    if x not in part.inputs:
+                        part.inputs.append(x)
+                elif (x, sl) not in part.uses:
+                    part.uses.append((x, sl))
+        if not part.eqns:
+            part.fns = {}
+        elif part.is_chunk:
+            part.fns = {}
+            for c in sorted(set(sizes)):
+                fn = _compile_chunk(
+                    part, a, c, const_env, compile_fn, f"{name}_round{part.index // 2 + 1}"
+                )
+                part.fns[c] = fn
+                sources.append(fn.source)
+        else:
+            fn = _compile_global(
+                part, const_env, compile_fn, f"{name}_part{part.index}", split_segments
+            )
+            part.fns = {None: fn}
+            sources.append(fn.source)
+    run = _executor(jaxpr, a, parts, sizes, threads, const_env)
+    inner = [
+        f.split for p in parts if not p.is_chunk for f in p.fns.values() if hasattr(f, "split")
+    ]
+    return SplitProgram(a, sizes, run, "\n\n".join(sources), inner)
 
-        def chunk_fun(*vals, c=c):
-            env = dict(const_env)
-            it = iter(vals)
-            for v in mapped_in:
-                env[v] = next(it)
-            for v, sl in chunk_uses:
-                env[(v, sl)] = next(it)
 
-            # Pre values reach chunk equations under (var, slice) keys; shape parameters
-            # are those of a chunk of c rows.
-            for idx, eqn in chunk_eqns:
-                ins = []
-                for k, x in enumerate(eqn.inputs):
-                    if type(x) is Literal:
-                        ins.append(x.val)
-                    elif x in env and (x in chunk_defined or x in mapped_in):
-                        ins.append(env[x])
-                    else:
-                        ins.append(env[(x, a.slices[idx].get(k))])
-                outs = eqn.primitive.bind(*ins, **a.params[idx](c))
-                if not eqn.primitive.multiple_results:
-                    outs = [outs]
-                for o, val in zip(eqn.out_binders, outs, strict=True):
-                    env[o] = val
-            return [env[v] for v in partial_out + mapped_out]
-
-        avals = [_chunk_aval(v.aval, Mapped(0), c) for v in mapped_in]
-        avals += [_chunk_aval(v.aval, sl, c) if sl else v.aval for v, sl in chunk_uses]
-        cj, cc, _ = trace_to_jaxpr(chunk_fun, avals, f"{name}_chunk")
-        chunk_fns[c] = compile_fn(cj, cc, f"{name}_chunk{c}")
-
-    def post_fun(*vals):
+def _compile_global(part: _Part, const_env, compile_fn, name, split_segments: bool):
+    def fun(*vals):
         env = dict(const_env)
-        env.update(zip(post_pre_in + partial_out, vals, strict=True))
-        _eval_eqns(post_eqns, env)
-        return [env[v] for v in outs_needed if v in post_defined]
+        env.update(zip(part.inputs, vals, strict=True))
+        _eval_eqns(part.eqns, env)
+        return [env[v] for v in part.outputs]
 
-    post_avals = [v.aval for v in post_pre_in + partial_out]
-    post_jaxpr, post_consts, _ = trace_to_jaxpr(post_fun, post_avals, f"{name}_post")
-    post_fn = compile_fn(post_jaxpr, post_consts, f"{name}_post")
+    j, c, _ = trace_to_jaxpr(fun, [v.aval for v in part.inputs], name)
+    if split_segments:
+        inner = plan_split(j, c, compile_fn, name, split_segments=False)
+        if inner is not None:
+            inner.run.source, inner.run.split = inner.source, inner
+            return inner.run
+    return compile_fn(j, c, name)
 
-    run = _executor(
-        jaxpr, a, sizes, threads, pre_fn, chunk_fns, post_fn, mapped_in, pre_in, pre_out,
-        chunk_uses, partial_out, mapped_out, post_pre_in, post_defined, const_env,
-    )  # fmt: skip
-    source = "\n\n".join([pre_fn.source, *(f.source for f in chunk_fns.values()), post_fn.source])
-    return SplitProgram(a, sizes, run, source)
+
+def _compile_chunk(part: _Part, a: _Analysis, c: int, const_env, compile_fn, name):
+    def fun(*vals):
+        env = dict(const_env)
+        it = iter(vals)
+        for v in part.inputs:
+            env[v] = next(it)
+        for use in part.uses:
+            env[use] = next(it)
+        # Global values reach the equations under (var, slice) keys; shape parameters are
+        # those of a chunk of c rows.
+        for idx, eqn in part.eqns:
+            ins = []
+            for k, x in enumerate(eqn.inputs):
+                if type(x) is Literal:
+                    ins.append(x.val)
+                else:
+                    use = (x, a.slices[idx].get(k))
+                    ins.append(env[use] if use in env else env[x])
+            outs = eqn.primitive.bind(*ins, **a.params[idx](c))
+            if not eqn.primitive.multiple_results:
+                outs = [outs]
+            for o, val in zip(eqn.out_binders, outs, strict=True):
+                env[o] = val
+        return [env[v] for v in part.outputs]
+
+    avals = [_chunk_aval(v.aval, a.info[v], c) for v in part.inputs]
+    avals += [_chunk_aval(v.aval, sl, c) if sl else v.aval for v, sl in part.uses]
+    j, consts, _ = trace_to_jaxpr(fun, avals, name)
+    return compile_fn(j, consts, f"{name}_{c}")
 
 
 def _chunk_aval(aval, sl: Mapped, c: int):
@@ -347,52 +430,50 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 _COMBINE = {"add": np.add, "max": np.maximum, "min": np.minimum}
 
 
-def _executor(
-    jaxpr, a, sizes, threads, pre_fn, chunk_fns, post_fn, mapped_in, pre_in, pre_out,
-    chunk_uses, partial_out, mapped_out, post_pre_in, post_defined, const_env,
-):  # fmt: skip
-    invar_pos = {v: k for k, v in enumerate(jaxpr.invars)}
-    pre_in_pos = [invar_pos[v] for v in pre_in]
-    mapped_pos = [invar_pos[v] for v in mapped_in]
-    pre_out_pos = {v: k for k, v in enumerate(pre_out)}
+def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, const_env: dict):
     bounds = np.cumsum([0, *sizes]).tolist()
-    chunk_args_spec = [(pre_out_pos[v], sl) for v, sl in chunk_uses]
-    combines = [_COMBINE[a.info[v].combine] for v in partial_out]
-    mapped_axes = [a.info[v] for v in mapped_out]
-    post_in_pre = [pre_out_pos[v] for v in post_pre_in]
-    post_out = [v for v in jaxpr.outvars if type(v) is Var and v in post_defined]
-    # Where each output comes from: ("post", k), ("partial", k), ("mapped", k),
-    # ("pre", k) or ("literal", value).
-    sources = []
+    n_chunks = len(sizes)
+    invars = list(jaxpr.invars)
+    blas = _blas_threads.controller()
+    # Per chunk round: how to read each input (a cut argument or a carry) and each
+    # output (kept per chunk, or combined into a global value).
+    plans = []
+    for part in parts:
+        if not part.fns:
+            plans.append(None)
+        elif not part.is_chunk:
+            plans.append((part.fns[None], part.inputs, part.outputs))
+        else:
+            reads = [(invars.index(v) if v in invars else None, v) for v in part.inputs]
+            carried = [v for v in part.outputs if isinstance(a.info[v], Mapped)]
+            combined = [
+                (k, v, _COMBINE[a.info[v].combine])
+                for k, v in enumerate(part.outputs)
+                if isinstance(a.info[v], Partial)
+            ]
+            plans.append((part.fns, reads, part.uses, part.outputs, carried, combined))
+    outputs = []  # ("literal", value) | ("arg", position) | ("mapped", var) | ("global", var)
     for v in jaxpr.outvars:
         if type(v) is Literal:
-            sources.append(("literal", v.val))
-        elif v in post_defined:
-            sources.append(("post", post_out.index(v)))
-        elif v in partial_out:
-            sources.append(("partial", partial_out.index(v)))
-        elif v in mapped_out:
-            sources.append(("mapped", mapped_out.index(v)))
-        elif v in mapped_in:
-            sources.append(("arg", invar_pos[v]))
+            outputs.append(("literal", v.val))
+        elif v in invars and isinstance(a.info[v], Mapped):
+            outputs.append(("arg", invars.index(v)))
+        elif isinstance(a.info[v], Mapped):
+            outputs.append(("mapped", v))
         else:
-            sources.append(("pre", pre_out_pos[v]))
-    n_chunks = len(sizes)
-    blas = _blas_threads.controller()
+            outputs.append(("global", v))
 
     def cut(x, sl: Mapped, k: int):
         lo, hi = bounds[k] * sl.unit, bounds[k + 1] * sl.unit
-        idx = (slice(None),) * sl.axis + (slice(lo, hi),)
-        return x[idx]
+        return x[(slice(None),) * sl.axis + (slice(lo, hi),)]
 
-    def run(*args):
-        pre_vals = pre_fn(*[args[p] for p in pre_in_pos])
-        mapped_args = [args[p] for p in mapped_pos]
+    def run_round(plan, args, env, carries):
+        fns, reads, uses, outs, carried, combined = plan
 
         def one(k):
-            vals = [cut(x, Mapped(0), k) for x in mapped_args]
-            vals += [cut(pre_vals[p], sl, k) if sl else pre_vals[p] for p, sl in chunk_args_spec]
-            return chunk_fns[sizes[k]](*vals)
+            vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in reads]
+            vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in uses]
+            return fns[sizes[k]](*vals)
 
         # One BLAS thread per chunk while the chunks share the cores (see _blas_threads).
         prev = blas.get() if blas is not None else 1
@@ -403,44 +484,55 @@ def _executor(
         finally:
             if prev > 1:
                 blas.set(prev)
-        n_part = len(partial_out)
-        partials = []
-        for j, combine in enumerate(combines):
+        for k, r in enumerate(results):
+            carries[k].update(zip(outs, r, strict=True))
+        for j, v, combine in combined:
             total = np.array(results[0][j], copy=True)
             for r in results[1:]:
                 combine(total, r[j], out=total)
-            partials.append(total)
-        mapped = [
-            np.concatenate([r[n_part + j] for r in results], axis=mapped_axes[j].axis)
-            for j in range(len(mapped_out))
-        ]
-        post_vals = post_fn(*[pre_vals[p] for p in post_in_pre], *partials)
-        out = []
-        for kind, k in sources:
-            if kind == "literal":
-                out.append(k)
-            elif kind == "post":
-                out.append(post_vals[k])
-            elif kind == "partial":
-                out.append(partials[k])
-            elif kind == "mapped":
-                out.append(mapped[k])
-            elif kind == "arg":
-                out.append(args[k])
+            env[v] = total
+
+    def run(*args):
+        env = dict(const_env)  # constants cut per chunk are read from here
+        env.update(
+            (v, x) for v, x in zip(invars, args, strict=True) if not isinstance(a.info[v], Mapped)
+        )
+        carries = [{} for _ in range(n_chunks)]
+        for plan in plans:
+            if plan is None:
+                continue
+            if len(plan) == 3:
+                fn, ins, outs = plan
+                env.update(zip(outs, fn(*[env[v] for v in ins]), strict=True))
             else:
-                out.append(pre_vals[k])
-        return out
+                run_round(plan, args, env, carries)
+        result = []
+        for kind, x in outputs:
+            if kind == "literal":
+                result.append(x)
+            elif kind == "arg":
+                result.append(args[x])
+            elif kind == "mapped":
+                axis = a.info[x].axis
+                result.append(np.concatenate([c[x] for c in carries], axis=axis))
+            else:
+                result.append(env[x])
+        return result
 
     return run
 
 
 def describe(program: SplitProgram) -> dict[str, Any]:
-    """Batch size, chunk sizes and equation counts per part (for tests and profiling)."""
+    """Batch size, chunk sizes, rounds and equation counts per kind of part (for tests)."""
     a = program.analysis
+    last = 2 * a.rounds
     return {
         "batch": a.B,
         "chunks": list(program.chunk_sizes),
-        "pre": a.phase.count(PRE),
-        "chunk": a.phase.count(CHUNK),
-        "post": a.phase.count(POST),
+        "rounds": a.rounds,
+        "pre": a.part.count(0),
+        "chunk": sum(1 for p in a.part if p % 2 == 1),
+        "middle": sum(1 for p in a.part if p % 2 == 0 and 0 < p < last),
+        "post": a.part.count(last) if last else 0,
+        "split_segments": [describe(p) for p in program.inner],
     }

@@ -104,12 +104,12 @@ def test_one_step_changes_both_networks_and_losses_are_finite(gan, d_batch_norm)
     g_state = gen.init_state((1, 16))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
     g_opt, d_opt = fnn.optim.adam(2e-4, b1=0.5), fnn.optim.adam(2e-4, b1=0.5)
-    step = gan.make_train_step(gen, disc, g_opt, d_opt, latent_dim=16, ema=0.999)
+    step = gan.make_train_step(gen, disc, g_opt, d_opt, ema=0.999)
     real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
 
     g = (g_params, g_state, g_opt.init(g_params), g_params)
     d = (d_params, d_opt.init(d_params))
-    g2, d2, stats = step(g, d, real, fnn.random.key(2), 0)
+    g2, d2, stats = step(g, d, real, fnn.random.normal(fnn.random.key(2), (8, 16)), 0)
 
     # Adam's first step moves every weight that has a gradient by about lr.
     for name, before, after in (("generator", g[0], g2[0]), ("discriminator", d[0], d2[0])):
@@ -125,7 +125,7 @@ def test_one_step_changes_both_networks_and_losses_are_finite(gan, d_batch_norm)
     # At initialisation D is near chance: each BCE term near log 2.
     assert 0.5 < float(stats["d_loss"]) < 3.0 and 0.2 < float(stats["g_loss"]) < 2.0
     # The step counter is traced, not static: a second step reuses the compiled code.
-    step(g2, d2, real, fnn.random.key(3), 1)
+    step(g2, d2, real, fnn.random.normal(fnn.random.key(3), (8, 16)), 1)
     assert step.trace_count == 1
 
 
@@ -135,14 +135,12 @@ def test_hinge_step_with_spectral_norm_and_mapping_layers(gan):
     g_params = gen.init(fnn.random.key(0), (1, 16))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
     g_opt, d_opt = fnn.optim.adam(1e-3, b1=0.5), fnn.optim.adam(2e-3, b1=0.5)
-    step = gan.make_train_step(
-        gen, disc, g_opt, d_opt, latent_dim=16, loss="hinge", spectral_norm=True
-    )
+    step = gan.make_train_step(gen, disc, g_opt, d_opt, loss="hinge", spectral_norm=True)
     real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
     us = gan.spectral_norm_init(d_params, fnn.random.key(3))
     g = (g_params, gen.init_state((1, 16)), g_opt.init(g_params), g_params)
     d = (d_params, d_opt.init(d_params), us)
-    g2, d2, stats = step(g, d, real, fnn.random.key(2), 0)
+    g2, d2, stats = step(g, d, real, fnn.random.normal(fnn.random.key(2), (8, 16)), 0)
     for before, after in ((g[0], g2[0]), (d[0], d2[0]), (us, d2[2])):
         for a, b in zip(tree_leaves(before), tree_leaves(after), strict=True):
             if a.size > 1:  # a one-element power-iteration vector stays at +-1
@@ -284,3 +282,14 @@ def test_quick_run_writes_samples_losses_and_metrics(tmp_path, mnist_available):
     ref = metrics["real_reference"]
     assert 0 <= ref["frechet_distance"] < 0.2 * history["frechet_distance"][0]
     assert str(out) in proc.stdout
+
+
+def test_minibatch_stddev_channel_is_the_batch_spread(gan):
+    x = np.random.default_rng(1).standard_normal((6, 3, 3, 2)).astype(np.float32)
+    out = np.asarray(gan.minibatch_stddev(fnn.numpy.asarray(x)))
+    assert out.shape == (6, 3, 3, 3)
+    np.testing.assert_array_equal(out[..., :2], x)
+    np.testing.assert_allclose(out[..., 2], np.mean(np.std(x, axis=0)), rtol=1e-5)
+    disc = gan.make_discriminator(8, mbstd=True)
+    params = disc.init(fnn.random.key(0), (1, 28, 28, 1))
+    assert params["dense_6"]["kernel"].shape[0] == 7 * 7 * (16 + 1)

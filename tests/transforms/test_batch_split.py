@@ -98,14 +98,102 @@ def test_a_parameter_the_size_of_the_batch_is_not_split(split_everything):
     assert_close(expected, got)
 
 
-def test_batch_statistics_keep_the_program_whole(split_everything):
+def test_batch_statistics_split_into_rounds(split_everything):
     x = RNG.standard_normal((64, 8)).astype(np.float32)
 
     def normalise(x):  # per-example work that needs a reduction over the batch
         mu = fnp.mean(x, axis=0)
-        return fnp.sum((x - mu) ** 2, axis=1)
+        return fnp.sum((x - mu) ** 2, axis=1), mu
 
     expected, got, info = run_both(normalise, x)
+    # Round 1 sums x over the batch, the middle segment divides, round 2 centres.
+    assert info is not None and info["rounds"] == 2 and info["middle"] > 0
+    assert_close(expected, got)
+
+
+def test_batch_norm_training_step_splits_and_matches(split_everything):
+    model = nn.Sequential(
+        [nn.Conv(4, (3, 3)), nn.BatchNorm(), nn.relu, nn.Flatten(), nn.Dense(10), nn.BatchNorm()]
+    )
+    params = model.init(fnn.random.key(2), (1, 6, 6, 1))
+    state = model.init_state((1, 6, 6, 1))
+    x = RNG.standard_normal((50, 6, 6, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[RNG.integers(0, 10, 50)]
+
+    def loss(p, s, x, y):
+        logits, s = model.apply(p, x, state=s, train=True)
+        return fnp.mean(nn.losses.softmax_cross_entropy(logits, y)), s
+
+    def step(p, s, x, y):
+        (value, s), grads = fnn.value_and_grad(loss, has_aux=True)(p, s, x, y)
+        return value, s, fnn.tree_util.tree_map(lambda w, g: w - 0.1 * g, p, grads)
+
+    expected, got, info = run_both(step, params, state, x, y)
+    # Forward: mean and variance of each batch norm; backward: their two sums.
+    assert info is not None and info["batch"] == 50 and info["rounds"] >= 4
+    assert_close(expected, got, rtol=1e-4, atol=1e-5)
+
+
+def test_two_updates_in_one_step_like_a_gan(split_everything):
+    # The second loss uses the params after the first update: a round after the update.
+    model, params = mlp_params([6, 16, 1])
+    x = RNG.standard_normal((40, 6)).astype(np.float32)
+
+    def loss(p, x):
+        return fnp.mean(model.apply(p, x) ** 2)
+
+    def step(p, x):
+        p = fnn.tree_util.tree_map(lambda w, g: w - 0.1 * g, p, fnn.grad(loss)(p, x))
+        value, g_x = fnn.value_and_grad(loss, argnums=1)(p, x)
+        return value, p, g_x
+
+    expected, got, info = run_both(step, params, x)
+    assert info is not None and info["rounds"] == 2
+    assert_close(expected, got)
+
+
+def test_large_optimizer_update_split_along_its_rows(split_everything):
+    # After the batch rounds, the update of a 300 x 256 weight runs on blocks of rows.
+    w = RNG.standard_normal((300, 256)).astype(np.float32) * 0.1
+    x = RNG.standard_normal((40, 300)).astype(np.float32)
+    m = np.zeros_like(w)
+
+    def step(w, m, x):
+        g = fnn.grad(lambda w: fnp.mean(fnp.tanh(x @ w) ** 2))(w)
+        m = 0.9 * m + 0.1 * g
+        return w - 0.01 * m / (fnp.sqrt(m * m) + 1e-8), m
+
+    expected, got, info = run_both(step, w, m, x)
+    assert info is not None and info["batch"] == 40
+    # (the test's threshold of 0 may split the small pre segment too)
+    assert any(s["batch"] == 300 and s["chunk"] > 0 for s in info["split_segments"])
+    assert_close(expected, got, rtol=1e-4, atol=1e-5)  # m / |m| amplifies summation order
+
+
+def test_chunks_that_return_large_reductions_are_few(split_everything):
+    # Each chunk returns its own 256 x 512 weight gradient: more chunks than threads
+    # would cost more in sums than they save.
+    w = RNG.standard_normal((256, 512)).astype(np.float32) * 0.1
+    x = RNG.standard_normal((64, 256)).astype(np.float32)
+
+    def loss(w, x):
+        return fnp.mean(fnp.tanh(x @ w) ** 2)
+
+    expected, got, info = run_both(fnn.grad(loss), w, x)
+    assert info is not None and info["chunks"] == [32, 32]
+    assert_close(expected, got)
+
+
+def test_too_many_rounds_run_whole(split_everything, monkeypatch):
+    monkeypatch.setattr(batch_split, "MAX_ROUNDS", 2)
+    x = RNG.standard_normal((64, 8)).astype(np.float32)
+
+    def repeatedly_centred(x):
+        for _ in range(3):
+            x = x - fnp.mean(x, axis=0)
+        return x
+
+    expected, got, info = run_both(repeatedly_centred, x)
     assert info is None
     assert_close(expected, got)
 
