@@ -2,20 +2,26 @@
 
 A training step is mostly a map over the examples of a batch followed by sums over
 them (the mean loss, the weight gradients). This pass finds that structure in an
-optimized jaxpr and splits the program in three:
+optimized jaxpr and splits the program into parts run in turn:
 
-* ``pre``: equations that do not depend on the batch (run once);
-* ``chunk``: the per-example work, run on contiguous chunks of the batch in a thread
-  pool (numpy releases the GIL in its loops and in BLAS), each producing *partial*
-  results of the reductions over the batch axis;
-* ``post``: equations that depend on the combined reductions (run once), e.g. the
-  optimizer update.
+* global segments: equations that hold no per-example values, run once. The first
+  ("pre") needs only the arguments; the last ("post") is typically the optimizer update;
+* chunk rounds between them: the per-example work, run on contiguous chunks of the
+  batch in a thread pool (numpy releases the GIL in its loops and in BLAS). Each chunk
+  returns *partial* results of the reductions over the batch, which are combined before
+  the next segment; per-example values a later round needs stay with their chunk.
+
+One round suffices for a plain training step. Batch norm needs a round per statistic
+(the mean, then the variance of the centred values, then the sums of its backward
+pass), and a GAN step that updates the discriminator and then differentiates through
+it needs a round after that update. A large global segment is split in its turn along
+another axis (an Adam update of a 1024 x 3136 weight runs on blocks of rows).
 
 Chunks also keep each intermediate small enough to stay in cache, which pays off even
 on one core. The analysis tracks, for every value, whether and along which axis it is
 *mapped* (holds batch rows), in the manner of vmap's batching rules; an equation it has
-no rule for, or a per-example value that needs a combined reduction (batch norm), makes
-the program run unsplit. The split is exact up to the order of floating-point sums.
+no rule for makes the program run unsplit. The split is exact up to the order of
+floating-point sums.
 
 Values: ``None`` (not mapped), ``Mapped(axis, unit)`` (``unit`` entries per batch row
 along ``axis``: a reshape of (B, S, D) to (B*S, D) has unit S), or ``Partial(op)``
