@@ -80,18 +80,19 @@ class _Analysis:
     mapped_elements: int
     row_bytes: int  # bytes per batch row of the largest mapped intermediate
     partial_elements: int  # elements of the reductions each chunk returns
-    parallel_elements: int  # outputs of chunk equations and of large elementwise ones
+    chunk_elements: int  # outputs of the equations in chunk rounds
+    elementwise_elements: int  # outputs of large elementwise equations in global segments
     serial_elements: int  # outputs of the other equations (run once, on one thread)
+    rounds: int
 
-    def cost(self, threads: int) -> float:
+    def cost(self, threads: int, split_segments: bool) -> float:
         """Elements produced per thread: a proxy of the split program's time.
 
-        Large elementwise equations in global segments count as parallel: the
-        segments are split in their turn (``plan_split(split_segments=True)``).
+        With ``split_segments``, large elementwise equations in global segments count
+        as parallel: the segments are split in their turn.
         """
-        return self.serial_elements + self.parallel_elements / threads
-
-    rounds: int
+        elementwise = self.elementwise_elements / (threads if split_segments else 1)
+        return self.serial_elements + elementwise + self.chunk_elements / threads
 
 
 def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
@@ -112,7 +113,7 @@ def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
         info[v], made[v] = (Mapped(0) if mapped else None), (1 if mapped else 0)
     parts, slices, params = [], {}, {}
     mapped_elements, row_bytes, partial_elements = 0, 0, 0
-    parallel, serial = 0, 0
+    in_chunks, elementwise, serial = 0, 0, 0
     for i, eqn in enumerate(jaxpr.eqns):
         vars_in = [x for x in eqn.inputs if type(x) is Var]
         infos = [info[x] if type(x) is Var else None for x in eqn.inputs]
@@ -148,15 +149,17 @@ def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
             for o in eqn.out_binders:
                 info[o], made[o] = None, p
         size = sum(math.prod(o.aval.shape) for o in eqn.out_binders)
-        if p % 2 == 1 or (size >= PARALLEL_ELEMENTWISE and eqn.primitive in elementwise_prims):
-            parallel += size
+        if p % 2 == 1:
+            in_chunks += size
+        elif size >= PARALLEL_ELEMENTWISE and eqn.primitive in elementwise_prims:
+            elementwise += size
         else:
             serial += size
         parts.append(p)
     rounds = (max(parts, default=0) + 1) // 2
     return _Analysis(
         B, parts, info, slices, params, mapped_elements, row_bytes, partial_elements,
-        parallel, serial, rounds,
+        in_chunks, elementwise, serial, rounds,
     )  # fmt: skip
 
 
@@ -208,6 +211,10 @@ def plan_split(
     threads = config.jit_threads
     if threads <= 1:
         return None
+
+    def cost(a: _Analysis) -> float:
+        return a.cost(threads, split_segments)
+
     best = None
     for B in sorted({v.aval.shape[0] for v in jaxpr.invars if v.aval.ndim >= 1}, reverse=True):
         if B < 2 * threads:
@@ -215,8 +222,8 @@ def plan_split(
         # Which inputs hold the batch is a guess: a parameter may have a batch-sized axis
         # by coincidence (a 128-unit bias in a batch of 128).
         candidates = [v for v in jaxpr.invars if v.aval.shape[:1] == (B,)]
-        a = _best_analysis(jaxpr, B, candidates, threads)
-        if a is not None and (best is None or a.cost(threads) < best.cost(threads)):
+        a = _best_analysis(jaxpr, B, candidates, cost)
+        if a is not None and (best is None or cost(a) < cost(best)):
             best = a
     if best is None or best.mapped_elements < MIN_MAPPED_ELEMENTS:
         return None
@@ -232,7 +239,7 @@ def plan_split(
         return None
 
 
-def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, threads: int) -> _Analysis | None:
+def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, cost) -> _Analysis | None:
     """The analysis of least cost over subsets of the candidate inputs.
 
     Every subset of up to 5 candidates is tried; with more (a GAN step has its images,
@@ -247,7 +254,7 @@ def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, threads: int) -> _Ana
             return None
 
     def better(a, b):
-        return a if b is None or (a is not None and a.cost(threads) < b.cost(threads)) else b
+        return a if b is None or (a is not None and cost(a) < cost(b)) else b
 
     best = None
     if len(candidates) <= 5:
@@ -261,7 +268,7 @@ def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, threads: int) -> _Ana
             if v not in chosen and (a := analyse(chosen | {v})) is not None:
                 if better(a, step) is a:
                     step, pick = a, v
-        if step is None or (best is not None and step.cost(threads) >= best.cost(threads)):
+        if step is None or (best is not None and cost(step) >= cost(best)):
             return best
         best, chosen = step, chosen | {pick}
 
