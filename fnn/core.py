@@ -138,11 +138,14 @@ class Primitive:
     rules in their own tables keyed by the primitive.
     """
 
-    __slots__ = ("name", "multiple_results", "impl", "abstract_eval")
+    __slots__ = ("name", "multiple_results", "impl", "abstract_eval", "silent")
 
-    def __init__(self, name: str, multiple_results: bool = False):
+    def __init__(self, name: str, multiple_results: bool = False, silent: bool = False):
         self.name = name
         self.multiple_results = multiple_results
+        # ``silent``: the impl moves or selects values and never computes, so it cannot
+        # raise numpy's floating-point warnings (eager code skips np.errstate for it).
+        self.silent = silent
         self.impl: Callable[..., Any] | None = None
         self.abstract_eval: Callable[..., Any] | None = None
 
@@ -329,9 +332,12 @@ def eval_primitive(prim: Primitive, args, params):
     """Run ``prim.impl`` on concrete values and wrap the results as Arrays."""
     vals = [_to_numpy(a) for a in args]
     try:
-        # Overflow to inf and 0/0 to nan are results, not warnings (as in JAX and in jit).
-        with np.errstate(all="ignore"):
+        if prim.silent:
             out = prim.impl(*vals, **params)
+        else:
+            # Overflow to inf and 0/0 to nan are results, not warnings (as in JAX and jit).
+            with np.errstate(all="ignore"):
+                out = prim.impl(*vals, **params)
     except Exception:
         # Eager code skips shape checking; on failure, let abstract_eval explain in
         # fnn's terms (which operation, which shapes) instead of numpy's.

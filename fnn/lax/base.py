@@ -39,8 +39,9 @@ def defprim(
     abstract_eval: Callable,
     *,
     multiple_results: bool = False,
+    silent: bool = False,
 ) -> Primitive:
-    p = Primitive(name, multiple_results)
+    p = Primitive(name, multiple_results, silent)
     p.impl = impl
     p.abstract_eval = abstract_eval
     return p

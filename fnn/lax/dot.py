@@ -8,6 +8,7 @@ the work; the transposes and reshapes around it are planned once from static sha
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -27,8 +28,11 @@ def _free(ndim, contract, batch):
     return [i for i in range(ndim) if i not in contract and i not in batch]
 
 
+@functools.lru_cache(maxsize=1024)
 def _plan(lshape, rshape, dn):
-    """Permutations and shapes that turn the contraction into one batched matmul."""
+    """Permutations and shapes that turn the contraction into one batched matmul.
+
+    Cached: eager code plans the same few contractions on every step."""
     (lc, rc), (lb, rb) = dn
     lf, rf = _free(len(lshape), lc, lb), _free(len(rshape), rc, rb)
     size = lambda shape, axes: math.prod([shape[a] for a in axes])  # noqa: E731  (ints, exact)
@@ -170,6 +174,30 @@ def _transpose_lhs(ct, x_ndim, y, dn):
     return transpose(out, perm)
 
 
+def _transpose_rhs(ct, y_ndim, x, dn):
+    """Cotangent of rhs: contract x's free axes with ct's, so that for ``h @ W`` the
+    weight gradient is ``h.T @ ct`` in W's own (C) layout rather than a transposed
+    ``(ct.T @ h).T`` view, whose strided layout slows every later elementwise use."""
+    (lc, rc), (lb, rb) = dn
+    x_ndim = core.get_aval(x).ndim
+    nb = len(lb)
+    lf = _free(x_ndim, lc, lb)
+    rf = _free(y_ndim, rc, rb)
+    ct_lf = tuple(range(nb, nb + len(lf)))
+    out = dot_general(x, ct, ((tuple(lf), ct_lf), (tuple(lb), tuple(range(nb)))))
+    # out axes: batch, x's contracting axes in increasing order, then y's free axes.
+    lc_sorted = sorted(lc)
+    pos = {}
+    for i, a in enumerate(rb):
+        pos[a] = i
+    for k, a in enumerate(lc_sorted):
+        pos[rc[lc.index(a)]] = nb + k
+    for i, a in enumerate(rf):
+        pos[a] = nb + len(lc) + i
+    perm = tuple(pos[a] for a in range(y_ndim))
+    return transpose(out, perm)
+
+
 def _dot_transpose(ct, x, y, *, dimension_numbers, preferred_element_type=None):
     (lc, rc), (lb, rb) = dimension_numbers
     x_ndim, y_ndim = _ranks([x, y])
@@ -177,18 +205,7 @@ def _dot_transpose(ct, x, y, *, dimension_numbers, preferred_element_type=None):
     if is_undefined_primal(x):
         ct_x = _transpose_lhs(ct, x_ndim, y, dimension_numbers)
     if is_undefined_primal(y):
-        # Swap roles: out' = dot(y, x) has axes batch, y-free, x-free.
-        swapped = ((rc, lc), (rb, lb))
-        nb = len(lb)
-        lf = _free(x_ndim, lc, lb)
-        rf = _free(y_ndim, rc, rb)
-        perm = (
-            tuple(range(nb))
-            + tuple(range(nb + len(lf), nb + len(lf) + len(rf)))
-            + tuple(range(nb, nb + len(lf)))
-        )
-        ct_swapped = transpose(ct, perm)
-        ct_y = _transpose_lhs(ct_swapped, y_ndim, x, swapped)
+        ct_y = _transpose_rhs(ct, y_ndim, x, dimension_numbers)
     return [ct_x, ct_y]
 
 

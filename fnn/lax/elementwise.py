@@ -37,13 +37,18 @@ _ANY = "any"
 
 
 def _check_kind(name, dtype, kind):
-    ok = {
-        _FLOAT: np.issubdtype(dtype, np.inexact),
-        _NUMERIC: dtype != np.bool_,
-        _INT: np.issubdtype(dtype, np.integer),
-        _BOOL_OR_INT: dtype == np.bool_ or np.issubdtype(dtype, np.integer),
-        _ANY: True,
-    }[kind]
+    # dtype.kind letters rather than np.issubdtype: this runs on every eager operation.
+    k = dtype.kind
+    if kind == _FLOAT:
+        ok = k in "fc"
+    elif kind == _NUMERIC:
+        ok = k != "b"
+    elif kind == _INT:
+        ok = k in "iu"
+    elif kind == _BOOL_OR_INT:
+        ok = k in "biu"
+    else:
+        ok = True
     if not ok:
         want = {
             _FLOAT: "a floating-point",
@@ -209,7 +214,7 @@ def _select_abstract(pred, on_true, on_false):
     return ShapedArray(broadcast_shapes("select", pred.shape, on_true.shape, on_false.shape), dtype)
 
 
-select_p = defprim("select", _select_impl, _select_abstract)
+select_p = defprim("select", _select_impl, _select_abstract, silent=True)
 _elementwise_batch(select_p)
 
 

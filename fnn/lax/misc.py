@@ -9,7 +9,7 @@ from fnn.tree_util import tree_map
 
 __all__ = ["stop_gradient"]
 
-stop_gradient_p = defprim("stop_gradient", lambda x: x, lambda x: x)
+stop_gradient_p = defprim("stop_gradient", lambda x: x, lambda x: x, silent=True)
 jvp_rules[stop_gradient_p] = lambda primals, tangents: (
     stop_gradient_p.bind(primals[0]),
     Zero(core.get_aval(primals[0])),

@@ -64,7 +64,7 @@ def _slice_impl(x, *, start, limit, strides):
     ]
 
 
-slice_p = defprim("slice", _slice_impl, _slice_abstract)
+slice_p = defprim("slice", _slice_impl, _slice_abstract, silent=True)
 codegen.view_prims.add(slice_p)
 codegen_rules[slice_p] = lambda a, p: (
     f"{a[0]}[{', '.join(f'{s}:{l}:{st}' for s, l, st in zip(p['start'], p['limit'], p['strides']))},]"
@@ -239,7 +239,10 @@ def _concat_abstract(*xs, dimension):
 
 
 concatenate_p = defprim(
-    "concatenate", lambda *xs, dimension: np.concatenate(xs, axis=dimension), _concat_abstract
+    "concatenate",
+    lambda *xs, dimension: np.concatenate(xs, axis=dimension),
+    _concat_abstract,
+    silent=True,
 )
 codegen_rules[concatenate_p] = lambda a, p: (
     f"np.concatenate(({', '.join(a)},), axis={p['dimension']})"
@@ -297,7 +300,7 @@ def _rev_abstract(x, *, dimensions):
     return x
 
 
-rev_p = defprim("rev", lambda x, *, dimensions: np.flip(x, dimensions), _rev_abstract)
+rev_p = defprim("rev", lambda x, *, dimensions: np.flip(x, dimensions), _rev_abstract, silent=True)
 codegen.view_prims.add(rev_p)
 
 

@@ -72,7 +72,7 @@ def _bid_abstract(x, *, shape, broadcast_dimensions):
     return ShapedArray(shape, x.dtype)
 
 
-broadcast_in_dim_p = defprim("broadcast_in_dim", _bid_impl, _bid_abstract)
+broadcast_in_dim_p = defprim("broadcast_in_dim", _bid_impl, _bid_abstract, silent=True)
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
@@ -129,7 +129,9 @@ def _reshape_abstract(x, *, new_sizes):
     return ShapedArray(new_sizes, x.dtype)
 
 
-reshape_p = defprim("reshape", lambda x, *, new_sizes: np.reshape(x, new_sizes), _reshape_abstract)
+reshape_p = defprim(
+    "reshape", lambda x, *, new_sizes: np.reshape(x, new_sizes), _reshape_abstract, silent=True
+)
 
 
 def reshape(x, new_sizes):
@@ -166,7 +168,10 @@ def _transpose_abstract(x, *, permutation):
 
 
 transpose_p = defprim(
-    "transpose", lambda x, *, permutation: np.transpose(x, permutation), _transpose_abstract
+    "transpose",
+    lambda x, *, permutation: np.transpose(x, permutation),
+    _transpose_abstract,
+    silent=True,
 )
 
 
