@@ -93,8 +93,13 @@ def make_generator(
     batch_norm: bool = True,
     bn_momentum: float = 0.9,
     mlp: tuple[int, ...] = (),
+    refine: int = 0,
 ) -> nn.Sequential:
     """Latent vectors ``(N, latent_dim)`` -> images ``(N, 28, 28, 1)`` in [-1, 1].
+
+    ``refine > 0`` upsamples to ``refine`` channels at 28x28 (then batch norm and ReLU)
+    and draws the image with a 3x3 convolution, instead of a transposed convolution
+    straight to one channel.
 
     ``bn_momentum=0`` makes the batch-norm state the last batch's statistics (used to
     recalibrate them for sampling); params are named the same for every momentum.
@@ -123,7 +128,11 @@ def make_generator(
             nn.ConvTranspose(width, (4, 4), strides=2),
             *norm(),
             nn.relu,
-            nn.ConvTranspose(1, (4, 4), strides=2),
+            *(
+                [nn.ConvTranspose(refine, (4, 4), strides=2), *norm(), nn.relu, nn.Conv(1, (3, 3))]
+                if refine
+                else [nn.ConvTranspose(1, (4, 4), strides=2)]
+            ),
             nn.tanh,
         ]
     )
@@ -194,6 +203,30 @@ def discriminate(disc: nn.Sequential, params, images):
 # -- training ----------------------------------------------------------------------------
 
 
+def make_latent_sampler(latent_dim: int, modes: int = 0, spread: float = 1.0, key=None):
+    """``draw(key, n) -> (n, latent_dim)`` latent vectors: N(0, I), or with ``modes > 0``
+    a mixture of that many unit Gaussians with equal weights and fixed random centres
+    ``spread * N(0, I)`` (drawn from ``key``), in the manner of DeLiGAN (Gurumurthy et
+    al. 2017): the generator can give each mode a digit, with low-density gaps between
+    them where a single Gaussian makes in-between shapes.
+
+    Example:
+        >>> draw = make_latent_sampler(4, modes=3, key=fnn.random.key(0))
+        >>> draw(fnn.random.key(1), 5).shape
+        (5, 4)
+    """
+    if modes <= 0:
+        return lambda k, n: fnn.random.normal(k, (n, latent_dim))
+    centres = spread * fnn.random.normal(key, (modes, latent_dim))
+
+    def draw(k, n):
+        k_mode, k_noise = fnn.random.split(k)
+        which = fnn.random.randint(k_mode, (n,), 0, modes)
+        return centres[which] + fnn.random.normal(k_noise, (n, latent_dim))
+
+    return draw
+
+
 def ema_decay(step, max_decay: float):
     """The averaging rate at ``step``: ``min(max_decay, (1 + step) / (10 + step))``.
 
@@ -251,6 +284,7 @@ def make_train_step(
     *,
     loss: str = "ns",
     spectral_norm: bool = False,
+    r1: float = 0.0,
 ):
     """The jitted step: one discriminator update, then one generator update.
 
@@ -297,7 +331,18 @@ def make_train_step(
         def d_loss_fn(params):
             real_logits, new_us = d_apply(params, us, real)
             fake_logits, _ = d_apply(params, us, fake)
-            return d_losses(real_logits, fake_logits), (real_logits, fake_logits, new_us)
+            value = d_losses(real_logits, fake_logits)
+            if r1:
+                value = value + r1 / 2 * r1_penalty(params, real)
+            return value, (real_logits, fake_logits, new_us)
+
+        def r1_penalty(params, images):
+            # Mescheder et al. (2018): the squared gradient of D at real images.
+            def total_logit(x):
+                return fnp.sum(d_apply(params, us, x)[0])
+
+            g = fnn.grad(total_logit)(images)
+            return fnp.mean(fnp.sum(g * g, axis=(1, 2, 3)))
 
         (d_loss, (real_logits, fake_logits, us)), d_grads = fnn.value_and_grad(
             d_loss_fn, has_aux=True
@@ -391,6 +436,24 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         help="batch norm in the discriminator (after its second convolution)",
     )
     parser.add_argument(
+        "--latent-modes",
+        type=int,
+        default=0,
+        help="latent prior: a mixture of this many Gaussians (0: one standard Gaussian)",
+    )
+    parser.add_argument(
+        "--latent-spread", type=float, default=1.0, help="scale of the mixture's centres"
+    )
+    parser.add_argument(
+        "--r1", type=float, default=0.0, help="R1 gradient penalty weight gamma (0: off)"
+    )
+    parser.add_argument(
+        "--g-refine",
+        type=int,
+        default=0,
+        help="channels of a last 28x28 layer before a 3x3 convolution to the image (0: none)",
+    )
+    parser.add_argument(
         "--mbstd",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -469,7 +532,7 @@ def run(args: argparse.Namespace) -> dict:
         x_reference = x_test[order[:n_ref]]
         x_test, y_test = x_test[order[n_ref:]], y_test[order[n_ref:]]
         x_train = x_train * 2.0 - 1.0  # DCGAN: images in [-1, 1], the range of tanh
-        arch = {"mlp": args.g_mlp}
+        arch = {"mlp": args.g_mlp, "refine": args.g_refine}
         gen = make_generator(args.g_width, args.batch_norm, **arch)
         disc = make_discriminator(args.d_width, args.d_batch_norm, args.mbstd)
         g_params = gen.init(g_key, (1, args.latent_dim))
@@ -495,10 +558,14 @@ def run(args: argparse.Namespace) -> dict:
             args.ema,
             loss=args.loss,
             spectral_norm=args.spectral_norm,
+            r1=args.r1,
         )
         sample = make_sampler(args.g_width, args.batch_norm, **arch)
         # Fixed latent vectors: every epoch's grid and judgement use the same z.
-        z_eval = np.asarray(fnn.random.normal(eval_key, (NUM_EVAL, args.latent_dim)))
+        draw_latents = make_latent_sampler(
+            args.latent_dim, args.latent_modes, args.latent_spread, fnn.random.fold_in(g_key, 7)
+        )
+        z_eval = np.asarray(draw_latents(eval_key, NUM_EVAL))
 
         def sampled_params():
             return g[3] if args.ema else g[0]
@@ -567,7 +634,7 @@ def run(args: argparse.Namespace) -> dict:
             bar = progress(data, total=len(data), desc=f"epoch {epoch}/{args.epochs}")
             with timer() as t_epoch:
                 for i, (xb,) in enumerate(bar):
-                    z = fnn.random.normal(keys[i], (len(xb), args.latent_dim))
+                    z = draw_latents(keys[i], len(xb))
                     g, d, stats = step(g, d, xb, z, n_steps)
                     n_steps += 1
                     for k in sums:

@@ -293,3 +293,16 @@ def test_minibatch_stddev_channel_is_the_batch_spread(gan):
     disc = gan.make_discriminator(8, mbstd=True)
     params = disc.init(fnn.random.key(0), (1, 28, 28, 1))
     assert params["dense_6"]["kernel"].shape[0] == 7 * 7 * (16 + 1)
+
+
+def test_latent_mixture_draws_near_its_centres(gan):
+    draw = gan.make_latent_sampler(32, modes=5, spread=4.0, key=fnn.random.key(0))
+    z = np.asarray(draw(fnn.random.key(1), 2000))
+    centres = 4.0 * np.asarray(fnn.random.normal(fnn.random.key(0), (5, 32)))
+    dist = np.linalg.norm(z[:, None, :] - centres[None], axis=-1)
+    # Unit noise in 32 dimensions: about sqrt(32) from the own centre, far from the others.
+    assert np.allclose(np.median(dist.min(axis=1)), np.sqrt(32), rtol=0.1)
+    counts = np.bincount(dist.argmin(axis=1), minlength=5)
+    assert counts.min() > 300  # equal weights: 400 each
+    plain = np.asarray(gan.make_latent_sampler(32)(fnn.random.key(1), 2000))
+    assert abs(plain.std() - 1.0) < 0.05 and abs(plain.mean()) < 0.05
