@@ -158,12 +158,14 @@ def _flatten(x, leaves, is_leaf) -> PyTreeDef:
     if is_leaf is not None and is_leaf(x):
         leaves.append(x)
         return _LEAF
-    nt = _node_type(x)
+    nt = _registry.get(type(x))  # the common containers, without _node_type's checks
     if nt is None:
-        leaves.append(x)
-        return _LEAF
+        nt = _node_type(x)
+        if nt is None:
+            leaves.append(x)
+            return _LEAF
     children, aux = nt.to_iterable(x)
-    return PyTreeDef(nt, aux, tuple(_flatten(c, leaves, is_leaf) for c in children))
+    return PyTreeDef(nt, aux, tuple([_flatten(c, leaves, is_leaf) for c in children]))
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
@@ -181,7 +183,7 @@ def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
 def _unflatten(treedef: PyTreeDef, it):
     if treedef.node is None:
         return next(it)
-    children = tuple(_unflatten(c, it) for c in treedef.children)
+    children = tuple([_unflatten(c, it) for c in treedef.children])
     return treedef.node.from_iterable(treedef.aux, children)
 
 

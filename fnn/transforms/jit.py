@@ -111,8 +111,13 @@ class Jitted:
             entry = self._compile(args, kwargs, static_pos, in_tree, vals)
             self._cache[key] = entry
         outs = entry.fn(*vals)
-        wrap, own = core.wrap_array, core.own_result
-        return tree_unflatten(entry.out_tree, [wrap(own(o, vals)) for o in outs])
+        wrap = core.wrap_array
+        # Outputs may alias the caller's writeable numpy inputs (own_result copies those);
+        # fnn Arrays are read-only, so with only them the check is skipped.
+        writeable = [v for v in vals if v.flags.writeable]
+        if writeable:
+            outs = [core.own_result(o, writeable) for o in outs]
+        return tree_unflatten(entry.out_tree, [wrap(o) for o in outs])
 
     def _compile(self, args, kwargs, static_pos, in_tree, vals):
         self.trace_count += 1
