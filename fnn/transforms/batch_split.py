@@ -36,7 +36,7 @@ import os
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -163,13 +163,7 @@ def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
     )  # fmt: skip
 
 
-def _show(eqn, info) -> str:
-    """An equation with each input's shape and split info, for error messages."""
-    ins = [f"{x.aval.str_short()}:{info.get(x) if type(x) is Var else 'lit'}" for x in eqn.inputs]
-    return f"{eqn.primitive.name}({', '.join(ins)})"
-
-
-# -- building and running the three programs ----------------------------------------------
+# -- building and running the parts ------------------------------------------------------
 
 
 @dataclass
@@ -296,11 +290,11 @@ class _Part:
     """
 
     index: int
-    eqns: list
-    inputs: list = None
-    uses: list = None
-    outputs: list = None
-    fns: dict = None  # chunk size -> compiled function (a global segment: key None)
+    eqns: list = field(default_factory=list)  # (index in the jaxpr, equation)
+    inputs: list = field(default_factory=list)
+    uses: list = field(default_factory=list)  # (var, Mapped slice or None)
+    outputs: list = field(default_factory=list)
+    fns: dict = field(default_factory=dict)  # chunk size -> function (a segment: key None)
 
     @property
     def is_chunk(self) -> bool:
@@ -312,7 +306,7 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
     if not any(isinstance(a.info[v], Mapped) for v in jaxpr.invars):
         raise Unsplittable("no mapped input")
     n_parts = 2 * a.rounds + 1
-    parts = [_Part(p, []) for p in range(n_parts)]
+    parts = [_Part(p) for p in range(n_parts)]
     for i, e in enumerate(jaxpr.eqns):
         parts[a.part[i]].eqns.append((i, e))
     # The last part that reads each value (program outputs are read after every part).
@@ -332,7 +326,6 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
         part.outputs = [
             o for _, e in part.eqns for o in e.out_binders if last_use.get(o, -1) > part.index
         ]
-        part.inputs, part.uses = [], []
         for i, e in part.eqns:
             for k, x in enumerate(e.inputs):
                 if type(x) is not Var or x in defined:
@@ -346,9 +339,8 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
                 elif (x, sl) not in part.uses:
                     part.uses.append((x, sl))
         if not part.eqns:
-            part.fns = {}
-        elif part.is_chunk:
-            part.fns = {}
+            continue
+        if part.is_chunk:
             for c in sorted(set(sizes)):
                 fn = _compile_chunk(
                     part, a, c, const_env, compile_fn, f"{name}_round{part.index // 2 + 1}"
