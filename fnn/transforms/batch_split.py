@@ -57,6 +57,8 @@ MIN_MAPPED_ELEMENTS = 1 << 22
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 MAX_CHUNKS_PER_THREAD = 4
 PARTIAL_SHARE = 8
+# Analyses per batch size tried (each walks the program once): bounds compile time.
+MAX_ANALYSES = 32
 # Elementwise equations at least this large in a global segment are expected to be
 # split along another axis (see plan_split's split_segments).
 PARALLEL_ELEMENTWISE = 1 << 16
@@ -211,12 +213,13 @@ def plan_split(
 
     best = None
     for B in sorted({v.aval.shape[0] for v in jaxpr.invars if v.aval.ndim >= 1}, reverse=True):
-        if B < 2 * threads:
-            continue
         # Which inputs hold the batch is a guess: a parameter may have a batch-sized axis
-        # by coincidence (a 128-unit bias in a batch of 128).
+        # by coincidence (a 128-unit bias in a batch of 128). A batch is only looked for
+        # along the leading axis of some input of rank 2 or more (data, a weight matrix).
         candidates = [v for v in jaxpr.invars if v.aval.shape[:1] == (B,)]
-        a = _best_analysis(jaxpr, B, candidates, cost)
+        if B < 2 * threads or all(v.aval.ndim < 2 for v in candidates):
+            continue
+        a = _best_analysis(jaxpr, B, candidates, cost, [MAX_ANALYSES])
         if a is not None and (best is None or cost(a) < cost(best)):
             best = a
     if best is None or best.mapped_elements < MIN_MAPPED_ELEMENTS:
@@ -233,15 +236,20 @@ def plan_split(
         return None
 
 
-def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, cost) -> _Analysis | None:
+def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, cost, budget) -> _Analysis | None:
     """The analysis of least cost over subsets of the candidate inputs.
 
     Every subset of up to 5 candidates is tried; with more (a GAN step has its images,
-    its latent vectors and a dozen batch-sized biases and optimizer moments), subsets
-    grow greedily from the best single input, one input at a time while that helps.
+    its latent vectors and a dozen batch-sized biases and optimizer moments), one pass
+    from the largest input down keeps each input that lowers the cost. ``budget`` (a
+    one-item list) bounds the analyses: each walks the whole program, and a ViT step
+    has hundreds of parameters.
     """
 
     def analyse(subset):
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
         try:
             return _analyse(jaxpr, B, subset)
         except Unsplittable:
@@ -256,15 +264,11 @@ def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, cost) -> _Analysis | 
             best = better(analyse({v for k, v in enumerate(candidates) if mask >> k & 1}), best)
         return best
     chosen: set = set()
-    while True:
-        step, pick = None, None
-        for v in candidates:
-            if v not in chosen and (a := analyse(chosen | {v})) is not None:
-                if better(a, step) is a:
-                    step, pick = a, v
-        if step is None or (best is not None and cost(step) >= cost(best)):
-            return best
-        best, chosen = step, chosen | {pick}
+    for v in sorted(candidates, key=lambda v: -math.prod(v.aval.shape)):
+        a = analyse(chosen | {v})
+        if a is not None and better(a, best) is a:
+            best, chosen = a, chosen | {v}
+    return best
 
 
 def _chunk_sizes(a: _Analysis, threads: int) -> list[int]:

@@ -184,6 +184,37 @@ def test_chunks_that_return_large_reductions_are_few(split_everything):
     assert_close(expected, got)
 
 
+def test_input_search_is_bounded_with_many_batch_sized_parameters(split_everything, monkeypatch):
+    # 24 weights of 32 x 32 on a batch of 32: the search must not try subsets of all of
+    # them (a ViT step has hundreds of parameters; each analysis walks the program).
+    per_search = []
+    analyse, best_analysis = batch_split._analyse, batch_split._best_analysis
+
+    def counting_analyse(*a):
+        per_search[-1] += 1
+        return analyse(*a)
+
+    def counting_search(*a):
+        per_search.append(0)
+        return best_analysis(*a)
+
+    monkeypatch.setattr(batch_split, "_analyse", counting_analyse)
+    monkeypatch.setattr(batch_split, "_best_analysis", counting_search)
+    ws = [RNG.standard_normal((32, 32)).astype(np.float32) * 0.2 for _ in range(24)]
+    x = RNG.standard_normal((32, 32)).astype(np.float32)
+
+    def loss(ws, x):
+        for w in ws:
+            x = fnp.tanh(x @ w)
+        return fnp.mean(x**2)
+
+    expected, got, info = run_both(fnn.grad(loss), ws, x)
+    assert info is not None and info["batch"] == 32
+    # Growing subsets one input at a time over all 25 candidates would take ~300.
+    assert per_search and max(per_search) <= batch_split.MAX_ANALYSES
+    assert_close(expected, got, rtol=1e-4, atol=1e-6)
+
+
 def test_too_many_rounds_run_whole(split_everything, monkeypatch):
     monkeypatch.setattr(batch_split, "MAX_ROUNDS", 2)
     x = RNG.standard_normal((64, 8)).astype(np.float32)
