@@ -296,7 +296,8 @@ def make_train_step(
     ``i`` counts steps (for the average's warm-up). ``ema_params`` is an exponential
     moving average of the generator's params (rate ``ema``; Yazici et al. 2019): the
     samples come from it. ``stats`` holds both losses and the discriminator's mean
-    probabilities of "real" on real and generated images.
+    probabilities of "real" on real and generated images. ``r1 > 0`` adds the R1
+    penalty ``r1 / 2 * E|grad_x D(x)|^2`` on the real images to the discriminator's loss.
     """
     bce = nn.sigmoid_binary_cross_entropy
 

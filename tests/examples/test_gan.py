@@ -306,3 +306,27 @@ def test_latent_mixture_draws_near_its_centres(gan):
     assert counts.min() > 300  # equal weights: 400 each
     plain = np.asarray(gan.make_latent_sampler(32)(fnn.random.key(1), 2000))
     assert abs(plain.std() - 1.0) < 0.05 and abs(plain.mean()) < 0.05
+
+
+def test_r1_penalty_adds_the_squared_gradient_at_real_images(gan):
+    gen, disc = gan.make_generator(8, refine=4), gan.make_discriminator(8)
+    assert gen.output_shape((5, 16)) == (5, 28, 28, 1)
+    g_params = gen.init(fnn.random.key(0), (1, 16))
+    d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    z = np.asarray(fnn.random.normal(fnn.random.key(2), (8, 16)))
+    losses = {}
+    for gamma in (0.0, 10.0):
+        g_opt, d_opt = fnn.optim.adam(2e-4, b1=0.5), fnn.optim.adam(2e-4, b1=0.5)
+        step = gan.make_train_step(gen, disc, g_opt, d_opt, r1=gamma)
+        g = (g_params, gen.init_state((1, 16)), g_opt.init(g_params), g_params)
+        d = (d_params, d_opt.init(d_params))
+        losses[gamma] = float(step(g, d, real, z, 0)[2]["d_loss"])
+
+    def total_logit(x):
+        return fnn.numpy.sum(disc.apply(d_params, x))
+
+    grad = np.asarray(fnn.grad(total_logit)(real))
+    penalty = np.mean(np.sum(grad**2, axis=(1, 2, 3)))
+    assert penalty > 0
+    np.testing.assert_allclose(losses[10.0] - losses[0.0], 5.0 * penalty, rtol=1e-3)
