@@ -8,6 +8,8 @@ and two equations with the same primitive, inputs and parameters always agree.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fnn import core
@@ -370,8 +372,93 @@ def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
         jaxpr, consts = simplify(jaxpr, consts)
         jaxpr, consts = cse(jaxpr, consts)
         jaxpr, consts = dce(jaxpr, consts)
+    jaxpr = sink_negations(jaxpr)
     jaxpr = fuse_col2im_dot(jaxpr)
     return jaxpr, consts
+
+
+# How a negated operand passes through each primitive, exactly (negation commutes with
+# rounding): "linear" ops carry the sign to their output, -(f(x)); add/sub absorb it.
+_SIGN_LINEAR_UNARY = {"reshape", "transpose", "broadcast_in_dim", "reduce_sum", "squeeze"}
+
+
+def sink_negations(jaxpr: Jaxpr) -> Jaxpr:
+    """Move each ``neg`` forward until an add, a subtraction, a scaling or another
+    ``neg`` absorbs it: ``y * (-x)`` -> ``-(y * x)``, ``z + (-x)`` -> ``z - x``,
+    ``c * (-x)`` -> ``(-c) * x``, ``-(-x)`` -> ``x``, and through sums, dots, reshapes.
+
+    Each ``neg`` the derivative of tanh or of a subtraction leaves in a reverse pass is
+    a full pass over its array; carried along, it usually ends in an add or a literal.
+    Exact in IEEE arithmetic (a negation is, and rounding is symmetric). A negated value
+    is negated once, at its first use that the rules do not cover (or on return).
+    """
+    from fnn.lax.elementwise import add_p, neg_p, sub_p
+
+    negated: dict[Var, Var] = {}  # v -> x where v == -x and v's neg is not emitted
+    env: dict[Var, Var] = {}  # renames: -(-x) is x
+    eqns: list[JaxprEqn] = []
+
+    def materialize(v):
+        eqns.append(JaxprEqn(neg_p, [negated.pop(v)], {}, [v]))
+
+    def emit(prim, inputs, params, out, sign):
+        # ``out`` = sign * prim(inputs); a negative result stays deferred until a use
+        # that cannot absorb the sign.
+        if sign > 0:
+            eqns.append(JaxprEqn(prim, inputs, params, [out]))
+            return
+        tmp = Var(out.aval)
+        eqns.append(JaxprEqn(prim, inputs, params, [tmp]))
+        negated[out] = tmp
+
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        ins = [_subst(x, env) for x in eqn.inputs]
+        neg_in = [type(x) is Var and x in negated for x in ins]
+        floating = len(eqn.out_binders) == 1 and eqn.out_binders[0].aval.dtype.kind == "f"
+        out = eqn.out_binders[0] if eqn.out_binders else None
+        if name == "neg" and floating and type(ins[0]) is Var:
+            if neg_in[0]:
+                env[out] = negated[ins[0]]  # -(-x) -> x
+            else:
+                negated[out] = ins[0]
+            continue
+        plain = [negated[x] if n else x for x, n in zip(ins, neg_in, strict=True)]
+        handled = floating and any(neg_in)
+        if handled and name not in ("add", "sub") or name == "add" and all(neg_in):
+            # The sign moves to the output: only when that is no larger (a negated weight
+            # matrix stays negated before the product with a batch, not after it).
+            biggest = max(math.prod(x.aval.shape) for x, n in zip(ins, neg_in) if n)
+            handled = handled and math.prod(out.aval.shape) <= biggest
+        if handled and name == "add" and neg_in[0] != neg_in[1]:
+            a, b = plain if neg_in[1] else plain[::-1]  # a + (-b) -> a - b
+            emit(sub_p, [a, b], {}, out, 1)
+        elif handled and name == "add":
+            emit(add_p, plain, {}, out, -1)  # (-a) + (-b) -> -(a + b)
+        elif handled and name == "sub":
+            if neg_in[0] and neg_in[1]:
+                emit(sub_p, plain[::-1], {}, out, 1)  # (-a) - (-b) -> b - a
+            else:  # a - (-b) -> a + b;  (-a) - b -> -(a + b)
+                emit(add_p, plain, {}, out, -1 if neg_in[0] else 1)
+        elif handled and name in ("mul", "div", "dot_general"):
+            sign = -1 if sum(neg_in) == 1 else 1
+            lits = [i for i, x in enumerate(ins) if type(x) is Literal and x.val.ndim == 0]
+            if name == "mul" and sign < 0 and lits:
+                k = lits[0]  # c * (-x) -> (-c) * x: the scaling takes the sign
+                plain[k] = Literal(-ins[k].val)
+                sign = 1
+            emit(eqn.primitive, plain, eqn.params, out, sign)
+        elif handled and name in _SIGN_LINEAR_UNARY and len(ins) == 1:
+            emit(eqn.primitive, plain, eqn.params, out, -1)
+        else:
+            for x, n in zip(ins, neg_in, strict=True):
+                if n and x in negated:
+                    materialize(x)
+            eqns.append(JaxprEqn(eqn.primitive, ins, eqn.params, eqn.out_binders))
+    outvars = [_subst(x, env) for x in jaxpr.outvars]
+    for v in dict.fromkeys(x for x in outvars if type(x) is Var and x in negated):
+        materialize(v)  # deferred values the program returns
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, outvars)
 
 
 def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:

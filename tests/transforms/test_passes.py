@@ -373,3 +373,54 @@ def test_transposed_convolution_col2im_is_fused_and_exact(strides, padding):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
     finally:
         fnn.config.update("enable_x64", False)
+
+
+# ----------------------------------------------------------------------------------------
+# Negations carried to where they are absorbed
+
+
+def _sunk(f, *args):
+    closed = fnn.make_jaxpr(f)(*args)
+    return closed, fnn.ClosedJaxpr(passes.sink_negations(closed.jaxpr), closed.consts)
+
+
+def test_negations_are_absorbed_by_adds_scalings_and_each_other():
+    rng = np.random.default_rng(0)
+    x, y, z = (rng.standard_normal((6, 5)).astype(np.float32) for _ in range(3))
+    w = rng.standard_normal((5, 5)).astype(np.float32)
+
+    def f(x, y, z, w):
+        a = z + y * (-x)  # -> z - y * x
+        b = 3.0 * (-(x @ w))  # -> (-3) * (x @ w)
+        c = fnp.negative(-y) * z  # -> y * z
+        d = fnp.sum(-x, axis=0) - (-z)  # -> z - sum(x)
+        return a, b, c, d, -y  # a negation the program returns stays
+
+    closed, sunk = _sunk(f, x, y, z, w)
+    assert _prims(closed.jaxpr).count("neg") == 7
+    assert _prims(sunk.jaxpr).count("neg") == 1
+    for before, after in zip(_run(closed, x, y, z, w), _run(sunk, x, y, z, w), strict=True):
+        np.testing.assert_array_equal(before, after)  # exact, not approximately equal
+
+
+def test_a_negated_weight_is_not_carried_into_a_larger_product():
+    x = np.ones((100, 4), np.float32)
+    w = np.arange(12, dtype=np.float32).reshape(4, 3)
+    closed, sunk = _sunk(lambda x, w: fnp.tanh(x @ (-w)), x, w)
+    (neg,) = [e for e in sunk.jaxpr.eqns if e.primitive.name == "neg"]
+    assert neg.out_binders[0].aval.shape == (4, 3)  # negates the 12 weights, not 300 outputs
+    np.testing.assert_array_equal(_run(closed, x, w)[0], _run(sunk, x, w)[0])
+
+
+def test_second_derivatives_of_tanh_keep_no_negation():
+    # The PINN pattern: the reverse pass of tanh'' leaves a negation per layer.
+    def u_xx(x):
+        return fnn.grad(lambda x: fnp.sum(fnn.grad(lambda x: fnp.sum(fnp.tanh(x)))(x)))(x)
+
+    x = np.linspace(-2, 2, 64, dtype=np.float32)
+    closed = fnn.make_jaxpr(u_xx)(x)
+    jaxpr, consts = passes.optimize(closed.jaxpr, closed.consts)
+    assert "neg" not in _prims(jaxpr)
+    expected = -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)
+    got = _run(fnn.ClosedJaxpr(jaxpr, consts), x)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
