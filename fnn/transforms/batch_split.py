@@ -355,7 +355,7 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
             fn = _compile_global(
                 part, const_env, compile_fn, f"{name}_part{part.index}", split_segments
             )
-            part.fns = {None: fn}
+            part.fns[None] = fn
             sources.append(fn.source)
     run = _executor(jaxpr, a, parts, sizes, threads, const_env)
     inner = [
@@ -445,22 +445,19 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
     invars = list(jaxpr.invars)
     blas = _blas_threads.controller()
     # Per chunk round: how to read each input (a cut argument or a carry) and each
-    # output (kept per chunk, or combined into a global value).
-    plans = []
+    # output (kept with its chunk, or combined into a global value).
+    steps = []
     for part in parts:
         if not part.fns:
-            plans.append(None)
-        elif not part.is_chunk:
-            plans.append((part.fns[None], part.inputs, part.outputs))
-        else:
-            reads = [(invars.index(v) if v in invars else None, v) for v in part.inputs]
-            carried = [v for v in part.outputs if isinstance(a.info[v], Mapped)]
-            combined = [
-                (k, v, _COMBINE[a.info[v].combine])
-                for k, v in enumerate(part.outputs)
-                if isinstance(a.info[v], Partial)
-            ]
-            plans.append((part.fns, reads, part.uses, part.outputs, carried, combined))
+            continue
+        reads = [(invars.index(v) if v in invars else None, v) for v in part.inputs]
+        carried = [(k, v) for k, v in enumerate(part.outputs) if isinstance(a.info[v], Mapped)]
+        combined = [
+            (k, v, _COMBINE[a.info[v].combine])
+            for k, v in enumerate(part.outputs)
+            if isinstance(a.info[v], Partial)
+        ]
+        steps.append((part, reads, carried, combined))
     outputs = []  # ("literal", value) | ("arg", position) | ("mapped", var) | ("global", var)
     for v in jaxpr.outvars:
         if type(v) is Literal:
@@ -476,13 +473,11 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         lo, hi = bounds[k] * sl.unit, bounds[k + 1] * sl.unit
         return x[(slice(None),) * sl.axis + (slice(lo, hi),)]
 
-    def run_round(plan, args, env, carries):
-        fns, reads, uses, outs, carried, combined = plan
-
+    def run_round(part, reads, carried, combined, args, env, carries):
         def one(k):
             vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in reads]
-            vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in uses]
-            return fns[sizes[k]](*vals)
+            vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in part.uses]
+            return part.fns[sizes[k]](*vals)
 
         # One BLAS thread per chunk while the chunks share the cores (see _blas_threads).
         prev = blas.get() if blas is not None else 1
@@ -494,7 +489,7 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             if prev > 1:
                 blas.set(prev)
         for k, r in enumerate(results):
-            carries[k].update(zip(outs, r, strict=True))
+            carries[k].update((v, r[j]) for j, v in carried)
         for j, v, combine in combined:
             total = np.array(results[0][j], copy=True)
             for r in results[1:]:
@@ -507,14 +502,12 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             (v, x) for v, x in zip(invars, args, strict=True) if not isinstance(a.info[v], Mapped)
         )
         carries = [{} for _ in range(n_chunks)]
-        for plan in plans:
-            if plan is None:
-                continue
-            if len(plan) == 3:
-                fn, ins, outs = plan
-                env.update(zip(outs, fn(*[env[v] for v in ins]), strict=True))
+        for part, reads, carried, combined in steps:
+            if part.is_chunk:
+                run_round(part, reads, carried, combined, args, env, carries)
             else:
-                run_round(plan, args, env, carries)
+                outs = part.fns[None](*[env[v] for v in part.inputs])
+                env.update(zip(part.outputs, outs, strict=True))
         result = []
         for kind, x in outputs:
             if kind == "literal":
