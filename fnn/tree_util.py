@@ -158,12 +158,10 @@ def _flatten(x, leaves, is_leaf) -> PyTreeDef:
     if is_leaf is not None and is_leaf(x):
         leaves.append(x)
         return _LEAF
-    nt = _registry.get(type(x))  # the common containers, without _node_type's checks
+    nt = _node_type(x)
     if nt is None:
-        nt = _node_type(x)
-        if nt is None:
-            leaves.append(x)
-            return _LEAF
+        leaves.append(x)
+        return _LEAF
     children, aux = nt.to_iterable(x)
     return PyTreeDef(nt, aux, tuple([_flatten(c, leaves, is_leaf) for c in children]))
 

@@ -379,7 +379,7 @@ def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
 
 # How a negated operand passes through each primitive, exactly (negation commutes with
 # rounding): "linear" ops carry the sign to their output, -(f(x)); add/sub absorb it.
-_SIGN_LINEAR_UNARY = {"reshape", "transpose", "broadcast_in_dim", "reduce_sum", "squeeze"}
+_SIGN_LINEAR_UNARY = {"reshape", "transpose", "broadcast_in_dim", "reduce_sum"}
 
 
 def sink_negations(jaxpr: Jaxpr) -> Jaxpr:
