@@ -8,7 +8,8 @@ import numpy as np
 
 from fnn import core
 from fnn.core import FnnTypeError, ShapedArray
-from fnn.lax.base import Zero, batching_rules, codegen_rules, defprim, jvp_rules
+from fnn.lax import _fast_reduce
+from fnn.lax.base import Zero, batching_rules, defprim, jvp_rules
 from fnn.lax.elementwise import div, eq, mul
 from fnn.lax.structural import (
     broadcast_in_dim,
@@ -45,22 +46,31 @@ def _reduce_abstract(name):
 
 
 reduce_max_p = defprim(
-    "reduce_max", lambda x, *, axes: np.max(x, axis=axes), _reduce_abstract("reduce_max")
+    "reduce_max", lambda x, *, axes: _fast_reduce.fast_max(x, axes), _reduce_abstract("reduce_max")
 )
 reduce_min_p = defprim(
-    "reduce_min", lambda x, *, axes: np.min(x, axis=axes), _reduce_abstract("reduce_min")
+    "reduce_min", lambda x, *, axes: _fast_reduce.fast_min(x, axes), _reduce_abstract("reduce_min")
 )
 reduce_prod_p = defprim(
     "reduce_prod",
     lambda x, *, axes: np.prod(x, axis=axes, dtype=x.dtype),
     _reduce_abstract("reduce_prod"),
 )
-codegen_rules[reduce_max_p] = lambda a, p: f"np.max({a[0]}, axis={p['axes']})"
-codegen_rules[reduce_min_p] = lambda a, p: f"np.min({a[0]}, axis={p['axes']})"
-for _prim, _fn in ((reduce_max_p, "max"), (reduce_min_p, "min")):
-    codegen.out_rules[_prim] = lambda a, eqn, out, fn=_fn: (
-        f"np.{fn}({a[0]}, axis={eqn.params['axes']}, out={out})"
-    )
+
+
+def _extremum_codegen(fn: str, ufunc: str):
+    def rule(args, eqn, out=None):
+        axes, aval = eqn.params["axes"], eqn.inputs[0].aval
+        out_kw = f", out={out}" if out else ""
+        if _fast_reduce.small_axes_apply(aval.shape, axes, aval.dtype):  # pooling windows
+            return f"_reduce_small_axes(np.{ufunc}, {args[0]}, {axes}{out_kw})"
+        return f"np.{fn}({args[0]}, axis={axes}{out_kw})"
+
+    return rule
+
+
+for _prim, _fn, _ufunc in ((reduce_max_p, "max", "maximum"), (reduce_min_p, "min", "minimum")):
+    codegen.typed_rules[_prim] = codegen.out_rules[_prim] = _extremum_codegen(_fn, _ufunc)
     codegen.allocating_prims.add(_prim)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from fnn import config, core
 from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax import _fast_reduce
 from fnn.lax.base import (
     Zero,
     batching_rules,
@@ -209,7 +210,7 @@ def _reduce_sum_abstract(x, *, axes):
 
 
 reduce_sum_p = defprim(
-    "reduce_sum", lambda x, *, axes: np.sum(x, axis=axes, dtype=x.dtype), _reduce_sum_abstract
+    "reduce_sum", lambda x, *, axes: _fast_reduce.fast_sum(x, axes), _reduce_sum_abstract
 )
 
 
@@ -246,12 +247,21 @@ batching_rules[reduce_sum_p] = _reduce_sum_batch
 
 
 def _reduce_sum_codegen(args, eqn, out=None):
-    # dtype= as in impl: np.add.reduce widens int32/bool sums to the platform int64.
     axes = eqn.params["axes"]
-    axis = axes[0] if len(axes) == 1 else axes
+    shape, dtype = eqn.inputs[0].aval.shape, eqn.out_binders[0].aval.dtype
     out_kw = f", out={out}" if out else ""
-    dtype = eqn.out_binders[0].aval.dtype
+    # The faster forms of _fast_reduce, chosen here once from the shapes.
+    if _fast_reduce.sum_leading_applies(shape, axes, dtype):
+        return f"_sum_leading({args[0]}{out_kw})"
+    if _fast_reduce.small_axes_apply(shape, axes, dtype):
+        return f"_reduce_small_axes(np.add, {args[0]}, {axes}{out_kw})"
+    # dtype= as in impl: np.add.reduce widens int32/bool sums to the platform int64.
+    axis = axes[0] if len(axes) == 1 else axes
     return f"np.add.reduce({args[0]}, axis={axis}, dtype=np.{dtype}{out_kw})"
+
+
+codegen.namespace["_sum_leading"] = _fast_reduce.sum_leading
+codegen.namespace["_reduce_small_axes"] = _fast_reduce.reduce_small_axes
 
 
 codegen.typed_rules[reduce_sum_p] = _reduce_sum_codegen

@@ -49,3 +49,30 @@ def test_strided_operands_and_small_or_complex_inputs_fall_back():
     assert not fast_select_applies((4,), (4,), (4,), np.float32)  # too small to pay off
     assert not fast_select_applies((600,), (600,), (600,), np.complex64)
     assert not fast_select_applies((600,), (1,), (600,), np.float32)  # broadcasting
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.sampled_from([65536 + 1, 3 * 65536, 3 * 65536 + 7]),
+    form=st.sampled_from(["x0", "0x", "xy", "xc"]),
+    alias=st.sampled_from([None, "true", "false"]),
+    seed=st.integers(0, 2**16),
+)
+def test_blocked_select_across_block_edges_and_aliased_out(size, form, alias, seed):
+    # Above one block of _select_bits._BLOCK elements the selection runs block by
+    # block; the last block is partial and ``out`` may be one of the operands.
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(size).astype(np.float32)
+    y = rng.standard_normal(size).astype(np.float32)
+    x[rng.integers(0, size, 50)] = np.nan
+    y[rng.integers(0, size, 50)] = -0.0
+    pred = rng.random(size) < 0.5
+    t, f = {"x0": (x, 0.0), "0x": (0.0, x), "xy": (x, y), "xc": (x, np.float32(2.5))}[form]
+    expected = np.where(pred, t, f).astype(np.float32)
+    out = None
+    if alias == "true" and np.ndim(t):
+        out = t = t.copy()
+    elif alias == "false" and np.ndim(f):
+        out = f = f.copy()
+    got = select(pred, t, f, out=out)
+    assert got.tobytes() == expected.tobytes()
