@@ -127,8 +127,25 @@ def conv_patches(x, window, strides, dilation=None):
     return conv_patches_p.bind(x, **params)
 
 
-def _patches_codegen(args, eqn):
-    """``as_strided(...).reshape(...)`` inline: strides are read from the runtime array."""
+def _window_is_one(eqn) -> bool:
+    """A one-element window: the patches are the (strided) input itself, maybe a view."""
+    return math.prod(eqn.params["window"]) == 1
+
+
+def _patches_into(x, shape, strides, out_shape, out=None):
+    """The windows of ``x`` (``as_strided(x, shape, strides)``) copied into ``out``, a
+    C-contiguous ``out_shape`` buffer (fresh if None): an arena slot in ``jit`` saves
+    the page faults of a fresh patch matrix (80 MB for the benchmark cnn's second
+    convolution)."""
+    if out is None:
+        out = np.empty(out_shape, x.dtype)
+    np.copyto(out.reshape(shape), as_strided(x, shape, strides, writeable=False))
+    return out
+
+
+def _patches_codegen(args, eqn, out=None):
+    """The window view built inline (strides are read from the runtime array), then
+    copied: by ``reshape`` for a one-element window (maybe a view), else into ``out``."""
     p = eqn.params
     (x,) = args
     n = len(p["window"])
@@ -138,15 +155,23 @@ def _patches_codegen(args, eqn):
     steps = ", ".join(f"{x}.strides[{1 + i}] * {p['strides'][i]}" for i in range(n))
     dils = ", ".join(f"{x}.strides[{1 + i}] * {p['dilation'][i]}" for i in range(n))
     strides = f"({x}.strides[0], {steps}, {dils}, {x}.strides[-1])"
-    return (
-        f"np.lib.stride_tricks.as_strided({x}, {shape}, {strides}, writeable=False)"
-        f".reshape({out_shape})"
-    )
+    if _window_is_one(eqn):
+        if out is not None:
+            return None
+        return (
+            f"np.lib.stride_tricks.as_strided({x}, {shape}, {strides}, writeable=False)"
+            f".reshape({out_shape})"
+        )
+    out_kw = f", out={out}" if out else ""
+    return f"_patches_into({x}, {shape}, {strides}, {out_shape}{out_kw})"
 
 
 codegen.typed_rules[conv_patches_p] = _patches_codegen
-# A 1x1 window's reshape can be a (read-only) view of the input: never donate it.
-codegen.view_prims.add(conv_patches_p)
+codegen.out_rules[conv_patches_p] = _patches_codegen
+codegen.namespace["_patches_into"] = _patches_into
+# A one-element window's reshape can be a (read-only) view of the input: never donate it.
+# Larger windows always copy (into a fresh array or an arena slot).
+codegen.view_when[conv_patches_p] = _window_is_one
 
 
 # ---- its transpose: col2im ---------------------------------------------------------------------

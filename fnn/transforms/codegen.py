@@ -29,6 +29,7 @@ __all__ = [
     "typed_rules",
     "ufunc_names",
     "view_prims",
+    "view_when",
 ]
 
 codegen_rules: dict[core.Primitive, Callable[[list[str], dict], str]] = {}
@@ -38,6 +39,9 @@ typed_rules: dict[core.Primitive, Callable[[list[str], Any], str]] = {}
 ufunc_names: dict[core.Primitive, str] = {}
 # Primitives whose result may share memory with their first input (reshape, transpose...).
 view_prims: set[core.Primitive] = set()
+# Primitives whose result may be such a view for some equations (rule(eqn) -> True) and
+# is a fresh array, as for allocating_prims, for the others.
+view_when: dict[core.Primitive, Callable[[Any], bool]] = {}
 # Primitives whose generated code always returns a fresh array sharing no input's memory.
 allocating_prims: set[core.Primitive] = set()
 # Rules that write the result into a given C-contiguous buffer of the output's shape and
@@ -85,11 +89,21 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         rule = out_rules.get(eqn.primitive)
         return rule is not None and rule(["_"] * len(eqn.inputs), eqn, "_out") is not None
 
+    def is_view(eqn):
+        prim = eqn.primitive
+        return prim in view_prims or (prim in view_when and view_when[prim](eqn))
+
+    def allocates(eqn):
+        prim = eqn.primitive
+        if prim in view_when:
+            return not view_when[prim](eqn)
+        return is_ufunc(eqn) or prim in allocating_prims
+
     plan = buffers.plan_buffers(
         jaxpr,
         is_ufunc=is_ufunc,
-        is_view=lambda eqn: eqn.primitive in view_prims,
-        allocates=lambda eqn: is_ufunc(eqn) or eqn.primitive in allocating_prims,
+        is_view=is_view,
+        allocates=allocates,
         can_write_out=can_write_out,
         max_arena_bytes=int(config.jit_arena_mb * 2**20),
     )

@@ -166,3 +166,52 @@ def test_threads_can_trace_and_differentiate_at_the_same_time():
         x = fnp.asarray(X[: 8 * (k + 1)])
         expected = fnn.grad(lambda w, x, k=k: fnp.sum(fnp.tanh(x @ w) ** 2) * (k + 1))(W, x)
         np.testing.assert_allclose(results[k], np.asarray(expected), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("window", [(3, 3), (1, 1)])
+def test_conv_patches_use_the_arena_unless_they_may_be_a_view(window):
+    # A k x k window's patch matrix is copied into an arena slot; a 1 x 1 window's
+    # patches may be a view of the input, which must not be overwritten or reused.
+    x = RNG.standard_normal((4, 9, 9, 3)).astype(np.float32)
+    kernel = RNG.standard_normal((*window, 3, 5)).astype(np.float32)
+
+    def f(x, k):
+        y = lax.conv_general_dilated(x, k, (1, 1), "SAME")
+        return fnp.sum(fnp.tanh(y) ** 2), y
+
+    step = fnn.value_and_grad(f, argnums=(0, 1), has_aux=True)
+    jf = fnn.jit(step)
+    source = jf.lower(x, kernel).fn.source
+    if window == (3, 3):
+        assert "_patches_into(" in source and "out=_S[" in source.split("_patches_into(")[1]
+    else:
+        assert "_patches_into(" not in source
+    for scale in (1.0, -2.0, 1.0):  # later calls reuse the arena: results stay right
+        (jvalue, jy), jgrads = jf(x * scale, kernel)
+        (evalue, ey), egrads = step(x * scale, kernel)
+        np.testing.assert_allclose(_np(jvalue), _np(evalue), rtol=1e-5)
+        np.testing.assert_allclose(_np(jy), _np(ey), rtol=1e-5, atol=1e-5)
+        for j, e in zip(jgrads, egrads, strict=True):
+            np.testing.assert_allclose(_np(j), _np(e), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ((1, 2, 0), (3, 0, 0)),  # edges only: borders filled slab by slab
+        ((1, 1, 1), (0, 2, 2)),  # interior padding
+        ((-2, 1, 0), (1, -3, 0)),  # negative padding crops: the plain impl
+    ],
+)
+def test_pad_into_an_arena_slot_matches_eager(config):
+    def f(x, v):
+        h = fnp.tanh(x) * 2.0  # a temporary, so the pad's result is one too
+        p = lax.pad(h, v, config)
+        return fnp.sum(fnp.exp(p), axis=0)
+
+    x = RNG.standard_normal((96, 80)).astype(np.float32)
+    jf = fnn.jit(f)
+    for v in (0.5, -1.0):  # the second call rewrites the same slots
+        np.testing.assert_allclose(_np(jf(x, np.float32(v))), _np(f(x, np.float32(v))), rtol=1e-5)
+    source = jf.lower(x, np.float32(0.5)).fn.source
+    assert ("_pad_into(" in source) == all(lo >= 0 and hi >= 0 for lo, hi, _ in config)
