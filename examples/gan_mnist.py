@@ -162,13 +162,14 @@ def minibatch_stddev(x):
 
 
 def make_discriminator(
-    width: int = 64, batch_norm: bool = False, mbstd: bool = False
+    width: int = 64, batch_norm: bool = False, mbstd: bool = False, hidden: int = 0
 ) -> nn.Sequential:
     """Images ``(N, 28, 28, 1)`` in [-1, 1] -> logits ``(N, 1)`` of "real".
 
     Batch norm after the second convolution only (DCGAN: not on the input layer);
-    ``mbstd`` appends :func:`minibatch_stddev` before the last layer. Apply it with
-    :func:`discriminate`.
+    ``mbstd`` appends :func:`minibatch_stddev` before the last layer; ``hidden > 0``
+    puts a Dense layer of that many units with leaky ReLU before the logit (InfoGAN's
+    MNIST discriminator has 1024). Apply it with :func:`discriminate`.
 
     Example:
         >>> make_discriminator(8).output_shape((5, 28, 28, 1))
@@ -184,6 +185,7 @@ def make_discriminator(
             leaky_relu_02,
             *([nn.Lambda(minibatch_stddev, name="mbstd")] if mbstd else []),
             nn.Flatten(),
+            *([nn.Dense(hidden), leaky_relu_02] if hidden else []),
             nn.Dense(1),
         ]
     )
@@ -422,6 +424,13 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--d-width", type=int, default=32, help="discriminator channels at 14x14 (2x at 7x7)"
     )
+    # Off by default: --d-hidden 1024 (InfoGAN's MNIST discriminator) read 46.1 / 57.7 /
+    # 63.8 % after epochs 1-3 (D(x) 0.70 against 0.56) at 1.5x the CPU time per step: no
+    # better per minute. A linear lr decay to 0 over the second half of a 12-epoch run
+    # ended at 70.3 % (the defaults: 71.6 %).
+    parser.add_argument(
+        "--d-hidden", type=int, default=0, help="Dense units before the discriminator's logit"
+    )
     parser.add_argument(
         "--batch-norm",
         action=argparse.BooleanOptionalAction,
@@ -545,7 +554,7 @@ def run(args: argparse.Namespace) -> dict:
         x_train = x_train * 2.0 - 1.0  # DCGAN: images in [-1, 1], the range of tanh
         arch = {"mlp": args.g_mlp, "refine": args.g_refine}
         gen = make_generator(args.g_width, args.batch_norm, **arch)
-        disc = make_discriminator(args.d_width, args.d_batch_norm, args.mbstd)
+        disc = make_discriminator(args.d_width, args.d_batch_norm, args.mbstd, args.d_hidden)
         g_params = gen.init(g_key, (1, args.latent_dim))
         g_state = gen.init_state((1, args.latent_dim))
         d_params = disc.init(d_key, (1, 28, 28, 1))

@@ -295,6 +295,15 @@ def test_minibatch_stddev_channel_is_the_batch_spread(gan):
     assert params["dense_6"]["kernel"].shape[0] == 7 * 7 * (16 + 1)
 
 
+def test_discriminator_hidden_layer_sits_before_the_logit(gan):
+    disc = gan.make_discriminator(8, hidden=24)
+    params = disc.init(fnn.random.key(0), (1, 28, 28, 1))
+    dense = [v["kernel"].shape for k, v in params.items() if k.startswith("dense")]
+    assert dense == [(7 * 7 * 16, 24), (24, 1)]
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 1)).astype(np.float32)
+    assert disc.apply(params, x).shape == (3, 1)
+
+
 def test_latent_mixture_draws_near_its_centres(gan):
     draw = gan.make_latent_sampler(32, modes=5, spread=4.0, key=fnn.random.key(0))
     z = np.asarray(draw(fnn.random.key(1), 2000))
