@@ -66,8 +66,13 @@ def _as_tuple(pair):
 
 
 def _dict_flatten(d):
-    keys = sorted(d.keys(), key=_sort_key)
-    return tuple(d[k] for k in keys), tuple(keys)
+    keys = list(d)
+    # String keys (the usual case) sort the same with and without _sort_key, faster without.
+    if all(type(k) is str for k in keys):
+        keys.sort()
+    else:
+        keys.sort(key=_sort_key)
+    return tuple([d[k] for k in keys]), tuple(keys)
 
 
 def _sort_key(k):

@@ -40,6 +40,9 @@ def _leaf_value(x, where: str):
         ) from None
 
 
+_NO_STATICS: frozenset = frozenset()
+
+
 class _Compiled:
     __slots__ = ("fn", "jaxpr", "consts", "raw_jaxpr", "out_tree")
 
@@ -102,21 +105,32 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if core.is_tracing():
             return self.fun(*args, **kwargs)
-        static_pos, statics, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        if kwargs or self.static_argnums:
+            static_pos, statics, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        else:  # the common call: positional arrays only, nothing static
+            static_pos, statics, dyn_args, dyn_kwargs = _NO_STATICS, (), list(args), {}
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        vals = [_leaf_value(x, f"jit of `{self._name}`") for x in leaves]
-        key = (in_tree, tuple((v.shape, v.dtype) for v in vals), statics)
+        # fnn Arrays (the usual leaves) hold read-only buffers: only other leaves can be
+        # writeable numpy arrays that an output might alias (own_result copies those).
+        array_type = core.array_type
+        vals, writeable = [], []
+        for x in leaves:
+            if type(x) is array_type:
+                vals.append(x._value)
+            else:
+                v = _leaf_value(x, f"jit of `{self._name}`")
+                vals.append(v)
+                if v.flags.writeable:
+                    writeable.append(v)
+        key = (in_tree, tuple([(v.shape, v.dtype) for v in vals]), statics)
         entry = self._cache.get(key)
         if entry is None:
             entry = self._compile(args, kwargs, static_pos, in_tree, vals)
             self._cache[key] = entry
         outs = entry.fn(*vals)
-        wrap = core.wrap_array
-        # Outputs may alias the caller's writeable numpy inputs (own_result copies those);
-        # fnn Arrays are read-only, so with only them the check is skipped.
-        writeable = [v for v in vals if v.flags.writeable]
         if writeable:
             outs = [core.own_result(o, writeable) for o in outs]
+        wrap = core.wrap_array
         return tree_unflatten(entry.out_tree, [wrap(o) for o in outs])
 
     def _compile(self, args, kwargs, static_pos, in_tree, vals):
