@@ -29,7 +29,15 @@ import math
 
 import numpy as np
 
-__all__ = ["fast_sum", "fast_max", "fast_min", "sum_leading_applies", "small_axes_apply"]
+__all__ = [
+    "fast_sum",
+    "fast_max",
+    "fast_min",
+    "sum_leading",
+    "reduce_small_axes",
+    "sum_leading_applies",
+    "small_axes_apply",
+]
 
 # Below this many elements numpy's own reduction is as fast as either form.
 _MIN_SIZE = 16384

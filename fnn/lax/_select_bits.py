@@ -26,7 +26,8 @@ __all__ = ["select", "fast_select_applies"]
 # Below this many elements np.where's per-call overhead is smaller than ours.
 _MIN_SIZE = 512
 _INT_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
-# Elements per block: the mask block (256 KiB for 4-byte types) stays in a core's L2.
+# Elements per block of the general form: its x ^ y scratch (256 KiB for 4-byte types)
+# stays in a core's L2.
 _BLOCK = 65536
 
 
