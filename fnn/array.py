@@ -34,8 +34,7 @@ class Array:
     __array_priority__ = 100
 
     def __init__(self, value: np.ndarray):
-        if value.flags.writeable:
-            value.flags.writeable = False
+        value.setflags(write=False)  # half the cost of the flags-object setter
         self._value = value
         self._aval = None
 
