@@ -37,6 +37,7 @@ __all__ = [
     "reduce_small_axes",
     "sum_leading_applies",
     "small_axes_apply",
+    "small_sum_applies",
 ]
 
 # Below this many elements numpy's own reduction is as fast as either form.
@@ -110,12 +111,18 @@ def reduce_small_axes(ufunc: np.ufunc, x: np.ndarray, axes, out: np.ndarray | No
     return x
 
 
+def small_sum_applies(shape, axes, dtype) -> bool:
+    """:func:`small_axes_apply` for a sum: float32/float64 only (float16 partial sums
+    would round at every step)."""
+    return np.dtype(dtype) in _BLAS_KINDS and small_axes_apply(shape, axes, dtype)
+
+
 def fast_sum(x: np.ndarray, axes, out: np.ndarray | None = None) -> np.ndarray:
     """``np.add.reduce(x, axis=axes, dtype=x.dtype, out=out)`` by the fastest form."""
     axes = tuple(axes)
     if sum_leading_applies(x.shape, axes, x.dtype):
         return sum_leading(x, out)
-    if small_axes_apply(x.shape, axes, x.dtype):
+    if small_sum_applies(x.shape, axes, x.dtype):
         return reduce_small_axes(np.add, x, axes, out)
     return np.add.reduce(x, axis=axes, dtype=x.dtype, out=out)
 

@@ -253,7 +253,7 @@ def _reduce_sum_codegen(args, eqn, out=None):
     # The faster forms of _fast_reduce, chosen here once from the shapes.
     if _fast_reduce.sum_leading_applies(shape, axes, dtype):
         return f"_sum_leading({args[0]}{out_kw})"
-    if _fast_reduce.small_axes_apply(shape, axes, dtype):
+    if _fast_reduce.small_sum_applies(shape, axes, dtype):
         return f"_reduce_small_axes(np.add, {args[0]}, {axes}{out_kw})"
     # dtype= as in impl: np.add.reduce widens int32/bool sums to the platform int64.
     axis = axes[0] if len(axes) == 1 else axes

@@ -38,6 +38,8 @@ def test_forms_apply_where_expected(shape, axes, form):
     assert _form(shape, axes, np.float32) == form
     assert not fr.sum_leading_applies(shape, axes, np.int32)  # no BLAS for integers
     assert not fr.small_axes_apply(shape, axes, np.int64)  # integer sums keep numpy's
+    assert not fr.small_sum_applies(shape, axes, np.float16)  # no float16 partial sums
+    assert fr.small_sum_applies(shape, axes, np.float32) == (form == "small")
 
 
 @settings(max_examples=30, deadline=None)
