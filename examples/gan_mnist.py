@@ -44,8 +44,11 @@ coverage 7.9-12.8 % (target 5-15 %: met), Fréchet distance 714 (untrained) -> 7
 jit runs each step on both cores, 74 s per epoch). Quality levels off near 72 % after
 epoch 9 while the Fréchet distance keeps falling: run on to 14 epochs it read 72.3 and
 74.3 % (Fréchet 12.4) but took 20.3 min. Most unsure samples are classified between two
-digits (3/5, 8/9, 4/9, 2/3). The options below the defaults were each measured against
-them and did not do better per minute of training (see the comments at the flags).
+digits (3/5, 8/9, 4/9, 2/3). Rerun at fnn df7a56d (faster select and reductions; the
+machine ran ~10 % slower that hour): quality 71.4 %, coverage 7.7-13.4 %, Fréchet
+distance 14.1, 17.1 min wall, 27.3 min CPU. The options below the defaults were each
+measured against them and did not do better per minute of training (see the comments at
+the flags).
 """
 
 from __future__ import annotations
