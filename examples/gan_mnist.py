@@ -483,6 +483,9 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         help="minibatch standard deviation channel in the discriminator (ProGAN)",
     )
     parser.add_argument("--b1", type=float, default=0.5, help="Adam's b1 for both networks")
+    # b2 0.99 (StyleGAN's) measured 44.3 / 54.5 / 59.1 % after epochs 1-3 against 47.3 /
+    # 53.2 / 58.0 % with 0.999 (Fréchet 32.1 against 33.7): the same within the noise.
+    parser.add_argument("--b2", type=float, default=0.999, help="Adam's b2 for both networks")
     # Options measured but off by default. TTUR (Heusel et al. 2017), hinge loss (Lim &
     # Ye 2017) and spectral norm (Miyato et al. 2018) let lr 1e-3 work: without the
     # mapping layers, quality 52.9 % after 3 epochs against 46.6 % at lr 4e-4; with
@@ -563,8 +566,8 @@ def run(args: argparse.Namespace) -> dict:
         d_params = disc.init(d_key, (1, 28, 28, 1))
         batch_size = min(args.batch_size, len(x_train))
         d_lr = args.lr if args.d_lr is None else args.d_lr
-        g_opt = optim.adam(args.lr, b1=args.b1)
-        d_opt = optim.adam(d_lr, b1=args.b1)
+        g_opt = optim.adam(args.lr, b1=args.b1, b2=args.b2)
+        d_opt = optim.adam(d_lr, b1=args.b1, b2=args.b2)
         g = (g_params, g_state, g_opt.init(g_params), g_params)
         d = (d_params, d_opt.init(d_params))
         if args.spectral_norm:
