@@ -134,28 +134,6 @@ def _pad_abstract(x, padding_value, *, config):
     return ShapedArray(shape, x.dtype)
 
 
-def _pad_impl(x, padding_value, *, config):
-    shape = _pad_shape(x.shape, config)
-    # Place x into a (possibly strided) grid with positive padding, then crop negatives.
-    full = [
-        max(lo, 0) + max(hi, 0) + d + max(0, d - 1) * it for d, (lo, hi, it) in zip(x.shape, config)
-    ]
-    out = np.full(full, padding_value, dtype=x.dtype)
-    idx = tuple(
-        _builtin_slice(max(lo, 0), max(lo, 0) + d + max(0, d - 1) * it, it + 1)
-        for d, (lo, hi, it) in zip(x.shape, config, strict=True)
-    )
-    out[idx] = x
-    crop = tuple(
-        _builtin_slice(max(-lo, 0), max(-lo, 0) + s)
-        for (lo, hi, it), s in zip(config, shape, strict=True)
-    )
-    return out[crop]
-
-
-pad_p = defprim("pad", _pad_impl, _pad_abstract)
-
-
 def _pad_into(x, padding_value, out, *, config):
     """``pad`` written into ``out`` (no negative padding): the borders are filled slab by
     slab and ``x`` copied into the interior, so an arena buffer costs no page faults."""
@@ -176,6 +154,21 @@ def _pad_into(x, padding_value, out, *, config):
     )
     out[idx] = x
     return out
+
+
+def _pad_impl(x, padding_value, *, config):
+    # Pad with the positive parts into a fresh grid, then crop the negative ones.
+    grow = tuple((max(lo, 0), max(hi, 0), it) for lo, hi, it in config)
+    out = np.empty(_pad_shape(x.shape, grow), x.dtype)
+    _pad_into(x, padding_value, out, config=grow)
+    crop = tuple(
+        _builtin_slice(max(-lo, 0), max(-lo, 0) + s)
+        for (lo, _, _), s in zip(config, _pad_shape(x.shape, config), strict=True)
+    )
+    return out[crop]
+
+
+pad_p = defprim("pad", _pad_impl, _pad_abstract)
 
 
 def _pad_out_rule(args, eqn, out):
