@@ -172,15 +172,7 @@ def _flatten(x, leaves, is_leaf) -> PyTreeDef:
         leaves.append(x)
         return _LEAF
     children, aux = nt.to_iterable(x)
-    kids = []
-    for c in children:
-        # Leaves (arrays: not registered, not a tuple) inline: no call per leaf.
-        if is_leaf is None and type(c) not in _registry and not isinstance(c, tuple):
-            leaves.append(c)
-            kids.append(_LEAF)
-        else:
-            kids.append(_flatten(c, leaves, is_leaf))
-    return PyTreeDef(nt, aux, tuple(kids))
+    return PyTreeDef(nt, aux, tuple([_flatten(c, leaves, is_leaf) for c in children]))
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
