@@ -218,17 +218,24 @@ codegen.allocating_prims.add(col2im_p)
 # ---- col2im of a matmul, fused (only in optimized programs) ------------------------------
 
 
-def _col2im_dot_impl(ct, w, *, window, strides, dilation, spatial, kernel_layout="kc_f"):
+def _col2im_dot_impl(ct, w, *, window, strides, dilation, spatial, kernel_layout="kc_f", crop=None):
     """``col2im`` of the product of ``ct`` with a kernel, without the patch matrix.
 
     ``ct``: (N, *out, F). The kernel ``w`` is either (prod(window) * C, F), contracted
     over its last axis (a convolution's input gradient, ``kernel_layout="kc_f"``), or
     (*window, F, C) (a strided transposed convolution's forward pass, ``"window_f_c"``).
-    One (N*out, F) @ (F, C) product per kernel offset is added straight into place:
-    measured 1.9x faster than the (N*out, prod(window)*C) patch matrix followed by
-    strided adds, which does not fit in cache.
+    ``crop`` (one ``(start, stop)`` per spatial axis, or None for all of ``spatial``) is
+    the part of the result kept: a SAME convolution's input gradient drops its padding.
+
+    A stride-1, undilated ``kc_f`` kernel goes through :func:`_col2im_dot_rows`. Other
+    cases run one (N*out, F) @ (F, C) product per kernel offset, added straight into
+    place: measured 1.9x faster than the (N*out, prod(window)*C) patch matrix followed
+    by strided adds, which does not fit in cache.
     """
     n = len(window)
+    if kernel_layout == "kc_f" and all(s == 1 for s in strides) and all(d == 1 for d in dilation):
+        crop = crop or tuple((0, m) for m in spatial)
+        return _col2im_dot_rows(ct, w, tuple(window), tuple(crop))
     out = ct.shape[1 : 1 + n]
     f = ct.shape[-1]
     if kernel_layout == "kc_f":
@@ -245,10 +252,77 @@ def _col2im_dot_impl(ct, w, *, window, strides, dilation, spatial, kernel_layout
         )
         np.matmul(rows, w[offs], out=buf)
         res[(slice(None), *idx)] += buf.reshape(ct.shape[: 1 + n] + (c,))
+    if crop is None:
+        return res
+    return res[(slice(None), *(slice(a, b) for a, b in crop))].copy()
+
+
+# Images per block of _col2im_dot_rows: its row-window copy of a block stays near this
+# size, so that the copy, the product and the adds of a block run in cache. Measured on
+# 16 and 128 images of 14x14x64: 256 KB 8 % slower, 512 KB to 16 MB the same.
+_ROWS_BLOCK_BYTES = 1024 * 1024
+
+
+def _col2im_dot_rows(ct, w, window, crop):
+    """A stride-1 convolution's input gradient (``kc_f`` kernel) on the ``crop`` region.
+
+    The last spatial axis is done by im2col on ``ct``: each result pixel's window of
+    ``ct`` pixels along that axis (zero beyond the edges), times the kernel flipped
+    along it, gives in one product the contributions for every offset of the other
+    axes; one shifted add per such offset places them. Against one product per kernel
+    offset with C output columns, the product has prod(window[:-1]) * C columns and
+    window[-1] * F terms, which BLAS runs far nearer its peak, and there are window[-1]
+    times fewer adds. Measured on the benchmark cnn's second convolution (16 images of
+    14x14x64, 5x5 kernel to 32 channels, SAME): 3.6 -> 2.3 ms.
+    """
+    n, f = len(window), ct.shape[-1]
+    k_last, lead = window[-1], window[:-1]
+    c = w.shape[0] // math.prod(window)
+    # (k_last * F, prod(lead) * C): rows by (flipped last-axis offset, F), columns by
+    # (leading offsets, C).
+    kern = w.reshape(*lead, k_last, c, f)[..., ::-1, :, :]
+    kern = np.moveaxis(kern, (n - 1, n + 1), (0, 1)).reshape(k_last * f, -1)
+    kern = np.ascontiguousarray(kern)
+    out = ct.shape[1 : 1 + n]
+    (x0, x1) = crop[-1]
+    # Result column X reads ct columns X - j (j < k_last): pad ct so all are in range.
+    pad_lo = max(0, k_last - 1 - x0)
+    pad_hi = max(0, x1 - out[-1])
+    base = x0 - (k_last - 1) + pad_lo
+    lead_crop = crop[:-1]
+    res = np.zeros((ct.shape[0], *(b - a for a, b in crop), c), ct.dtype)
+    row_bytes = math.prod(out[:-1]) * (x1 - x0) * k_last * f * ct.itemsize
+    block = max(1, min(ct.shape[0], _ROWS_BLOCK_BYTES // max(1, row_bytes)))
+    padded = np.zeros((block, *out[:-1], pad_lo + out[-1] + pad_hi, f), ct.dtype)
+    cols = np.empty((block, *out[:-1], x1 - x0, k_last, f), ct.dtype)
+    prod = np.empty((cols[..., 0, 0].size, kern.shape[1]), ct.dtype)
+    for start in range(0, ct.shape[0], block):
+        b = min(block, ct.shape[0] - start)
+        padded[:b, ..., pad_lo : pad_lo + out[-1], :] = ct[start : start + b]
+        s = padded.strides
+        windows = as_strided(
+            padded[:b, ..., base:, :],
+            (b, *out[:-1], x1 - x0, k_last, f),
+            (*s[:-1], s[-2], s[-1]),
+        )
+        np.copyto(cols[:b], windows)
+        rows = b * math.prod(out[:-1]) * (x1 - x0)
+        np.matmul(cols[:b].reshape(rows, -1), kern, out=prod[:rows])
+        parts = prod[:rows].reshape(b, *out[:-1], x1 - x0, *lead, c)
+        for offs in np.ndindex(*lead):
+            # ct position y feeds result position y + o; keep those inside the crop.
+            src, dst = [], []
+            for o, m, (a, e) in zip(offs, out[:-1], lead_crop, strict=True):
+                lo, hi = max(0, a - o), min(m, e - o)
+                src.append(slice(lo, max(lo, hi)))
+                dst.append(slice(lo + o - a, max(lo, hi) + o - a))
+            res[(slice(start, start + b), *dst)] += parts[(slice(None), *src, slice(None), *offs)]
     return res
 
 
-def _col2im_dot_abstract(ct, w, *, window, strides, dilation, spatial, kernel_layout="kc_f"):
+def _col2im_dot_abstract(
+    ct, w, *, window, strides, dilation, spatial, kernel_layout="kc_f", crop=None
+):
     k, n, f = math.prod(window), len(window), ct.shape[-1]
     if kernel_layout == "kc_f":
         ok = w.ndim == 2 and w.shape[0] % k == 0 and w.shape[1] == f
@@ -261,9 +335,14 @@ def _col2im_dot_abstract(ct, w, *, window, strides, dilation, spatial, kernel_la
     if not ok:
         raise FnnTypeError(f"col2im_dot: expected {expected}, got {w.shape}")
     cols = ShapedArray((*ct.shape[:-1], k * c), ct.dtype)
-    return _col2im_abstract(
+    full = _col2im_abstract(
         cols, window=window, strides=strides, dilation=dilation, spatial=spatial
     )
+    if crop is None:
+        return full
+    if len(crop) != n or any(not 0 <= a <= b <= m for (a, b), m in zip(crop, spatial)):
+        raise FnnTypeError(f"col2im_dot: crop {crop} does not fit spatial shape {spatial}")
+    return ShapedArray((ct.shape[0], *(b - a for a, b in crop), c), ct.dtype)
 
 
 col2im_dot_p = defprim("col2im_dot", _col2im_dot_impl, _col2im_dot_abstract)

@@ -467,7 +467,9 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
 
     Two forms, each used by the col2im alone: a convolution's input gradient
     ``ct @ w.T`` with ``w`` of shape (K*C, F), and a strided transposed convolution's
-    ``reshape(x @ w)`` with ``w`` of shape (*window, F, C) contracted over F.
+    ``reshape(x @ w)`` with ``w`` of shape (*window, F, C) contracted over F. A slice of
+    the spatial axes that alone uses the result (the crop of a SAME convolution's
+    padding) becomes col2im_dot's ``crop``: no padding rows are computed.
     """
     from fnn.lax.conv import col2im_dot_p, col2im_p
     from fnn.lax.dot import dot_general_p
@@ -475,6 +477,7 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
 
     uses = _use_counts(jaxpr)
     producer = {e.out_binders[0]: e for e in jaxpr.eqns if len(e.out_binders) == 1}
+    consumers = {x: e for e in jaxpr.eqns for x in e.inputs if type(x) is Var}
     fused: dict[int, JaxprEqn] = {}
     dropped: set[int] = set()
     for eqn in jaxpr.eqns:
@@ -505,9 +508,34 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
         else:
             continue
         params = {**eqn.params, "kernel_layout": layout}
-        fused[id(eqn)] = JaxprEqn(col2im_dot_p, [ct, w], params, eqn.out_binders)
+        out = eqn.out_binders
+        unit = all(x == 1 for k in ("strides", "dilation") for x in eqn.params[k])
+        # Only the stride-1 kernel path computes the crop alone (others would copy it).
+        crop = _crop_of(eqn.out_binders[0], consumers, uses, n) if unit else None
+        if crop is not None and layout == "kc_f":  # the slice that follows is done by col2im_dot
+            slice_eqn, params["crop"] = crop
+            out = slice_eqn.out_binders
+            dropped.add(id(slice_eqn))
+        fused[id(eqn)] = JaxprEqn(col2im_dot_p, [ct, w], params, out)
         dropped.update(id(e) for e in [src, *via])
     if not fused:
         return jaxpr
     eqns = [fused.get(id(e), e) for e in jaxpr.eqns if id(e) not in dropped]
     return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars)
+
+
+def _crop_of(v: Var, consumers: dict, uses: dict, n: int):
+    """``(slice_eqn, crop)`` when ``v`` (N, *spatial, C) is used once, by a unit-stride
+    slice of its spatial axes only (a SAME convolution's input gradient drops the
+    padding), else None."""
+    if uses.get(v) != 1 or v not in consumers:
+        return None
+    eqn = consumers[v]
+    if eqn.primitive.name != "slice":
+        return None
+    start, limit, strides = (eqn.params[k] for k in ("start", "limit", "strides"))
+    shape = v.aval.shape
+    whole = (0, n + 1)  # the batch and channel axes
+    if any(st != 1 for st in strides) or any(start[a] != 0 or limit[a] != shape[a] for a in whole):
+        return None
+    return eqn, tuple(zip(start[1 : 1 + n], limit[1 : 1 + n], strict=True))

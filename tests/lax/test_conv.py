@@ -467,3 +467,52 @@ def test_jit(case, data):
 def test_vmap(case, unbatched, data):
     spec, rng, arrays = h.draw(data, case)
     h.check_vmap(case, spec, arrays, rng, data, unbatched=unbatched)
+
+
+# ---- the fused input gradient: col2im_dot ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "out,window,crop",
+    [
+        ((9,), (4,), None),  # 1-D, the whole result
+        ((7, 6), (3, 2), ((1, 8), (0, 7))),  # 2-D, a SAME-like crop
+        ((5, 5), (5, 5), ((2, 7), (2, 7))),  # the benchmark cnn's 5x5 SAME shape, smaller
+        ((4, 6), (3, 3), ((0, 6), (3, 8))),  # a crop off one side only
+        ((3, 4, 2), (2, 3, 2), ((1, 4), (0, 6), (1, 3))),  # 3-D
+    ],
+)
+def test_col2im_dot_rows_equals_col2im_of_the_product(monkeypatch, out, window, crop):
+    from fnn.lax import conv
+
+    rng = np.random.default_rng(len(out))
+    n_img, f, c = 5, 3, 4
+    ct = rng.standard_normal((n_img, *out, f))
+    w = rng.standard_normal((int(np.prod(window)) * c, f))
+    spatial = tuple(m + k - 1 for m, k in zip(out, window, strict=True))
+    ones = (1,) * len(out)
+    kw = dict(window=window, strides=ones, dilation=ones, spatial=spatial)
+    # The reference: the patch matrix ct @ w.T put back by col2im, then cropped.
+    full = conv._col2im_impl(ct @ w.T, **kw)
+    want = full if crop is None else full[(slice(None), *(slice(a, b) for a, b in crop))]
+    # Blocks of 1, 2 (a short last block) and every image.
+    for block_images in (1, 2, n_img):
+        row_bytes = (
+            np.prod(out) // out[-1] * (spatial[-1] if crop is None else crop[-1][1] - crop[-1][0])
+        )
+        monkeypatch.setattr(
+            conv, "_ROWS_BLOCK_BYTES", int(block_images * row_bytes * window[-1] * f * 8)
+        )
+        got = conv._col2im_dot_impl(ct, w, kernel_layout="kc_f", crop=crop, **kw)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_col2im_dot_rejects_a_crop_outside_the_result():
+    from fnn.core import ShapedArray
+    from fnn.lax import conv
+
+    ct, w = ShapedArray((2, 3, 3, 4), np.float32), ShapedArray((9 * 2, 4), np.float32)
+    kw = dict(window=(3, 3), strides=(1, 1), dilation=(1, 1), spatial=(5, 5))
+    assert conv._col2im_dot_abstract(ct, w, crop=((1, 4), (0, 5)), **kw).shape == (2, 3, 5, 2)
+    with pytest.raises(FnnTypeError, match="crop"):
+        conv._col2im_dot_abstract(ct, w, crop=((1, 6), (0, 5)), **kw)

@@ -298,8 +298,14 @@ def test_convolution_input_gradient_is_fused_and_exact(strides, padding, dilatio
     fnn.config.update("enable_x64", True)
     try:
         g = fnn.jit(fnn.grad(f, argnums=(0, 1)))
-        names = [e.primitive.name for e in g.lower(x, w).jaxpr.eqns]
+        eqns = g.lower(x, w).jaxpr.eqns
+        names = [e.primitive.name for e in eqns]
         assert "col2im_dot" in names and "col2im" not in names
+        # A stride-1 SAME gradient computes only the unpadded region: no slice after it.
+        fused = next(e for e in eqns if e.primitive.name == "col2im_dot")
+        cropped = strides == (1, 1) and dilation == (1, 1)
+        assert (fused.params.get("crop") is not None) == cropped
+        assert fused.out_binders[0].aval.shape == x.shape or not cropped
         got = g(x, w)
         expected = fnn.grad(f, argnums=(0, 1))(fnp.asarray(x), fnp.asarray(w))
         for a, b in zip(got, expected, strict=True):
