@@ -473,27 +473,44 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         lo, hi = bounds[k] * sl.unit, bounds[k + 1] * sl.unit
         return x[(slice(None),) * sl.axis + (slice(lo, hi),)]
 
+    # Each pool thread runs a contiguous run of chunks and combines their reductions as
+    # they come, so the main thread combines one partial per thread, not one per chunk
+    # (the benchmark cnn's dense-layer gradient is 1.6 MB per chunk, 8 chunks).
+    per_thread = [
+        range(n_chunks * t // threads, n_chunks * (t + 1) // threads) for t in range(threads)
+    ]
+
     def run_round(part, reads, carried, combined, args, env, carries):
         def one(k):
             vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in reads]
             vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in part.uses]
             return part.fns[sizes[k]](*vals)
 
+        def run_chunks(ks):
+            totals = None
+            for k in ks:
+                r = one(k)
+                carries[k].update((v, r[j]) for j, v in carried)
+                if totals is None:
+                    totals = [np.array(r[j], copy=True) for j, _, _ in combined]
+                    continue
+                for total, (j, _, combine) in zip(totals, combined, strict=True):
+                    combine(total, r[j], out=total)
+            return totals
+
         # One BLAS thread per chunk while the chunks share the cores (see _blas_threads).
         prev = blas.get() if blas is not None else 1
         if prev > 1:
             blas.set(1)
         try:  # the pool is looked up per call: a forked child gets a fresh one
-            results = list(_pool(threads).map(one, range(n_chunks)))
+            partials = [t for t in _pool(threads).map(run_chunks, per_thread) if t is not None]
         finally:
             if prev > 1:
                 blas.set(prev)
-        for k, r in enumerate(results):
-            carries[k].update((v, r[j]) for j, v in carried)
-        for j, v, combine in combined:
-            total = np.array(results[0][j], copy=True)
-            for r in results[1:]:
-                combine(total, r[j], out=total)
+        for i, (_, v, combine) in enumerate(combined):
+            total = partials[0][i]
+            for other in partials[1:]:
+                combine(total, other[i], out=total)
             env[v] = total
 
     def run(*args):
