@@ -242,3 +242,5 @@ codegen.typed_rules[dot_general_p] = _dot_codegen
 codegen.out_rules[dot_general_p] = _dot_codegen
 codegen.allocating_prims.add(dot_general_p)
 codegen.namespace["_matmul_into"] = _matmul_into
+# A 2-D product writes into any 2-D buffer of its shape: out.reshape(shape) is then out.
+codegen.column_major_when[dot_general_p] = lambda eqn: eqn.out_binders[0].aval.ndim == 2

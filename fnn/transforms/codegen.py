@@ -47,6 +47,9 @@ allocating_prims: set[core.Primitive] = set()
 # Rules that write the result into a given C-contiguous buffer of the output's shape and
 # dtype: rule(args, eqn, out) -> str, or None when this equation has no such form.
 out_rules: dict[core.Primitive, Callable[[list[str], Any, str], str | None]] = {}
+# Primitives whose out rule also writes correctly into a Fortran-ordered buffer, for the
+# equations where rule(eqn) is True (buffers.tall_skinny slots; ufuncs always do).
+column_major_when: dict[core.Primitive, Callable[[Any], bool]] = {}
 # Helpers the generated code may call by name (registered by the lax modules).
 namespace: dict[str, Any] = {}
 
@@ -89,6 +92,13 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         rule = out_rules.get(eqn.primitive)
         return rule is not None and rule(["_"] * len(eqn.inputs), eqn, "_out") is not None
 
+    def column_major_out(i):
+        eqn = jaxpr.eqns[i]
+        if is_ufunc(eqn):
+            return True
+        accepts = column_major_when.get(eqn.primitive)
+        return accepts is not None and accepts(eqn)
+
     def is_view(eqn):
         prim = eqn.primitive
         return prim in view_prims or (prim in view_when and view_when[prim](eqn))
@@ -106,6 +116,7 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         allocates=allocates,
         can_write_out=can_write_out,
         max_arena_bytes=int(config.jit_arena_mb * 2**20),
+        column_major_out=column_major_out,
     )
     arena_arg = ", _S" if plan.slot_specs else ""
     # Overflow to inf and 0/0 to nan are results, not errors (as in JAX): silence numpy.
@@ -144,7 +155,7 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
     exec(code, ns)
     body = ns[name]
     if plan.slot_specs:
-        fn = _with_arena(body, buffers.Arena(plan.slot_specs))
+        fn = _with_arena(body, buffers.Arena(plan.slot_specs, plan.column_major))
     else:
         fn = body
     fn.source, fn.plan, fn.body = src, plan, body

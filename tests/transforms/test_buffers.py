@@ -215,3 +215,69 @@ def test_pad_into_an_arena_slot_matches_eager(config):
         np.testing.assert_allclose(_np(jf(x, np.float32(v))), _np(f(x, np.float32(v))), rtol=1e-5)
     source = jf.lower(x, np.float32(0.5)).fn.source
     assert ("_pad_into(" in source) == all(lo >= 0 and hi >= 0 for lo, hi, _ in config)
+
+
+def _narrow_net(x, w1, w2):
+    """A narrow tanh network over many points, its input derivative and a gradient: the
+    tall-and-skinny temporaries of a PINN step."""
+
+    def u(x):
+        return fnp.sum(fnp.tanh(fnp.tanh(x @ w1) @ w2), axis=1)
+
+    ones = fnp.ones_like(x)
+    value, du = fnn.jvp(u, (x,), (ones,))
+    return fnp.mean(value**2 + du**2)
+
+
+def test_tall_skinny_slots_are_column_major_and_match_eager():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3000, 3)).astype(np.float32)
+    w1 = (rng.standard_normal((3, 20)) / 2).astype(np.float32)
+    w2 = (rng.standard_normal((20, 20)) / 4).astype(np.float32)
+    step = fnn.value_and_grad(_narrow_net, argnums=(1, 2))
+    fnn.config.update("jit_threads", 1)  # one whole program, so its plan is the one below
+    try:
+        jf = fnn.jit(step)
+        compiled = jf.lower(x, w1, w2)
+        plan = compiled.fn.plan
+        tall = [k for k, (shape, _) in enumerate(plan.slot_specs) if shape == (3000, 20)]
+        assert tall and set(tall) <= plan.column_major
+        slots = compiled.fn.arena.acquire()
+        assert all(slots[k].flags.f_contiguous for k in tall)
+        assert not any(
+            slots[k].flags.f_contiguous and not slots[k].flags.c_contiguous
+            for k in range(len(slots))
+            if k not in plan.column_major
+        )
+        compiled.fn.arena.release(slots)
+        for scale in (1.0, -0.5):  # the second call reuses the column-major slots
+            (jv, jg), (ev, eg) = jf(x * scale, w1, w2), step(fnp.asarray(x * scale), w1, w2)
+            np.testing.assert_allclose(_np(jv), _np(ev), rtol=1e-5)
+            for j, e in zip(jg, eg, strict=True):
+                np.testing.assert_allclose(_np(j), _np(e), rtol=1e-4, atol=1e-6)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
+def test_slots_written_through_a_reshape_stay_row_major():
+    # The 3-D product writes into its slot through out.reshape((3000, 16)): that reshape
+    # would copy a Fortran-ordered buffer, so this slot must stay C-ordered.
+    from fnn.transforms import buffers
+
+    x = RNG.standard_normal((3, 1000, 8)).astype(np.float32)
+    w = RNG.standard_normal((8, 16)).astype(np.float32)
+
+    def f(x, w):
+        h = fnp.tanh(x) @ w  # (3, 1000, 16)
+        return fnp.sum(fnp.tanh(fnp.reshape(h, (3000, 16))) * 2.0, axis=0)
+
+    fnn.config.update("jit_threads", 1)
+    try:
+        compiled = fnn.jit(f).lower(x, w)
+        plan = compiled.fn.plan
+        through_reshape = [k for k, (shape, _) in enumerate(plan.slot_specs) if len(shape) == 3]
+        assert through_reshape and not set(through_reshape) & plan.column_major
+        assert buffers.tall_skinny((3000, 16), np.float32)
+        np.testing.assert_allclose(_np(fnn.jit(f)(x, w)), _np(f(x, w)), rtol=1e-5, atol=1e-5)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
