@@ -38,16 +38,24 @@ def default_jit_threads() -> int:
 
 jit_threads = default_jit_threads()
 
+# Whether a batch-split program may run chunks in forked worker processes
+# (fnn/transforms/chunk_workers.py): "auto" times both ways on the first calls and keeps
+# the faster, "never" keeps threads, "always" uses workers wherever the program allows.
+# Read when a program is compiled; FNN_JIT_FORK_WORKERS sets the default.
+FORK_WORKER_MODES = ("auto", "never", "always")
+jit_fork_workers = os.environ.get("FNN_JIT_FORK_WORKERS") or "auto"
+
 _OPTIONS = {
     "enable_x64": "x64_enabled",
     "jit_arena_mb": "jit_arena_mb",
     "jit_threads": "jit_threads",
+    "jit_fork_workers": "jit_fork_workers",
 }
 
 
 def update(name: str, value) -> None:
-    """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float)
-    or ``"jit_threads"`` (int).
+    """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float),
+    ``"jit_threads"`` (int) or ``"jit_fork_workers"`` ("auto", "never" or "always").
 
     Example:
         >>> update("jit_arena_mb", 0)     # jit allocates every temporary afresh
@@ -62,6 +70,12 @@ def update(name: str, value) -> None:
         if int(value) != value or value < 1:
             raise ValueError(f"fnn.config.update: jit_threads must be an integer >= 1, got {value}")
         value = int(value)
+    elif name == "jit_fork_workers":
+        if value not in FORK_WORKER_MODES:
+            raise ValueError(
+                f"fnn.config.update: jit_fork_workers must be one of {FORK_WORKER_MODES}, "
+                f"got {value!r}"
+            )
     else:
         value = float(value)
         if value < 0:

@@ -11,6 +11,11 @@ optimized jaxpr and splits the program into parts run in turn:
   returns *partial* results of the reductions over the batch, which are combined before
   the next segment; per-example values a later round needs stay with their chunk.
 
+A program of one chunk round whose chunks return only reductions may instead run the
+chunks of every thread but the first in forked worker processes (``chunk_workers.py``),
+if that measures faster on its first calls: short numpy calls on several threads wait
+for each other's GIL hand-overs (the PINN step: 24 ms on threads, 14 ms with a worker).
+
 One round suffices for a plain training step. Batch norm needs a round per statistic
 (the mean, then the variance of the centred values, then the sums of its backward
 pass), and a GAN step that updates the discriminator and then differentiates through
@@ -43,6 +48,7 @@ import numpy as np
 
 from fnn import _blas_threads, config, core
 from fnn.jaxpr import Jaxpr, Literal, Var, trace_to_jaxpr
+from fnn.transforms import chunk_workers
 from fnn.transforms.split_rules import Mapped, Partial, Unsplittable, elementwise_prims, rule_for
 
 __all__ = ["plan_split", "SplitProgram", "describe"]
@@ -489,7 +495,10 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         range(n_chunks * t // threads, n_chunks * (t + 1) // threads) for t in range(threads)
     ]
 
-    def run_round(part, reads, carried, combined, args, env, carries):
+    def run_round(part, reads, carried, combined, args, env, carries, only=None):
+        """Run the chunk round on the pool and combine into ``env``; with ``only``, run
+        those chunks on this thread and return their reductions' sums instead."""
+
         def one(k):
             vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in reads]
             vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in part.uses]
@@ -499,7 +508,8 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             totals = None
             for k in ks:
                 r = one(k)
-                carries[k].update((v, r[j]) for j, v in carried)
+                if carried:
+                    carries[k].update((v, r[j]) for j, v in carried)
                 if totals is None:
                     totals = [np.array(r[j], copy=True) for j, _, _ in combined]
                     continue
@@ -511,7 +521,10 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         prev = blas.get() if blas is not None else 1
         if prev > 1:
             blas.set(1)
-        try:  # the pool is looked up per call: a forked child gets a fresh one
+        try:
+            if only is not None:
+                return run_chunks(only)
+            # The pool is looked up per call: a forked child gets a fresh one.
             partials = [t for t in _pool(threads).map(run_chunks, per_thread) if t is not None]
         finally:
             if prev > 1:
@@ -522,14 +535,67 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                 combine(total, other[i], out=total)
             env[v] = total
 
+    # Forked workers (chunk_workers.py) for a program with one chunk round whose chunks
+    # return only reductions: each call sends a worker the arguments and the values its
+    # chunks read, and gets back its reductions' sums. Used if they measure faster.
+    rounds = [s for s in steps if s[0].is_chunk]
+    mode = config.jit_fork_workers
+    forkable = (
+        mode != "never"
+        and threads > 1
+        and chunk_workers.available()
+        and len(rounds) == 1
+        and not rounds[0][2]  # no per-example (carried) outputs
+        and all(p is not None for p, _ in rounds[0][1])
+    )
+    tuner = chunk_workers.Autotune() if forkable and mode == "auto" else None
+    workers: list = []  # the Workers, once forked
+
+    def worker_chunks(arg_values: dict, use_values: list, ks):
+        """In a worker: the reductions' sums over chunks ``ks`` (one chunk round)."""
+        part, reads, carried, combined = rounds[0]
+        args = [arg_values.get(i) for i in range(len(invars))]
+        env = {v: x for (v, _), x in zip(part.uses, use_values, strict=True)}
+        return run_round(part, reads, carried, combined, args, env, None, ks)
+
+    def run_round_in_workers(part, reads, carried, combined, args, env):
+        if not workers:
+            workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
+        arg_values = {p: args[p] for p, _ in reads}
+        use_values = [env[v] for v, _ in part.uses]
+        for t in range(1, threads):
+            workers[0].send(t - 1, (arg_values, use_values, per_thread[t]))
+        mine = run_round(part, reads, carried, combined, args, env, None, per_thread[0])
+        theirs = [workers[0].receive(t - 1) for t in range(1, threads)]
+        for i, (_, v, combine) in enumerate(combined):
+            total = mine[i]
+            for other in theirs:
+                if other is not None:
+                    combine(total, other[i], out=total)
+            env[v] = total
+
     def run(*args):
+        if not forkable or mode == "never":
+            return run_steps(args, False)
+        if tuner is None:  # "always"
+            return run_steps(args, True)
+        way = tuner.choice()
+        out, seconds = chunk_workers.timed(run_steps, args, way == "b")
+        tuner.record(way, seconds)
+        if tuner.decided and tuner.winner == "a" and workers:
+            workers.pop().close()  # threads won: the workers are not needed
+        return out
+
+    def run_steps(args, in_workers: bool):
         env = dict(const_env)  # constants cut per chunk are read from here
         env.update(
             (v, x) for v, x in zip(invars, args, strict=True) if not isinstance(a.info[v], Mapped)
         )
         carries = [{} for _ in range(n_chunks)]
         for part, reads, carried, combined in steps:
-            if part.is_chunk:
+            if part.is_chunk and in_workers:
+                run_round_in_workers(part, reads, carried, combined, args, env)
+            elif part.is_chunk:
                 run_round(part, reads, carried, combined, args, env, carries)
             else:
                 outs = part.fns[None](*[env[v] for v in part.inputs])

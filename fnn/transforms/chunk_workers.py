@@ -1,0 +1,175 @@
+"""Forked worker processes for batch-split chunks that threads cannot run in parallel.
+
+A split program's chunks run on threads (``batch_split.py``); numpy releases the GIL
+inside each loop, so large operations overlap. A program of many short operations does
+not: every call drops and retakes the GIL around a loop of a few microseconds, and two
+threads spend as long handing it over as the second core gains. Measured on the
+benchmark PINN (chunks of 2,500 points, ~630 numpy calls of ~8.5 us each): 5.4 ms per
+chunk alone, 5.2-5.3 ms in each of two processes at once, 11 ms in each of two threads.
+
+So a split program with one chunk round may move the chunks of every thread but the
+first into worker processes, forked from the caller once the program is compiled (they
+inherit its generated code; no pickling of programs). Each call sends a worker the
+program's arguments and the values its chunks read, and gets back the sums of their
+reductions. Whether that pays is measured, not guessed: :class:`Autotune` times calls
+on threads and on workers and keeps the faster (the benchmark PINN step: 24 -> 15 ms;
+the CNN step, whose operations are large, gains nothing and stays on threads).
+
+Only on Linux (fork is unsafe on macOS and absent on Windows), and only when
+``fnn.config.jit_fork_workers`` allows it ("auto", the default; "never"; "always" for
+tests). A worker ignores SIGINT, exits when its pipe closes (the program is garbage
+collected, or the caller exits) and never runs the caller's exit handlers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from multiprocessing.connection import Connection, Pipe
+from typing import Any
+
+__all__ = ["Workers", "Autotune", "available"]
+
+
+def available() -> bool:
+    """Whether forked workers can be used here (Linux with ``os.fork``)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class WorkerError(RuntimeError):
+    """A chunk failed in a worker process; the message carries its traceback."""
+
+
+def _serve(conn: Connection, work: Callable) -> None:
+    """The worker's loop: ``work(*message)`` for each message until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+    from fnn import _blas_threads
+
+    blas = _blas_threads.controller()
+    if blas is not None:
+        blas.set(1)  # one process per core already
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", work(*message))
+        except BaseException as e:  # reported to the caller, who raises it
+            import traceback
+
+            reply = ("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class Workers:
+    """``count`` forked processes that each call ``work(*message)`` on request.
+
+    ``send(i, message)`` starts worker i; ``receive(i)`` waits for its result (raising
+    :class:`WorkerError` if it failed). ``close()`` (also on garbage collection) ends
+    them.
+
+    Example:
+        >>> w = Workers(lambda x: x * 2, 1)  # doctest: +SKIP
+        >>> w.send(0, (21,)); w.receive(0)  # doctest: +SKIP
+        42
+    """
+
+    def __init__(self, work: Callable, count: int):
+        self._conns: list[Connection] = []
+        self._pids: list[int] = []
+        for _ in range(count):
+            parent, child = Pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker: serve, then leave without the caller's atexit
+                parent.close()
+                code = 0
+                try:
+                    _serve(child, work)
+                except BaseException:
+                    code = 1
+                finally:
+                    os._exit(code)
+            child.close()
+            self._conns.append(parent)
+            self._pids.append(pid)
+        self._finalizer = weakref.finalize(self, _shut_down, self._conns, self._pids)
+
+    def send(self, i: int, message: tuple) -> None:
+        self._conns[i].send(message)
+
+    def receive(self, i: int) -> Any:
+        status, value = self._conns[i].recv()
+        if status == "error":
+            raise WorkerError(f"a batch-split chunk failed in worker process: {value}")
+        return value
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _shut_down(conns: list[Connection], pids: list[int]) -> None:
+    for conn in conns:
+        conn.close()  # the worker's recv sees EOF and it exits
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
+class Autotune:
+    """Which of two ways to run a program is faster, decided by timing real calls.
+
+    ``choice()`` says which way to use for the next call ("a" or "b"); ``record(way,
+    seconds)`` reports how long it took. The first ``skip`` calls run "a" untimed (warm
+    caches and arenas), then ``trials`` calls each way alternate; the way with the lower
+    best time wins, "b" only if it is faster by ``margin``.
+
+    Example:
+        >>> t = Autotune(skip=0, trials=1)
+        >>> t.record(t.choice(), 2.0); t.record(t.choice(), 1.0)
+        >>> t.decided, t.choice()
+        (True, 'b')
+    """
+
+    def __init__(self, skip: int = 2, trials: int = 3, margin: float = 0.95):
+        self._skip, self._trials, self._margin = skip, trials, margin
+        self._times: dict[str, list[float]] = {"a": [], "b": []}
+        self._calls = 0
+        self.winner: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.winner is not None
+
+    def choice(self) -> str:
+        if self.winner is not None:
+            return self.winner
+        if self._calls < self._skip:
+            return "a"
+        return "b" if (self._calls - self._skip) % 2 else "a"
+
+    def record(self, way: str, seconds: float) -> None:
+        if self.winner is not None:
+            return
+        if self._calls >= self._skip:
+            self._times[way].append(seconds)
+        self._calls += 1
+        a, b = self._times["a"], self._times["b"]
+        if len(a) >= self._trials and len(b) >= self._trials:
+            self.winner = "b" if min(b) < self._margin * min(a) else "a"
+
+
+def timed(fn: Callable, *args) -> tuple[Any, float]:
+    """``(fn(*args), seconds)``."""
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0

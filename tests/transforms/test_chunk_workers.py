@@ -1,0 +1,133 @@
+"""Forked chunk workers: the split program run partly in worker processes equals threads."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import fnn
+import fnn.numpy as fnp
+from fnn.transforms import batch_split, chunk_workers
+
+pytestmark = pytest.mark.skipif(not chunk_workers.available(), reason="needs os.fork (Linux)")
+
+
+def _double(x):
+    return 2 * x
+
+
+def _fail(x):
+    raise ValueError(f"bad chunk {x}")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie would still answer: it must have been reaped by close().
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] == "Z"
+
+
+def test_workers_answer_and_end_on_close():
+    workers = chunk_workers.Workers(_double, 2)
+    pids = list(workers._pids)
+    for i in range(2):
+        workers.send(i, (np.arange(3) + i,))
+    assert [workers.receive(i).tolist() for i in range(2)] == [[0, 2, 4], [2, 4, 6]]
+    workers.close()
+    assert all(_gone(pid) for pid in pids)
+
+
+def test_a_failing_worker_raises_in_the_caller_and_keeps_serving():
+    workers = chunk_workers.Workers(_fail, 1)
+    try:
+        workers.send(0, (7,))
+        with pytest.raises(chunk_workers.WorkerError, match="ValueError: bad chunk 7"):
+            workers.receive(0)
+        workers.send(0, (8,))  # the worker is still there for the next call
+        with pytest.raises(chunk_workers.WorkerError, match="bad chunk 8"):
+            workers.receive(0)
+    finally:
+        workers.close()
+
+
+@pytest.mark.parametrize(
+    "times,winner",
+    [
+        ({"a": 2.0, "b": 1.0}, "b"),  # clearly faster
+        ({"a": 1.0, "b": 0.98}, "a"),  # within the 5 % margin: keep the plain way
+        ({"a": 1.0, "b": 3.0}, "a"),
+    ],
+)
+def test_autotune_keeps_the_faster_way(times, winner):
+    tune = chunk_workers.Autotune(skip=2, trials=2)
+    ways = []
+    while not tune.decided:
+        way = tune.choice()
+        ways.append(way)
+        tune.record(way, times[way])
+    assert ways == ["a", "a", "a", "b", "a", "b"]  # two untimed, then alternating
+    assert tune.winner == winner and tune.choice() == winner
+
+
+def _narrow_loss(w1, w2, x):
+    """A narrow network over many points: one chunk round, only reductions out."""
+    h = fnp.tanh(x @ w1)
+    u = fnp.tanh(h @ w2)
+    return fnp.mean(u**2) + 0.1 * fnp.mean(h)
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    monkeypatch.setattr(batch_split, "MIN_MAPPED_ELEMENTS", 0)
+    fnn.config.update("jit_threads", 2)
+    yield
+    fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+    fnn.config.update("jit_fork_workers", "auto")
+
+
+def _executor_state(compiled) -> dict:
+    run = compiled.fn
+    return {n: c.cell_contents for n, c in zip(run.__code__.co_freevars, run.__closure__)}
+
+
+def test_workers_compute_what_threads_compute(two_threads):
+    rng = np.random.default_rng(0)
+    w1 = rng.standard_normal((3, 16)).astype(np.float32)
+    w2 = rng.standard_normal((16, 16)).astype(np.float32) / 4
+    step = fnn.value_and_grad(_narrow_loss, argnums=(0, 1))
+    results = {}
+    for mode in ("never", "always"):
+        fnn.config.update("jit_fork_workers", mode)
+        jf = fnn.jit(step)
+        state = _executor_state(jf.lower(w1, w2, np.zeros((6000, 3), np.float32)))
+        assert state["forkable"] == (mode == "always")
+        results[mode] = []
+        for seed in range(3):  # later calls reuse the same workers with new inputs
+            x = np.random.default_rng(seed).standard_normal((6000, 3)).astype(np.float32)
+            value, grads = jf(w1, w2, x)
+            results[mode].append([np.asarray(value), *map(np.asarray, grads)])
+        assert bool(state["workers"]) == (mode == "always")
+    for threads, workers in zip(results["never"], results["always"], strict=True):
+        for a, b in zip(threads, workers, strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+def test_programs_with_per_example_outputs_stay_on_threads(two_threads):
+    fnn.config.update("jit_fork_workers", "always")
+    x = np.random.default_rng(1).standard_normal((4000, 8)).astype(np.float32)
+    jf = fnn.jit(lambda x: fnp.tanh(x) * 2.0 + fnp.sum(x))
+    compiled = jf.lower(x)
+    if getattr(compiled.fn, "split", None) is None:
+        pytest.skip("not split here")
+    assert not _executor_state(compiled)["forkable"]
+    np.testing.assert_allclose(np.asarray(jf(x)), np.tanh(x) * 2.0 + x.sum(), rtol=1e-5)
+
+
+def test_config_rejects_an_unknown_worker_mode():
+    with pytest.raises(ValueError, match="jit_fork_workers must be one of"):
+        fnn.config.update("jit_fork_workers", "sometimes")
