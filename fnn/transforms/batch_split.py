@@ -559,6 +559,8 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         return run_round(part, reads, carried, combined, args, env, None, ks)
 
     def run_round_in_workers(part, reads, carried, combined, args, env):
+        if workers and workers[0].owner != os.getpid():
+            workers.pop()._forget()  # this process is a fork of the workers' owner
         if not workers:
             workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
         arg_values = {p: args[p] for p, _ in reads}

@@ -85,13 +85,20 @@ class Workers:
     def __init__(self, work: Callable, count: int):
         self._conns: list[Connection] = []
         self._pids: list[int] = []
+        self.owner = os.getpid()  # a process forked from the owner must not use them
         for _ in range(count):
             parent, child = Pipe()
             pid = os.fork()
             if pid == 0:  # the worker: serve, then leave without the caller's atexit
-                parent.close()
                 code = 0
                 try:
+                    parent.close()
+                    # Ends inherited from the caller's other workers must not keep their
+                    # pipes open (they exit when the caller closes its end).
+                    for other in list(_LIVE):
+                        other._forget()
+                    for conn in self._conns:
+                        conn.close()
                     _serve(child, work)
                 except BaseException:
                     code = 1
@@ -100,7 +107,14 @@ class Workers:
             child.close()
             self._conns.append(parent)
             self._pids.append(pid)
-        self._finalizer = weakref.finalize(self, _shut_down, self._conns, self._pids)
+        self._finalizer = weakref.finalize(self, _shut_down, self._conns, self._pids, self.owner)
+        _LIVE.add(self)
+
+    def _forget(self) -> None:
+        """In a forked process: close this process's copies of the pipe ends only."""
+        self._finalizer.detach()
+        for conn in self._conns:
+            conn.close()
 
     def send(self, i: int, message: tuple) -> None:
         self._conns[i].send(message)
@@ -115,14 +129,28 @@ class Workers:
         self._finalizer()
 
 
-def _shut_down(conns: list[Connection], pids: list[int]) -> None:
+# Every live Workers of this process (a worker closes its copies of their pipe ends).
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+def _shut_down(conns: list[Connection], pids: list[int], owner: int) -> None:
     for conn in conns:
         conn.close()  # the worker's recv sees EOF and it exits
+    if os.getpid() != owner:
+        return  # inherited by a fork: the workers are not this process's children
+    deadline = time.monotonic() + 2.0
     for pid in pids:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        while True:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                break
+            if time.monotonic() > deadline:  # stuck in a chunk: do not hang the caller
+                os.kill(pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.001)
 
 
 class Autotune:

@@ -131,3 +131,47 @@ def test_programs_with_per_example_outputs_stay_on_threads(two_threads):
 def test_config_rejects_an_unknown_worker_mode():
     with pytest.raises(ValueError, match="jit_fork_workers must be one of"):
         fnn.config.update("jit_fork_workers", "sometimes")
+
+
+def test_closing_older_workers_does_not_wait_for_younger_ones():
+    # A worker forked later inherits the caller's end of the older workers' pipes; it
+    # must close it, or the older workers would never see their pipe close.
+    import time
+
+    old, young = chunk_workers.Workers(_double, 1), chunk_workers.Workers(_double, 1)
+    try:
+        t0 = time.monotonic()
+        old.close()
+        assert time.monotonic() - t0 < 1.0  # no 2 s wait ending in SIGKILL
+        young.send(0, (np.ones(2),))
+        assert young.receive(0).tolist() == [2.0, 2.0]
+    finally:
+        young.close()
+
+
+def _call_in_child(jf, args, queue):
+    value, grads = jf(*args)
+    queue.put([np.asarray(value), *map(np.asarray, grads)])
+
+
+def test_a_forked_child_gets_its_own_workers(two_threads):
+    import multiprocessing
+
+    rng = np.random.default_rng(3)
+    w1 = rng.standard_normal((3, 16)).astype(np.float32)
+    w2 = rng.standard_normal((16, 16)).astype(np.float32) / 4
+    x = rng.standard_normal((6000, 3)).astype(np.float32)
+    fnn.config.update("jit_fork_workers", "always")
+    jf = fnn.jit(fnn.value_and_grad(_narrow_loss, argnums=(0, 1)))
+    value, grads = jf(w1, w2, x)  # the parent's workers exist now
+    expected = [np.asarray(value), *map(np.asarray, grads)]
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_call_in_child, args=(jf, (w1, w2, x), queue))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(jf(w1, w2, x)[0]), expected[0], rtol=1e-6)
