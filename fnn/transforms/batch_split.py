@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -565,10 +566,16 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
         arg_values = {p: args[p] for p, _ in reads}
         use_values = [env[v] for v, _ in part.uses]
-        for t in range(1, threads):
-            workers[0].send(t - 1, (arg_values, use_values, per_thread[t]))
-        mine = run_round(part, reads, carried, combined, args, env, None, per_thread[0])
-        theirs = [workers[0].receive(t - 1) for t in range(1, threads)]
+        try:
+            for t in range(1, threads):
+                workers[0].send(t - 1, (arg_values, use_values, per_thread[t]))
+            mine = run_round(part, reads, carried, combined, args, env, None, per_thread[0])
+            theirs = [workers[0].receive(t - 1) for t in range(1, threads)]
+        except BaseException:
+            # A failed chunk or an interrupt may leave replies in the pipes: never let a
+            # later call read them. The next call forks fresh workers.
+            workers.pop().close()
+            raise
         for i, (_, v, combine) in enumerate(combined):
             total = mine[i]
             for other in theirs:
@@ -576,17 +583,23 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                     combine(total, other[i], out=total)
             env[v] = total
 
+    # The workers serve one call at a time; a concurrent call runs on threads.
+    workers_busy = threading.Lock()
+
     def run(*args):
-        if not forkable or mode == "never":
+        if not forkable or mode == "never" or not workers_busy.acquire(blocking=False):
             return run_steps(args, False)
-        if tuner is None:  # "always"
-            return run_steps(args, True)
-        way = tuner.choice()
-        out, seconds = chunk_workers.timed(run_steps, args, way == "b")
-        tuner.record(way, seconds)
-        if tuner.decided and tuner.winner == "a" and workers:
-            workers.pop().close()  # threads won: the workers are not needed
-        return out
+        try:
+            if tuner is None:  # "always"
+                return run_steps(args, True)
+            way = tuner.choice()
+            out, seconds = chunk_workers.timed(run_steps, args, way == "b")
+            tuner.record(way, seconds)
+            if tuner.decided and tuner.winner == "a" and workers:
+                workers.pop().close()  # threads won: the workers are not needed
+            return out
+        finally:
+            workers_busy.release()
 
     def run_steps(args, in_workers: bool):
         env = dict(const_env)  # constants cut per chunk are read from here

@@ -175,3 +175,44 @@ def test_a_forked_child_gets_its_own_workers(two_threads):
     for a, b in zip(expected, got, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(np.asarray(jf(w1, w2, x)[0]), expected[0], rtol=1e-6)
+
+
+def _narrow_program(seed=3):
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((3, 16)).astype(np.float32)
+    w2 = rng.standard_normal((16, 16)).astype(np.float32) / 4
+    x = rng.standard_normal((6000, 3)).astype(np.float32)
+    return fnn.value_and_grad(_narrow_loss, argnums=(0, 1)), (w1, w2, x)
+
+
+def test_a_dead_worker_fails_one_call_and_the_next_forks_anew(two_threads):
+    import signal
+
+    step, args = _narrow_program()
+    expected = np.asarray(step(*map(fnp.asarray, args))[0])
+    fnn.config.update("jit_fork_workers", "always")
+    jf = fnn.jit(step)
+    jf(*args)
+    state = _executor_state(jf.lower(*args))
+    (workers,) = state["workers"]
+    os.kill(workers._pids[0], signal.SIGKILL)
+    os.waitpid(workers._pids[0], 0)
+    with pytest.raises((EOFError, OSError)):
+        jf(*args)
+    assert not state["workers"]  # dropped, not reused
+    np.testing.assert_allclose(np.asarray(jf(*args)[0]), expected, rtol=1e-5)
+    assert state["workers"] and state["workers"][0] is not workers
+
+
+def test_concurrent_calls_share_the_workers_safely(two_threads):
+    from concurrent.futures import ThreadPoolExecutor
+
+    step, (w1, w2, _) = _narrow_program()
+    fnn.config.update("jit_fork_workers", "always")
+    jf = fnn.jit(step)
+    xs = [np.random.default_rng(s).standard_normal((6000, 3)).astype(np.float32) for s in range(6)]
+    expected = [np.asarray(step(w1, w2, fnp.asarray(x))[0]) for x in xs]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda x: np.asarray(jf(w1, w2, x)[0]), xs))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5)
