@@ -15,7 +15,8 @@ reductions. Whether that pays is measured, not guessed: :class:`Autotune` times 
 on threads and on workers and keeps the faster (the benchmark PINN step: 24 -> 15 ms;
 the CNN step, whose operations are large, gains nothing and stays on threads).
 
-Only on Linux (fork is unsafe on macOS and absent on Windows), and only when
+Only on Linux (fork is unsafe on macOS and absent on Windows), not in a process that
+has imported JAX (whose runtime threads make forking unsafe), and only when
 ``fnn.config.jit_fork_workers`` allows it ("auto", the default; "never"; "always" for
 tests). A worker ignores SIGINT, exits when its pipe closes (the program is garbage
 collected, or the caller exits) and never runs the caller's exit handlers.
@@ -36,8 +37,9 @@ __all__ = ["Workers", "Autotune", "available"]
 
 
 def available() -> bool:
-    """Whether forked workers can be used here (Linux with ``os.fork``)."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork")
+    """Whether forked workers can be used here: Linux with ``os.fork``, and no JAX in
+    the process (its runtime threads make a fork unsafe, and it warns of deadlocks)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and "jax" not in sys.modules
 
 
 class WorkerError(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +12,14 @@ import fnn
 import fnn.numpy as fnp
 from fnn.transforms import batch_split, chunk_workers
 
-pytestmark = pytest.mark.skipif(not chunk_workers.available(), reason="needs os.fork (Linux)")
+
+@pytest.fixture(autouse=True)
+def _fork_allowed(monkeypatch):
+    """Linux only; and allowed even if another test has imported JAX into this process
+    (fnn itself then keeps to threads: see test_no_workers_beside_jax)."""
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork")):
+        pytest.skip("forked workers need os.fork on Linux")
+    monkeypatch.setattr(chunk_workers, "available", lambda: True)
 
 
 def _double(x):
@@ -216,3 +224,14 @@ def test_concurrent_calls_share_the_workers_safely(two_threads):
         got = list(pool.map(lambda x: np.asarray(jf(w1, w2, x)[0]), xs))
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-5)
+
+
+def test_no_workers_beside_jax(monkeypatch, two_threads):
+    monkeypatch.undo()  # the real availability check
+    fnn.config.update("jit_threads", 2)
+    monkeypatch.setattr(batch_split, "MIN_MAPPED_ELEMENTS", 0)
+    monkeypatch.setitem(sys.modules, "jax", sys.modules.get("jax") or object())
+    assert not chunk_workers.available()
+    fnn.config.update("jit_fork_workers", "always")
+    step, args = _narrow_program()
+    assert not _executor_state(fnn.jit(step).lower(*args))["forkable"]
