@@ -8,12 +8,12 @@ benchmark PINN (chunks of 2,500 points, ~630 numpy calls of ~8.5 us each): 5.4 m
 chunk alone, 5.2-5.3 ms in each of two processes at once, 11 ms in each of two threads.
 
 So a split program with one chunk round may move the chunks of every thread but the
-first into worker processes, forked from the caller once the program is compiled (they
-inherit its generated code; no pickling of programs). Each call sends a worker the
-program's arguments and the values its chunks read, and gets back the sums of their
-reductions. Whether that pays is measured, not guessed: :class:`Autotune` times calls
-on threads and on workers and keeps the faster (the benchmark PINN step: 24 -> 15 ms;
-the CNN step, whose operations are large, gains nothing and stays on threads).
+first into worker processes, forked from the caller when first used (they inherit its
+generated code; no pickling of programs). Each call sends a worker the program's
+arguments and the values its chunks read, and gets back the sums of their reductions.
+Whether that pays is measured, not guessed: :class:`Autotune` times calls on threads
+and on workers and keeps the faster (the benchmark PINN step: 24 -> 13.5 ms; the CNN
+step, whose operations are large, gains nothing and stays on threads).
 
 Only on Linux (fork is unsafe on macOS and absent on Windows), not in a process that
 has imported JAX (whose runtime threads make forking unsafe), and only when
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
-__all__ = ["Workers", "Autotune", "available"]
+__all__ = ["Workers", "WorkerError", "Autotune", "available", "timed"]
 
 
 def available() -> bool:
