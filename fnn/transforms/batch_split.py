@@ -590,9 +590,10 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         if not forkable or mode == "never" or not workers_busy.acquire(blocking=False):
             return run_steps(args, False)
         try:
+            allowed = bool(workers) or chunk_workers.can_fork_more()
             if tuner is None:  # "always"
-                return run_steps(args, True)
-            way = tuner.choice()
+                return run_steps(args, allowed)
+            way = tuner.choice() if allowed else "a"
             out, seconds = chunk_workers.timed(run_steps, args, way == "b")
             tuner.record(way, seconds)
             if tuner.decided and tuner.winner == "a" and workers:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
-__all__ = ["Workers", "WorkerError", "Autotune", "available", "timed"]
+__all__ = ["Workers", "WorkerError", "Autotune", "available", "can_fork_more", "timed"]
 
 
 def available() -> bool:
@@ -133,6 +133,14 @@ class Workers:
 
 # Every live Workers of this process (a worker closes its copies of their pipe ends).
 _LIVE: weakref.WeakSet = weakref.WeakSet()
+# At most this many programs keep workers at once; later ones run on threads (a loop
+# that compiles program after program must not fork process after process).
+MAX_LIVE = 8
+
+
+def can_fork_more() -> bool:
+    """Whether another program may fork its workers now (see ``MAX_LIVE``)."""
+    return len(_LIVE) < MAX_LIVE
 
 
 def _shut_down(conns: list[Connection], pids: list[int], owner: int) -> None:

@@ -235,3 +235,18 @@ def test_no_workers_beside_jax(monkeypatch, two_threads):
     fnn.config.update("jit_fork_workers", "always")
     step, args = _narrow_program()
     assert not _executor_state(fnn.jit(step).lower(*args))["forkable"]
+
+
+def test_programs_beyond_the_cap_run_on_threads(monkeypatch, two_threads):
+    import weakref
+
+    monkeypatch.setattr(chunk_workers, "_LIVE", weakref.WeakSet())  # other tests' aside
+    monkeypatch.setattr(chunk_workers, "MAX_LIVE", 1)
+    fnn.config.update("jit_fork_workers", "always")
+    step, args = _narrow_program()
+    first, second = fnn.jit(step), fnn.jit(lambda *a: step(*a))
+    first(*args)
+    second_value = second(*args)[0]
+    assert _executor_state(first.lower(*args))["workers"]
+    assert not _executor_state(second.lower(*args))["workers"]  # the cap: threads
+    np.testing.assert_allclose(np.asarray(second_value), np.asarray(first(*args)[0]), rtol=1e-5)
