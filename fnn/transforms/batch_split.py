@@ -552,25 +552,47 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
     tuner = chunk_workers.Autotune() if forkable and mode == "auto" else None
     workers: list = []  # the Workers, once forked
 
-    def worker_chunks(arg_values: dict, use_values: list, ks):
-        """In a worker: the reductions' sums over chunks ``ks`` (one chunk round)."""
+    shared: list = []  # their SharedArrays, made just before the fork
+
+    def worker_chunks(t: int) -> bool:
+        """In worker ``t`` (1-based thread index): run the chunks of thread ``t`` on the
+        shared inputs and write their reductions' sums to its shared outputs."""
         part, reads, carried, combined = rounds[0]
-        args = [arg_values.get(i) for i in range(len(invars))]
-        env = {v: x for (v, _), x in zip(part.uses, use_values, strict=True)}
-        return run_round(part, reads, carried, combined, args, env, None, ks)
+        ins = shared[0].inputs
+        args: list = [None] * len(invars)
+        for (p, _), x in zip(reads, ins, strict=False):
+            args[p] = x
+        env = {v: x for (v, _), x in zip(part.uses, ins[len(reads) :], strict=True)}
+        totals = run_round(part, reads, carried, combined, args, env, None, per_thread[t])
+        if totals is None:
+            return False  # no chunks for this thread
+        for dst, src in zip(shared[0].outputs(t - 1), totals, strict=True):
+            np.copyto(dst, src)
+        return True
 
     def run_round_in_workers(part, reads, carried, combined, args, env):
         if workers and workers[0].owner != os.getpid():
             workers.pop()._forget()  # this process is a fork of the workers' owner
         if not workers:
+            shared[:] = [
+                chunk_workers.SharedArrays(
+                    [_spec(invars[p].aval) for p, _ in reads]
+                    + [_spec(v.aval) for v, _ in part.uses],
+                    [_spec(v.aval) for _, v, _ in combined],
+                    threads - 1,
+                )
+            ]
             workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
-        arg_values = {p: args[p] for p, _ in reads}
-        use_values = [env[v] for v, _ in part.uses]
+        ins = shared[0].inputs
+        for (p, _), dst in zip(reads, ins, strict=False):
+            np.copyto(dst, args[p])
+        for (v, _), dst in zip(part.uses, ins[len(reads) :], strict=True):
+            np.copyto(dst, env[v])
         try:
             for t in range(1, threads):
-                workers[0].send(t - 1, (arg_values, use_values, per_thread[t]))
+                workers[0].send(t - 1, (t,))
             mine = run_round(part, reads, carried, combined, args, env, None, per_thread[0])
-            theirs = [workers[0].receive(t - 1) for t in range(1, threads)]
+            wrote = [workers[0].receive(t - 1) for t in range(1, threads)]
         except BaseException:
             # A failed chunk or an interrupt may leave replies in the pipes: never let a
             # later call read them. The next call forks fresh workers.
@@ -578,9 +600,9 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             raise
         for i, (_, v, combine) in enumerate(combined):
             total = mine[i]
-            for other in theirs:
-                if other is not None:
-                    combine(total, other[i], out=total)
+            for t in range(1, threads):
+                if wrote[t - 1]:
+                    combine(total, shared[0].outputs(t - 1)[i], out=total)
             env[v] = total
 
     # The workers serve one call at a time; a concurrent call runs on threads.
@@ -630,6 +652,10 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         return result
 
     return run
+
+
+def _spec(aval) -> tuple[tuple[int, ...], np.dtype]:
+    return tuple(aval.shape), np.dtype(aval.dtype)
 
 
 def describe(program: SplitProgram) -> dict[str, Any]:

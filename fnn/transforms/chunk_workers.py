@@ -24,6 +24,7 @@ collected, or the caller exits) and never runs the caller's exit handlers.
 
 from __future__ import annotations
 
+import mmap
 import os
 import signal
 import sys
@@ -33,7 +34,17 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
-__all__ = ["Workers", "WorkerError", "Autotune", "available", "can_fork_more", "timed"]
+import numpy as np
+
+__all__ = [
+    "Workers",
+    "WorkerError",
+    "SharedArrays",
+    "Autotune",
+    "available",
+    "can_fork_more",
+    "timed",
+]
 
 
 def available() -> bool:
@@ -131,6 +142,44 @@ class Workers:
         self._finalizer()
 
 
+class SharedArrays:
+    """Arrays in one shared anonymous mapping, made before the fork so that caller and
+    workers see the same memory: the inputs of a chunk round (written by the caller,
+    read by every worker) and each worker's reductions (written by it, read by the
+    caller). Shapes and dtypes are fixed when the program is compiled, so each call
+    copies values in and out instead of pickling them through the pipe. Measured on the
+    benchmark CNN step, whose 1.6 MB weight goes out and whose 1.6 MB gradient comes
+    back every call: workers 6 % faster than threads with pickled values (51.1 against
+    54.3 ms), 7 % with shared arrays (47.2-48.2 against 50.3-50.7 ms, another window);
+    the PINN step 13.5 -> 12.2 ms.
+
+    Example:
+        >>> shared = SharedArrays([((2, 3), np.float32)], [((3,), np.float32)], workers=2)
+        >>> [x.shape for x in shared.inputs], [x.shape for x in shared.outputs(1)]
+        ([(2, 3)], [(3,)])
+    """
+
+    def __init__(self, in_specs, out_specs, workers: int):
+        specs = list(in_specs) + [spec for _ in range(workers) for spec in out_specs]
+        offsets, end = [], 0
+        for shape, dtype in specs:
+            offsets.append(end)
+            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            end += -(-max(nbytes, 1) // 64) * 64  # 64-byte aligned (cache lines)
+        self._map = mmap.mmap(-1, max(end, 64))  # MAP_SHARED | MAP_ANONYMOUS
+        views = [
+            np.ndarray(shape, dtype, buffer=self._map, offset=off)
+            for (shape, dtype), off in zip(specs, offsets, strict=True)
+        ]
+        n_in, n_out = len(in_specs), len(out_specs)
+        self.inputs = views[:n_in]
+        self._outputs = [views[n_in + w * n_out : n_in + (w + 1) * n_out] for w in range(workers)]
+
+    def outputs(self, worker: int) -> list[np.ndarray]:
+        """Worker ``worker``'s (0-based) reductions."""
+        return self._outputs[worker]
+
+
 # Every live Workers of this process (a worker closes its copies of their pipe ends).
 _LIVE: weakref.WeakSet = weakref.WeakSet()
 # At most this many programs keep workers at once; later ones run on threads (a loop
@@ -169,7 +218,7 @@ class Autotune:
     ``choice()`` says which way to use for the next call ("a" or "b"); ``record(way,
     seconds)`` reports how long it took. The first ``skip`` calls run "a" untimed (warm
     caches and arenas), then ``trials`` calls each way alternate; the way with the lower
-    best time wins, "b" only if it is faster by ``margin``.
+    best time wins, "b" only if its best is below ``margin`` times that of "a".
 
     Example:
         >>> t = Autotune(skip=0, trials=1)
@@ -178,7 +227,7 @@ class Autotune:
         (True, 'b')
     """
 
-    def __init__(self, skip: int = 2, trials: int = 3, margin: float = 0.95):
+    def __init__(self, skip: int = 2, trials: int = 3, margin: float = 0.97):
         self._skip, self._trials, self._margin = skip, trials, margin
         self._times: dict[str, list[float]] = {"a": [], "b": []}
         self._calls = 0
