@@ -39,10 +39,10 @@ def default_jit_threads() -> int:
 jit_threads = default_jit_threads()
 
 # Whether a batch-split program may run chunks in forked worker processes
-# (fnn/transforms/chunk_workers.py): "auto" times both ways on the first calls and keeps
-# the faster, "never" keeps threads, "always" uses workers wherever the program allows.
-# Read when a program is compiled; FNN_JIT_FORK_WORKERS sets the default.
-FORK_WORKER_MODES = ("auto", "never", "always")
+# (fnn/transforms/chunk_workers.py): "auto" where the program allows it (Linux, one chunk
+# round, no JAX in the process), "never" keeps threads. Read when a program is compiled;
+# FNN_JIT_FORK_WORKERS sets the default.
+FORK_WORKER_MODES = ("auto", "never")
 jit_fork_workers = os.environ.get("FNN_JIT_FORK_WORKERS") or "auto"
 
 _OPTIONS = {
@@ -55,7 +55,7 @@ _OPTIONS = {
 
 def update(name: str, value) -> None:
     """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float),
-    ``"jit_threads"`` (int) or ``"jit_fork_workers"`` ("auto", "never" or "always").
+    ``"jit_threads"`` (int) or ``"jit_fork_workers"`` ("auto" or "never").
 
     Example:
         >>> update("jit_arena_mb", 0)     # jit allocates every temporary afresh

@@ -11,10 +11,10 @@ optimized jaxpr and splits the program into parts run in turn:
   returns *partial* results of the reductions over the batch, which are combined before
   the next segment; per-example values a later round needs stay with their chunk.
 
-A program of one chunk round whose chunks return only reductions may instead run the
-chunks of every thread but the first in forked worker processes (``chunk_workers.py``),
-if that measures faster on its first calls: short numpy calls on several threads wait
-for each other's GIL hand-overs (the PINN step: 24 ms on threads, 14 ms with a worker).
+A program of one chunk round whose chunks return only reductions runs the chunks of
+every thread but the first in forked worker processes instead (``chunk_workers.py``):
+numpy calls on several threads wait for each other's GIL hand-overs (the PINN step: 24
+ms on threads, 12 ms with a worker; the CNN step 52 -> 48 ms).
 
 One round suffices for a plain training step. Batch norm needs a round per statistic
 (the mean, then the variance of the centred values, then the sums of its backward
@@ -537,19 +537,23 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             env[v] = total
 
     # Forked workers (chunk_workers.py) for a program with one chunk round whose chunks
-    # return only reductions: each call sends a worker the arguments and the values its
-    # chunks read, and gets back its reductions' sums. Used if they measure faster.
+    # return only reductions, unless the values shared with them per call (the round's
+    # inputs, and each worker's reductions) outweigh an eighth of the per-example work.
     rounds = [s for s in steps if s[0].is_chunk]
-    mode = config.jit_fork_workers
     forkable = (
-        mode != "never"
+        config.jit_fork_workers != "never"
         and threads > 1
         and chunk_workers.available()
         and len(rounds) == 1
         and not rounds[0][2]  # no per-example (carried) outputs
         and all(p is not None for p, _ in rounds[0][1])
     )
-    tuner = chunk_workers.Autotune() if forkable and mode == "auto" else None
+    if forkable:
+        part, reads, _, combined = rounds[0]
+        shared_values = [invars[p].aval for p, _ in reads] + [v.aval for v, _ in part.uses]
+        shared_values += [v.aval for _, v, _ in combined] * (threads - 1)
+        shared_bytes = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in shared_values)
+        forkable = PARTIAL_SHARE * shared_bytes <= 4 * a.mapped_elements
     workers: list = []  # the Workers, once forked
 
     shared: list = []  # their SharedArrays, made just before the fork
@@ -609,18 +613,10 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
     workers_busy = threading.Lock()
 
     def run(*args):
-        if not forkable or mode == "never" or not workers_busy.acquire(blocking=False):
+        if not forkable or not workers_busy.acquire(blocking=False):
             return run_steps(args, False)
         try:
-            allowed = bool(workers) or chunk_workers.can_fork_more()
-            if tuner is None:  # "always"
-                return run_steps(args, allowed)
-            way = tuner.choice() if allowed else "a"
-            out, seconds = chunk_workers.timed(run_steps, args, way == "b")
-            tuner.record(way, seconds)
-            if tuner.decided and tuner.winner == "a" and workers:
-                workers.pop().close()  # threads won: the workers are not needed
-            return out
+            return run_steps(args, bool(workers) or chunk_workers.can_fork_more())
         finally:
             workers_busy.release()
 

@@ -7,18 +7,21 @@ threads spend as long handing it over as the second core gains. Measured on the
 benchmark PINN (chunks of 2,500 points, ~630 numpy calls of ~8.5 us each): 5.4 ms per
 chunk alone, 5.2-5.3 ms in each of two processes at once, 11 ms in each of two threads.
 
-So a split program with one chunk round may move the chunks of every thread but the
-first into worker processes, forked from the caller when first used (they inherit its
-generated code; no pickling of programs). Each call sends a worker the program's
-arguments and the values its chunks read, and gets back the sums of their reductions.
-Whether that pays is measured, not guessed: :class:`Autotune` times calls on threads
-and on workers and keeps the faster (the benchmark PINN step: 24 -> 13.5 ms; the CNN
-step, whose operations are large, gains nothing and stays on threads).
+So a split program with one chunk round, whose chunks return only reductions, runs the
+chunks of every thread but the first in worker processes, forked from the caller at the
+program's first call (they inherit its generated code; no pickling of programs). Each
+call copies the program's arguments and the values its chunks read into memory shared
+with the workers, and reads back the sums of their reductions (:class:`SharedArrays`).
+Measured, steady state on 2 cores: the benchmark PINN step 24 -> 12 ms, the CNN step
+51.9-52.6 -> 47.7-48.1 ms (its large operations lose less to the GIL), the transformer
+step 33.7 -> 33.6 ms. Forking at the first call matters: forked at the third call of the
+CNN step, its calls took 50-60 ms for a dozen calls (the caller's pages copied on write
+one by one) before settling. A program whose shared values would outweigh an eighth of
+its per-example work keeps to threads (``batch_split``).
 
 Only on Linux (fork is unsafe on macOS and absent on Windows), not in a process that
 has imported JAX (whose runtime threads make forking unsafe), and only when
-``fnn.config.jit_fork_workers`` allows it ("auto", the default; "never"; "always" for
-tests). A worker ignores SIGINT, exits when its pipe closes (the program is garbage
+``fnn.config.jit_fork_workers`` is "auto" (the default; "never" keeps threads). A worker ignores SIGINT, exits when its pipe closes (the program is garbage
 collected, or the caller exits) and never runs the caller's exit handlers.
 """
 
@@ -40,10 +43,8 @@ __all__ = [
     "Workers",
     "WorkerError",
     "SharedArrays",
-    "Autotune",
     "available",
     "can_fork_more",
-    "timed",
 ]
 
 
@@ -210,53 +211,3 @@ def _shut_down(conns: list[Connection], pids: list[int], owner: int) -> None:
                 os.kill(pid, signal.SIGKILL)
                 deadline = float("inf")
             time.sleep(0.001)
-
-
-class Autotune:
-    """Which of two ways to run a program is faster, decided by timing real calls.
-
-    ``choice()`` says which way to use for the next call ("a" or "b"); ``record(way,
-    seconds)`` reports how long it took. The first ``skip`` calls run "a" untimed (warm
-    caches and arenas), then ``trials`` calls each way alternate; the way with the lower
-    best time wins, "b" only if its best is below ``margin`` times that of "a".
-
-    Example:
-        >>> t = Autotune(skip=0, trials=1)
-        >>> t.record(t.choice(), 2.0); t.record(t.choice(), 1.0)
-        >>> t.decided, t.choice()
-        (True, 'b')
-    """
-
-    def __init__(self, skip: int = 2, trials: int = 3, margin: float = 0.97):
-        self._skip, self._trials, self._margin = skip, trials, margin
-        self._times: dict[str, list[float]] = {"a": [], "b": []}
-        self._calls = 0
-        self.winner: str | None = None
-
-    @property
-    def decided(self) -> bool:
-        return self.winner is not None
-
-    def choice(self) -> str:
-        if self.winner is not None:
-            return self.winner
-        if self._calls < self._skip:
-            return "a"
-        return "b" if (self._calls - self._skip) % 2 else "a"
-
-    def record(self, way: str, seconds: float) -> None:
-        if self.winner is not None:
-            return
-        if self._calls >= self._skip:
-            self._times[way].append(seconds)
-        self._calls += 1
-        a, b = self._times["a"], self._times["b"]
-        if len(a) >= self._trials and len(b) >= self._trials:
-            self.winner = "b" if min(b) < self._margin * min(a) else "a"
-
-
-def timed(fn: Callable, *args) -> tuple[Any, float]:
-    """``(fn(*args), seconds)``."""
-    t0 = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - t0

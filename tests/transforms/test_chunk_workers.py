@@ -63,26 +63,6 @@ def test_a_failing_worker_raises_in_the_caller_and_keeps_serving():
         workers.close()
 
 
-@pytest.mark.parametrize(
-    "times,winner",
-    [
-        ({"a": 2.0, "b": 1.0}, "b"),  # clearly faster
-        ({"a": 1.0, "b": 0.98}, "a"),  # within the 3 % margin: keep the plain way
-        ({"a": 1.0, "b": 0.96}, "b"),
-        ({"a": 1.0, "b": 3.0}, "a"),
-    ],
-)
-def test_autotune_keeps_the_faster_way(times, winner):
-    tune = chunk_workers.Autotune(skip=2, trials=2)
-    ways = []
-    while not tune.decided:
-        way = tune.choice()
-        ways.append(way)
-        tune.record(way, times[way])
-    assert ways == ["a", "a", "a", "b", "a", "b"]  # two untimed, then alternating
-    assert tune.winner == winner and tune.choice() == winner
-
-
 def _narrow_loss(w1, w2, x):
     """A narrow network over many points: one chunk round, only reductions out."""
     h = fnp.tanh(x @ w1)
@@ -110,24 +90,24 @@ def test_workers_compute_what_threads_compute(two_threads):
     w2 = rng.standard_normal((16, 16)).astype(np.float32) / 4
     step = fnn.value_and_grad(_narrow_loss, argnums=(0, 1))
     results = {}
-    for mode in ("never", "always"):
+    for mode in ("never", "auto"):
         fnn.config.update("jit_fork_workers", mode)
         jf = fnn.jit(step)
         state = _executor_state(jf.lower(w1, w2, np.zeros((6000, 3), np.float32)))
-        assert state["forkable"] == (mode == "always")
+        assert state["forkable"] == (mode == "auto")
         results[mode] = []
         for seed in range(3):  # later calls reuse the same workers with new inputs
             x = np.random.default_rng(seed).standard_normal((6000, 3)).astype(np.float32)
             value, grads = jf(w1, w2, x)
             results[mode].append([np.asarray(value), *map(np.asarray, grads)])
-        assert bool(state["workers"]) == (mode == "always")
-    for threads, workers in zip(results["never"], results["always"], strict=True):
+        assert bool(state["workers"]) == (mode == "auto")
+    for threads, workers in zip(results["never"], results["auto"], strict=True):
         for a, b in zip(threads, workers, strict=True):
             np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
 
 
 def test_programs_with_per_example_outputs_stay_on_threads(two_threads):
-    fnn.config.update("jit_fork_workers", "always")
+    fnn.config.update("jit_fork_workers", "auto")
     x = np.random.default_rng(1).standard_normal((4000, 8)).astype(np.float32)
     jf = fnn.jit(lambda x: fnp.tanh(x) * 2.0 + fnp.sum(x))
     compiled = jf.lower(x)
@@ -170,7 +150,7 @@ def test_a_forked_child_gets_its_own_workers(two_threads):
     w1 = rng.standard_normal((3, 16)).astype(np.float32)
     w2 = rng.standard_normal((16, 16)).astype(np.float32) / 4
     x = rng.standard_normal((6000, 3)).astype(np.float32)
-    fnn.config.update("jit_fork_workers", "always")
+    fnn.config.update("jit_fork_workers", "auto")
     jf = fnn.jit(fnn.value_and_grad(_narrow_loss, argnums=(0, 1)))
     value, grads = jf(w1, w2, x)  # the parent's workers exist now
     expected = [np.asarray(value), *map(np.asarray, grads)]
@@ -199,7 +179,7 @@ def test_a_dead_worker_fails_one_call_and_the_next_forks_anew(two_threads):
 
     step, args = _narrow_program()
     expected = np.asarray(step(*map(fnp.asarray, args))[0])
-    fnn.config.update("jit_fork_workers", "always")
+    fnn.config.update("jit_fork_workers", "auto")
     jf = fnn.jit(step)
     jf(*args)
     state = _executor_state(jf.lower(*args))
@@ -217,7 +197,7 @@ def test_concurrent_calls_share_the_workers_safely(two_threads):
     from concurrent.futures import ThreadPoolExecutor
 
     step, (w1, w2, _) = _narrow_program()
-    fnn.config.update("jit_fork_workers", "always")
+    fnn.config.update("jit_fork_workers", "auto")
     jf = fnn.jit(step)
     xs = [np.random.default_rng(s).standard_normal((6000, 3)).astype(np.float32) for s in range(6)]
     expected = [np.asarray(step(w1, w2, fnp.asarray(x))[0]) for x in xs]
@@ -233,7 +213,7 @@ def test_no_workers_beside_jax(monkeypatch, two_threads):
     monkeypatch.setattr(batch_split, "MIN_MAPPED_ELEMENTS", 0)
     monkeypatch.setitem(sys.modules, "jax", sys.modules.get("jax") or object())
     assert not chunk_workers.available()
-    fnn.config.update("jit_fork_workers", "always")
+    fnn.config.update("jit_fork_workers", "auto")
     step, args = _narrow_program()
     assert not _executor_state(fnn.jit(step).lower(*args))["forkable"]
 
@@ -243,7 +223,7 @@ def test_programs_beyond_the_cap_run_on_threads(monkeypatch, two_threads):
 
     monkeypatch.setattr(chunk_workers, "_LIVE", weakref.WeakSet())  # other tests' aside
     monkeypatch.setattr(chunk_workers, "MAX_LIVE", 1)
-    fnn.config.update("jit_fork_workers", "always")
+    fnn.config.update("jit_fork_workers", "auto")
     step, args = _narrow_program()
     first, second = fnn.jit(step), fnn.jit(lambda *a: step(*a))
     first(*args)
@@ -251,3 +231,16 @@ def test_programs_beyond_the_cap_run_on_threads(monkeypatch, two_threads):
     assert _executor_state(first.lower(*args))["workers"]
     assert not _executor_state(second.lower(*args))["workers"]  # the cap: threads
     np.testing.assert_allclose(np.asarray(second_value), np.asarray(first(*args)[0]), rtol=1e-5)
+
+
+def test_programs_that_would_ship_more_than_they_compute_stay_on_threads(two_threads):
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((1000, 1000)).astype(np.float32) / 30  # 4 MB out, 4 MB back
+    x = rng.standard_normal((64, 1000)).astype(np.float32)
+    jf = fnn.jit(fnn.grad(lambda w, x: fnp.sum(fnp.tanh(x @ w))))
+    compiled = jf.lower(w, x)
+    if getattr(compiled.fn, "split", None) is None:
+        pytest.skip("not split here")
+    assert not _executor_state(compiled)["forkable"]
+    step, args = _narrow_program()  # the narrow network's step ships little: forkable
+    assert _executor_state(fnn.jit(step).lower(*args))["forkable"]
