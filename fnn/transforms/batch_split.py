@@ -574,10 +574,18 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             np.copyto(dst, src)
         return True
 
-    def run_round_in_workers(part, reads, carried, combined, args, env):
+    fork_failed: list = []
+
+    def workers_ready() -> bool:
+        """Whether the workers are there, forking them if need be (and allowed)."""
         if workers and workers[0].owner != os.getpid():
             workers.pop()._forget()  # this process is a fork of the workers' owner
-        if not workers:
+        if workers:
+            return True
+        if fork_failed or not chunk_workers.can_fork_more():
+            return False
+        part, reads, _, combined = rounds[0]
+        try:
             shared[:] = [
                 chunk_workers.SharedArrays(
                     [_spec(invars[p].aval) for p, _ in reads]
@@ -587,6 +595,18 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                 )
             ]
             workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
+        except OSError as e:  # out of processes or memory: threads still work
+            fork_failed.append(e)
+            warnings.warn(
+                f"fnn.jit: could not fork chunk worker processes ({e}); this program runs "
+                "its chunks on threads",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return False
+        return True
+
+    def run_round_in_workers(part, reads, carried, combined, args, env):
         ins = shared[0].inputs
         for (p, _), dst in zip(reads, ins, strict=False):
             np.copyto(dst, args[p])
@@ -616,7 +636,7 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         if not forkable or not workers_busy.acquire(blocking=False):
             return run_steps(args, False)
         try:
-            return run_steps(args, bool(workers) or chunk_workers.can_fork_more())
+            return run_steps(args, workers_ready())
         finally:
             workers_busy.release()
 
@@ -647,6 +667,7 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                 result.append(env[x])
         return result
 
+    run.forkable, run.workers = forkable, workers  # for tests and inspection
     return run
 
 

@@ -21,8 +21,9 @@ its per-example work keeps to threads (``batch_split``).
 
 Only on Linux (fork is unsafe on macOS and absent on Windows), not in a process that
 has imported JAX (whose runtime threads make forking unsafe), and only when
-``fnn.config.jit_fork_workers`` is "auto" (the default; "never" keeps threads). A worker ignores SIGINT, exits when its pipe closes (the program is garbage
-collected, or the caller exits) and never runs the caller's exit handlers.
+``fnn.config.jit_fork_workers`` is "auto" (the default; "never" keeps threads). A
+worker ignores SIGINT, exits when its pipe closes (the program is garbage collected, or
+the caller exits) and never runs the caller's exit handlers.
 """
 
 from __future__ import annotations
@@ -100,29 +101,41 @@ class Workers:
         self._conns: list[Connection] = []
         self._pids: list[int] = []
         self.owner = os.getpid()  # a process forked from the owner must not use them
-        for _ in range(count):
-            parent, child = Pipe()
-            pid = os.fork()
-            if pid == 0:  # the worker: serve, then leave without the caller's atexit
-                code = 0
-                try:
-                    parent.close()
-                    # Ends inherited from the caller's other workers must not keep their
-                    # pipes open (they exit when the caller closes its end).
-                    for other in list(_LIVE):
-                        other._forget()
-                    for conn in self._conns:
-                        conn.close()
-                    _serve(child, work)
-                except BaseException:
-                    code = 1
-                finally:
-                    os._exit(code)
-            child.close()
-            self._conns.append(parent)
-            self._pids.append(pid)
+        try:
+            for _ in range(count):
+                self._fork_one(work)
+        except BaseException:  # e.g. out of processes: end the ones already forked
+            _shut_down(self._conns, self._pids, self.owner)
+            raise
         self._finalizer = weakref.finalize(self, _shut_down, self._conns, self._pids, self.owner)
         _LIVE.add(self)
+
+    def _fork_one(self, work: Callable) -> None:
+        parent, child = Pipe()
+        try:
+            pid = os.fork()
+        except BaseException:
+            parent.close()
+            child.close()
+            raise
+        if pid == 0:  # the worker: serve, then leave without the caller's atexit
+            code = 0
+            try:
+                parent.close()
+                # Ends inherited from the caller's other workers must not keep their
+                # pipes open (they exit when the caller closes its end).
+                for other in list(_LIVE):
+                    other._forget()
+                for conn in self._conns:
+                    conn.close()
+                _serve(child, work)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        child.close()
+        self._conns.append(parent)
+        self._pids.append(pid)
 
     def _forget(self) -> None:
         """In a forked process: close this process's copies of the pipe ends only."""

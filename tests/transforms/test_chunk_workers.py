@@ -80,8 +80,7 @@ def two_threads(monkeypatch):
 
 
 def _executor_state(compiled) -> dict:
-    run = compiled.fn
-    return {n: c.cell_contents for n, c in zip(run.__code__.co_freevars, run.__closure__)}
+    return {"forkable": compiled.fn.forkable, "workers": compiled.fn.workers}
 
 
 def test_workers_compute_what_threads_compute(two_threads):
@@ -244,3 +243,18 @@ def test_programs_that_would_ship_more_than_they_compute_stay_on_threads(two_thr
     assert not _executor_state(compiled)["forkable"]
     step, args = _narrow_program()  # the narrow network's step ships little: forkable
     assert _executor_state(fnn.jit(step).lower(*args))["forkable"]
+
+
+def test_a_failed_fork_warns_and_runs_on_threads(monkeypatch, two_threads):
+    def no_fork():
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    step, args = _narrow_program()
+    expected = np.asarray(step(*map(fnp.asarray, args))[0])
+    jf = fnn.jit(step)
+    with pytest.warns(RuntimeWarning, match="could not fork chunk worker processes"):
+        value = jf(*args)[0]
+    np.testing.assert_allclose(np.asarray(value), expected, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(jf(*args)[0]), expected, rtol=1e-5)  # no retry
+    assert not _executor_state(jf.lower(*args))["workers"]
