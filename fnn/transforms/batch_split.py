@@ -548,11 +548,16 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         and not rounds[0][2]  # no per-example (carried) outputs
         and all(p is not None for p, _ in rounds[0][1])
     )
+    in_specs: list = []  # (shape, dtype) of the shared inputs,
+    out_specs: list = []  # and of one worker's reductions
     if forkable:
         part, reads, _, combined = rounds[0]
-        shared_values = [invars[p].aval for p, _ in reads] + [v.aval for v, _ in part.uses]
-        shared_values += [v.aval for _, v, _ in combined] * (threads - 1)
-        shared_bytes = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in shared_values)
+        in_specs = [_spec(invars[p].aval) for p, _ in reads] + [_spec(v.aval) for v, _ in part.uses]
+        out_specs = [_spec(v.aval) for _, v, _ in combined]
+        shared_bytes = sum(
+            math.prod(shape) * dtype.itemsize
+            for shape, dtype in in_specs + out_specs * (threads - 1)
+        )
         forkable = PARTIAL_SHARE * shared_bytes <= 4 * a.mapped_elements
     workers: list = []  # the Workers, once forked
 
@@ -584,16 +589,8 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             return True
         if fork_failed or not chunk_workers.can_fork_more():
             return False
-        part, reads, _, combined = rounds[0]
         try:
-            shared[:] = [
-                chunk_workers.SharedArrays(
-                    [_spec(invars[p].aval) for p, _ in reads]
-                    + [_spec(v.aval) for v, _ in part.uses],
-                    [_spec(v.aval) for _, v, _ in combined],
-                    threads - 1,
-                )
-            ]
+            shared[:] = [chunk_workers.SharedArrays(in_specs, out_specs, threads - 1)]
             workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
         except OSError as e:  # out of processes or memory: threads still work
             fork_failed.append(e)

@@ -511,8 +511,9 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
         out = eqn.out_binders
         unit = all(x == 1 for k in ("strides", "dilation") for x in eqn.params[k])
         # Only the stride-1 kernel path computes the crop alone (others would copy it).
-        crop = _crop_of(eqn.out_binders[0], consumers, uses, n) if unit else None
-        if crop is not None and layout == "kc_f":  # the slice that follows is done by col2im_dot
+        rows_path = unit and layout == "kc_f"
+        crop = _crop_of(eqn.out_binders[0], consumers, uses, n) if rows_path else None
+        if crop is not None:  # the slice that follows is done by col2im_dot
             slice_eqn, params["crop"] = crop
             out = slice_eqn.out_binders
             dropped.add(id(slice_eqn))
