@@ -62,7 +62,7 @@ def select(pred: np.ndarray, on_true, on_false, out: np.ndarray | None = None) -
     itype = _INT_OF_SIZE[dtype.itemsize]
     t, f = _bits(on_true, dtype, itype), _bits(on_false, dtype, itype)
     if out is None:
-        out = np.empty(pred.shape, dtype)
+        out = np.empty_like(pred, dtype)  # pred's layout (C or Fortran), as the ufuncs keep
     o = out.view(itype)
     if f.ndim == 0 and f == 0:  # select(p, x, 0), ReLU's form
         np.multiply(t, pred, out=o)
@@ -76,7 +76,7 @@ def select(pred: np.ndarray, on_true, on_false, out: np.ndarray | None = None) -
             p, tb, fb, ob = (x[block] if x.ndim else x for x in flat)
             _select_into(p, tb, fb, ob, scratch[: p.size])
     else:
-        _select_into(pred, t, f, o, np.empty(pred.shape, itype))
+        _select_into(pred, t, f, o, np.empty_like(pred, itype))
     return out
 
 

@@ -20,6 +20,7 @@ allocated and never overwritten by a later call.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,7 +38,7 @@ MIN_SLOT_BYTES = 16 * 1024
 class BufferPlan:
     """``donors[i]``: the input var equation i writes into; ``slots[i]``: the arena slot
     equation i writes into; ``slot_specs[k]``: slot k's (shape, dtype);
-    ``column_major``: the slots allocated in Fortran order (see :func:`tall_skinny`)."""
+    ``column_major``: the slots allocated in Fortran order (see :func:`prefers_column_major`)."""
 
     donors: dict[int, Var] = field(default_factory=dict)
     slots: dict[int, int] = field(default_factory=dict)
@@ -53,17 +54,17 @@ class BufferPlan:
 # skinny": the activations of a narrow network over many points (the PINN's (N, 20)).
 TALL_MAX_COLUMNS = 32
 TALL_MIN_ROWS = 1024
+# A float matrix with at least this many rows and at least twice as many columns as rows
+# is "short and wide": a dense layer's activations over a batch (the MLP's (128, 512)).
+WIDE_MIN_ROWS = 16
 
 
 def tall_skinny(shape: tuple[int, ...], dtype) -> bool:
-    """Whether a slot of this shape is kept column-major (Fortran order).
+    """Whether a matrix of this shape is "tall and skinny" (see :func:`prefers_column_major`).
 
     OpenBLAS multiplies an (M, 20) matrix by a 20 x 20 one about twice as fast when the
     M rows run down contiguous columns (its small-matrix kernel then vectorizes along
-    M; measured 4.7 against 9.0 ns per row up to 2,500 rows, 7.7 against 9.3 at 5,000),
-    and numpy's elementwise loops run the same over either order, as long as every
-    operand has it. So such slots are allocated column-major, for writers that accept
-    any order (:func:`plan_buffers`' ``column_major_out``).
+    M; measured 4.7 against 9.0 ns per row up to 2,500 rows, 7.7 against 9.3 at 5,000).
 
     Example:
         >>> tall_skinny((5000, 20), np.float32), tall_skinny((128, 512), np.float32)
@@ -75,6 +76,43 @@ def tall_skinny(shape: tuple[int, ...], dtype) -> bool:
         and 1 < shape[1] <= TALL_MAX_COLUMNS
         and np.dtype(dtype).kind == "f"
     )
+
+
+def short_and_wide(shape: tuple[int, ...], dtype) -> bool:
+    """Whether a matrix of this shape is "short and wide" (see :func:`prefers_column_major`).
+
+    OpenBLAS writes an (M, N) product with N >= 2M faster into a column-major output,
+    above all on two threads: (128, 512) outputs of K = 512 products in 0.75-0.88x the
+    time, (16, 512) ones in 0.43-0.79x (``np.matmul(a, b, out=...)``, every operand
+    layout of a dense layer's forward and backward products).
+
+    Example:
+        >>> short_and_wide((128, 512), np.float32), short_and_wide((512, 128), np.float32)
+        (True, False)
+    """
+    return (
+        len(shape) == 2
+        and shape[0] >= WIDE_MIN_ROWS
+        and shape[1] >= 2 * shape[0]
+        and np.dtype(dtype).kind == "f"
+    )
+
+
+def prefers_column_major(shape: tuple[int, ...], dtype) -> bool:
+    """Whether matrices of this shape are kept column-major (Fortran order) in the arena.
+
+    Tall-and-skinny and short-and-wide float matrices multiply faster that way, and
+    numpy's elementwise loops run the same over either order *as long as every operand
+    has it*: a ufunc over one C and one Fortran operand walks one of them strided (a
+    128 x 512 bit-pattern select: 185 against 14 us). So :func:`plan_buffers` makes a
+    shape column-major only where every value of that shape can be (see
+    ``_column_major_shapes``).
+
+    Example:
+        >>> prefers_column_major((5000, 20), np.float32), prefers_column_major((64, 64), np.float32)
+        (True, False)
+    """
+    return tall_skinny(shape, dtype) or short_and_wide(shape, dtype)
 
 
 def plan_buffers(
@@ -94,7 +132,7 @@ def plan_buffers(
     sharing memory with no input; ``can_write_out(i)``: equation i can write into a
     given buffer (ufuncs and rules with an ``out`` form); ``column_major_out(i)``: it
     writes correctly into a Fortran-ordered buffer too (no reshape of ``out`` that
-    would copy). A tall-and-skinny slot is column-major when all its writers are.
+    would copy). Slots of the shapes :func:`_column_major_shapes` picks are column-major.
     """
     plan = BufferPlan(donors=_donors(jaxpr, is_ufunc, is_view))
     if max_arena_bytes <= 0:
@@ -104,16 +142,53 @@ def plan_buffers(
     _assign_slots(candidates, plan)
     if plan.arena_bytes > max_arena_bytes:  # too big to keep between calls
         plan.slots, plan.slot_specs = {}, []
-    writers: dict[int, list[int]] = {}
-    for i, k in plan.slots.items():
-        writers.setdefault(k, []).append(i)
-    # Donations write into a slot with ufuncs (any order); the slot's own writers decide.
-    plan.column_major = {
-        k
-        for k, eqns in writers.items()
-        if tall_skinny(*plan.slot_specs[k]) and all(column_major_out(i) for i in eqns)
-    }
+    shapes = _column_major_shapes(jaxpr, plan, is_ufunc, column_major_out)
+    plan.column_major = {k for k, (shape, _) in enumerate(plan.slot_specs) if shape in shapes}
     return plan
+
+
+def _column_major_shapes(jaxpr: Jaxpr, plan: BufferPlan, is_ufunc, column_major_out) -> set:
+    """The matrix shapes whose slots are column-major: those :func:`prefers_column_major`
+    names, where *every* value of the shape (masks and other dtypes included) is then
+    column-major too, so that no elementwise loop mixes orders. A value qualifies when an
+    equation that accepts a Fortran ``out`` writes it into a slot, or a ufunc writes it
+    into a donated buffer or (numpy keeping its inputs' order) a fresh one from an
+    operand of the same shape; so does a broadcast of a smaller value. Other producers
+    (a product without a slot allocates C-ordered, views keep their source's order)
+    disqualify the shape, and so does a reshape reading it (it would copy); arguments
+    and constants too, unless the shape is tall and skinny."""
+    wanted = {shape for shape, dtype in plan.slot_specs if prefers_column_major(shape, dtype)}
+    if not wanted:
+        return set()
+    for v in jaxpr.invars + jaxpr.constvars:
+        # C-ordered arguments cost their elementwise uses 5x for a tall-and-skinny shape
+        # (43 against 9 us per (2500, 20) multiply) but 19x for a short-and-wide one
+        # (196 against 11 us at (128, 512)): only the first still gains overall (the
+        # PINN's chunks take arguments of their activations' shape: 12.7 ms with
+        # column-major slots, 14.1 without).
+        if not tall_skinny(v.aval.shape, v.aval.dtype):
+            wanted.discard(v.aval.shape)
+    for i, eqn in enumerate(jaxpr.eqns):
+        if eqn.primitive.name == "reshape" and type(eqn.inputs[0]) is Var:
+            wanted.discard(eqn.inputs[0].aval.shape)
+        for out in eqn.out_binders:
+            shape = out.aval.shape
+            if shape not in wanted:
+                continue
+            if i in plan.slots:
+                ok = column_major_out(i)
+            elif eqn.primitive.name == "broadcast_in_dim":
+                # A view that repeats its input along an axis (stride 0): loops run it
+                # at full speed beside operands of either order.
+                ok = math.prod(eqn.inputs[0].aval.shape) < math.prod(shape)
+            else:
+                ok = is_ufunc(eqn) and (
+                    i in plan.donors
+                    or any(type(x) is Var and x.aval.shape == shape for x in eqn.inputs)
+                )
+            if not ok:
+                wanted.discard(shape)
+    return wanted
 
 
 def _donors(jaxpr: Jaxpr, is_ufunc, is_view) -> dict[int, Var]:

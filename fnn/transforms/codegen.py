@@ -48,7 +48,7 @@ allocating_prims: set[core.Primitive] = set()
 # dtype: rule(args, eqn, out) -> str, or None when this equation has no such form.
 out_rules: dict[core.Primitive, Callable[[list[str], Any, str], str | None]] = {}
 # Primitives whose out rule also writes correctly into a Fortran-ordered buffer, for the
-# equations where rule(eqn) is True (buffers.tall_skinny slots; ufuncs always do).
+# equations where rule(eqn) is True (buffers.prefers_column_major slots; ufuncs always do).
 column_major_when: dict[core.Primitive, Callable[[Any], bool]] = {}
 # Helpers the generated code may call by name (registered by the lax modules).
 namespace: dict[str, Any] = {}

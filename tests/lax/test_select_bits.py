@@ -52,6 +52,25 @@ def test_strided_operands_and_small_or_complex_inputs_fall_back():
 
 
 @settings(max_examples=40, deadline=None)
+@given(form=st.sampled_from(["x0", "0x", "xy"]), seed=st.integers(0, 2**16))
+def test_fortran_ordered_operands_keep_their_order(form, seed):
+    # jit's column-major slots hand select Fortran-ordered operands and ``out``: the
+    # result is right and, allocated fresh, keeps that order (a C result beside them
+    # would make every later elementwise loop walk one operand strided).
+    rng = np.random.default_rng(seed)
+    x, y = (np.asfortranarray(rng.standard_normal((64, 130)), np.float32) for _ in range(2))
+    pred = np.asfortranarray(rng.random((64, 130)) < 0.5)
+    t, f = {"x0": (x, 0.0), "0x": (0.0, x), "xy": (x, y)}[form]
+    expected = np.where(pred, t, f)
+    got = select(pred, t, f)
+    assert got.flags.f_contiguous and not got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    out = np.empty((130, 64), np.float32).T
+    assert select(pred, t, f, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+
+
+@settings(max_examples=40, deadline=None)
 @given(
     size=st.sampled_from([65536 + 1, 3 * 65536, 3 * 65536 + 7]),
     form=st.sampled_from(["x0", "0x", "xy", "xc"]),

@@ -9,7 +9,7 @@ import pytest
 
 import fnn
 import fnn.numpy as fnp
-from fnn import lax
+from fnn import lax, nn
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((256, 64)).astype(np.float32)
@@ -279,5 +279,73 @@ def test_slots_written_through_a_reshape_stay_row_major():
         assert through_reshape and not set(through_reshape) & plan.column_major
         assert buffers.tall_skinny((3000, 16), np.float32)
         np.testing.assert_allclose(_np(fnn.jit(f)(x, w)), _np(f(x, w)), rtol=1e-5, atol=1e-5)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
+def _dense_relu_step(x, w1, w2):
+    """A dense ReLU network's loss gradient: (128, 512) products, masks and selects."""
+
+    def loss(w1, w2):
+        h = nn.relu(x @ w1)
+        return fnp.sum(nn.relu(h @ w2) ** 2)
+
+    return fnn.grad(loss, argnums=(0, 1))(w1, w2)
+
+
+def _orders_by_shape(compiled):
+    plan, slots = compiled.fn.plan, compiled.fn.arena.acquire()
+    orders: dict = {}
+    for k, (shape, _) in enumerate(plan.slot_specs):
+        orders.setdefault(shape, set()).add("F" if k in plan.column_major else "C")
+        assert slots[k].flags.f_contiguous == (k in plan.column_major) or slots[k].ndim < 2
+    compiled.fn.arena.release(slots)
+    return orders
+
+
+def test_short_and_wide_slots_are_column_major_masks_included():
+    x = RNG.standard_normal((128, 96)).astype(np.float32)
+    w1 = (RNG.standard_normal((96, 512)) / 10).astype(np.float32)
+    w2 = (RNG.standard_normal((512, 512)) / 20).astype(np.float32)
+    fnn.config.update("jit_threads", 1)
+    try:
+        jf = fnn.jit(_dense_relu_step)
+        compiled = jf.lower(x, w1, w2)
+        orders = _orders_by_shape(compiled)
+        # Every (128, 512) slot, float and bool alike, is column-major: none is mixed.
+        assert orders[(128, 512)] == {"F"}
+        assert {dtype for shape, dtype in compiled.fn.plan.slot_specs if shape == (128, 512)} >= {
+            np.dtype(np.float32),
+            np.dtype(np.bool_),
+        }
+        for scale in (1.0, -2.0):  # the second call reuses the column-major slots
+            got = jf(x * scale, w1, w2)
+            want = _dense_relu_step(fnp.asarray(x * scale), fnp.asarray(w1), fnp.asarray(w2))
+            for g, e in zip(got, want, strict=True):
+                np.testing.assert_allclose(_np(g), _np(e), rtol=1e-5, atol=1e-5)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
+def test_a_row_major_argument_of_the_shape_keeps_its_slots_row_major():
+    # r (128, 512) is an argument, C-ordered: Fortran slots of its shape would make the
+    # elementwise loops that meet it walk one operand strided (19x slower), so the
+    # (128, 512) slots stay C-ordered.
+    from fnn.transforms import buffers
+
+    x = RNG.standard_normal((128, 96)).astype(np.float32)
+    w = (RNG.standard_normal((96, 512)) / 10).astype(np.float32)
+    r = RNG.standard_normal((128, 512)).astype(np.float32)
+
+    def f(x, w, r):
+        h = nn.relu(x @ w) + r
+        return fnp.tanh(h) * h
+
+    fnn.config.update("jit_threads", 1)
+    try:
+        compiled = fnn.jit(f).lower(x, w, r)
+        assert buffers.short_and_wide((128, 512), np.float32)
+        assert _orders_by_shape(compiled).get((128, 512)) == {"C"}
+        np.testing.assert_allclose(_np(fnn.jit(f)(x, w, r)), _np(f(x, w, r)), rtol=1e-5, atol=1e-5)
     finally:
         fnn.config.update("jit_threads", fnn.config.default_jit_threads())
