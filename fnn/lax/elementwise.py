@@ -235,6 +235,7 @@ codegen.out_rules[select_p] = _select_codegen
 codegen.allocating_prims.add(select_p)
 # _select_bits writes through ufuncs: any layout of ``out`` works.
 codegen.column_major_when[select_p] = lambda eqn: True
+codegen.elementwise_prims.add(select_p)
 codegen.namespace["_select_bits"] = _select_bits.select
 
 # ---- lax-level functions (no promotion; used by rules and by fnn.numpy) -------------------

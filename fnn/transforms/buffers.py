@@ -124,6 +124,7 @@ def plan_buffers(
     can_write_out: Callable[[int], bool],
     max_arena_bytes: int,
     column_major_out: Callable[[int], bool] = lambda i: False,
+    is_elementwise: Callable | None = None,
 ) -> BufferPlan:
     """Plan donations and arena slots for ``jaxpr``'s equations.
 
@@ -132,8 +133,11 @@ def plan_buffers(
     sharing memory with no input; ``can_write_out(i)``: equation i can write into a
     given buffer (ufuncs and rules with an ``out`` form); ``column_major_out(i)``: it
     writes correctly into a Fortran-ordered buffer too (no reshape of ``out`` that
-    would copy). Slots of the shapes :func:`_column_major_shapes` picks are column-major.
+    would copy); ``is_elementwise(eqn)``: it loops over operands of its output's shape
+    elementwise (ufuncs, by default), so they had better share an order
+    (:func:`_column_major_slots`).
     """
+    is_elementwise = is_elementwise or is_ufunc
     plan = BufferPlan(donors=_donors(jaxpr, is_ufunc, is_view))
     if max_arena_bytes <= 0:
         return plan
@@ -142,44 +146,56 @@ def plan_buffers(
     _assign_slots(candidates, plan)
     if plan.arena_bytes > max_arena_bytes:  # too big to keep between calls
         plan.slots, plan.slot_specs = {}, []
-    shapes = _column_major_shapes(jaxpr, plan, is_ufunc, column_major_out)
-    plan.column_major = {k for k, (shape, _) in enumerate(plan.slot_specs) if shape in shapes}
+    plan.column_major = _column_major_slots(jaxpr, plan, is_elementwise, is_ufunc, column_major_out)
     return plan
 
 
-def _column_major_shapes(jaxpr: Jaxpr, plan: BufferPlan, is_ufunc, column_major_out) -> set:
-    """The matrix shapes whose slots are column-major: those :func:`prefers_column_major`
-    names, where *every* value of the shape (masks and other dtypes included) is then
-    column-major too, so that no elementwise loop mixes orders. A value qualifies when an
-    equation that accepts a Fortran ``out`` writes it into a slot, or a ufunc writes it
-    into a donated buffer or (numpy keeping its inputs' order) a fresh one from an
-    operand of the same shape; so does a broadcast of a smaller value. Other producers
-    (a product without a slot allocates C-ordered, views keep their source's order)
-    disqualify the shape, and so does a reshape reading it (it would copy); arguments
-    and constants too, unless the shape is tall and skinny."""
+def _column_major_slots(
+    jaxpr: Jaxpr, plan: BufferPlan, is_elementwise, is_ufunc, column_major_out
+) -> set[int]:
+    """The slots to allocate column-major: those of shapes :func:`prefers_column_major`
+    names, wherever no elementwise loop would then mix orders.
+
+    Values that meet in an elementwise equation (operands of the output's shape, masks
+    and other dtypes included) form a component, which is column-major as a whole or not
+    at all. A value can be column-major when an equation that accepts a Fortran ``out``
+    writes it into a slot, when a ufunc writes it into a donated buffer or (numpy keeping
+    its inputs' order) a fresh one from an operand of its component, or when it
+    broadcasts a smaller value (stride 0: any order runs at full speed). Arguments and
+    constants (unless tall and skinny) and other producers (a product without a slot
+    allocates C-ordered, views keep their source's order) keep their component
+    row-major. A slot holds values of several components over time: it is column-major
+    only if all of them are, and a row-major slot keeps each of its components row-major.
+    """
     wanted = {shape for shape, dtype in plan.slot_specs if prefers_column_major(shape, dtype)}
     if not wanted:
         return set()
+    components = _UnionFind()
+    for eqn in jaxpr.eqns:
+        out = eqn.out_binders[0] if eqn.out_binders else None
+        if out is not None and out.aval.shape in wanted and is_elementwise(eqn):
+            for x in eqn.inputs:
+                if type(x) is Var and x.aval.shape == out.aval.shape:
+                    components.union(x, out)
+    row_major = set()  # components (their roots) that must stay row-major
     for v in jaxpr.invars + jaxpr.constvars:
         # C-ordered arguments cost their elementwise uses 5x for a tall-and-skinny shape
         # (43 against 9 us per (2500, 20) multiply) but 19x for a short-and-wide one
         # (196 against 11 us at (128, 512)): only the first still gains overall (the
         # PINN's chunks take arguments of their activations' shape: 12.7 ms with
         # column-major slots, 14.1 without).
-        if not tall_skinny(v.aval.shape, v.aval.dtype):
-            wanted.discard(v.aval.shape)
+        if v.aval.shape in wanted and not tall_skinny(v.aval.shape, v.aval.dtype):
+            row_major.add(components.find(v))
+    slot_of: dict[Var, int] = {}
     for i, eqn in enumerate(jaxpr.eqns):
-        if eqn.primitive.name == "reshape" and type(eqn.inputs[0]) is Var:
-            wanted.discard(eqn.inputs[0].aval.shape)
         for out in eqn.out_binders:
             shape = out.aval.shape
             if shape not in wanted:
                 continue
             if i in plan.slots:
                 ok = column_major_out(i)
+                slot_of[out] = plan.slots[i]
             elif eqn.primitive.name == "broadcast_in_dim":
-                # A view that repeats its input along an axis (stride 0): loops run it
-                # at full speed beside operands of either order.
                 ok = math.prod(eqn.inputs[0].aval.shape) < math.prod(shape)
             else:
                 ok = is_ufunc(eqn) and (
@@ -187,8 +203,16 @@ def _column_major_shapes(jaxpr: Jaxpr, plan: BufferPlan, is_ufunc, column_major_
                     or any(type(x) is Var and x.aval.shape == shape for x in eqn.inputs)
                 )
             if not ok:
-                wanted.discard(shape)
-    return wanted
+                row_major.add(components.find(out))
+    while True:
+        slots = {k: True for k in slot_of.values()}
+        for v, k in slot_of.items():
+            if components.find(v) in row_major:
+                slots[k] = False
+        forced = {components.find(v) for v, k in slot_of.items() if not slots[k]}
+        if forced <= row_major:
+            return {k for k, ok in slots.items() if ok}
+        row_major |= forced
 
 
 def _donors(jaxpr: Jaxpr, is_ufunc, is_view) -> dict[int, Var]:

@@ -50,6 +50,9 @@ out_rules: dict[core.Primitive, Callable[[list[str], Any, str], str | None]] = {
 # Primitives whose out rule also writes correctly into a Fortran-ordered buffer, for the
 # equations where rule(eqn) is True (buffers.prefers_column_major slots; ufuncs always do).
 column_major_when: dict[core.Primitive, Callable[[Any], bool]] = {}
+# Primitives besides the ufuncs whose code loops elementwise over operands of the output's
+# shape: the buffer plan keeps such operands in one memory order.
+elementwise_prims: set[core.Primitive] = set()
 # Helpers the generated code may call by name (registered by the lax modules).
 namespace: dict[str, Any] = {}
 
@@ -117,6 +120,7 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         can_write_out=can_write_out,
         max_arena_bytes=int(config.jit_arena_mb * 2**20),
         column_major_out=column_major_out,
+        is_elementwise=lambda eqn: is_ufunc(eqn) or eqn.primitive in elementwise_prims,
     )
     arena_arg = ", _S" if plan.slot_specs else ""
     # Overflow to inf and 0/0 to nan are results, not errors (as in JAX): silence numpy.

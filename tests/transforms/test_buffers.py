@@ -349,3 +349,30 @@ def test_a_row_major_argument_of_the_shape_keeps_its_slots_row_major():
         np.testing.assert_allclose(_np(fnn.jit(f)(x, w, r)), _np(f(x, w, r)), rtol=1e-5, atol=1e-5)
     finally:
         fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
+def test_column_major_is_decided_per_component_of_elementwise_loops():
+    # Two (16, 3136) values: h, a C-ordered view (reshape) of a 3-D value, and the
+    # product g @ w.T. Apart, the product's slot is column-major (a reshape reading it
+    # copies, which is cheaper than the row-major product); added together they would
+    # mix orders in one loop, so the product's slot stays row-major too.
+    a = RNG.standard_normal((16, 49, 64)).astype(np.float32)
+    w = (RNG.standard_normal((3136, 128)) / 50).astype(np.float32)
+
+    def apart(a, w):
+        h = fnp.reshape(fnp.tanh(a), (16, 3136))
+        back = (h @ w) @ w.T
+        return fnp.sum(fnp.reshape(back, (16, 49, 64)) * 2.0, axis=1)
+
+    def together(a, w):
+        h = fnp.reshape(fnp.tanh(a), (16, 3136))
+        return fnp.sum(fnp.tanh(h + (h @ w) @ w.T), axis=1)
+
+    fnn.config.update("jit_threads", 1)
+    try:
+        for f, order in ((apart, "F"), (together, "C")):
+            compiled = fnn.jit(f).lower(a, w)
+            assert _orders_by_shape(compiled)[(16, 3136)] == {order}, f.__name__
+            np.testing.assert_allclose(_np(fnn.jit(f)(a, w)), _np(f(a, w)), rtol=1e-5, atol=1e-5)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
