@@ -9,10 +9,11 @@ training steps:
   (128x28x28x32 float32: 1.9 -> 0.5 ms);
 - **small windows** (max pooling's ``max(x, axis=(2, 4))`` over 2x2 windows, and its
   gradient's tie counts): one elementwise ufunc call per window element on strided
-  slices (3.5 -> 1.4 ms on the same array; 6.2 -> 0.2 ms with one channel).
+  slices (3.5 -> 1.4 ms on the same array; 6.2 -> 0.2 ms with one channel; the uint8
+  tie counts of a 16x28x28x32 chunk 270 -> 59 us).
 
-Both give numpy's results: max and min exactly (NaN propagates as in ``np.max``), sums
-up to float rounding (the order of additions differs; numpy's own order over these axes
+Both give numpy's results: max and min exactly (NaN propagates as in ``np.max``),
+integer sums exactly (they wrap around alike in any order), float sums up to rounding (the order of additions differs; numpy's own order over these axes
 is sequential, not pairwise, so neither is more accurate).
 
 Example:
@@ -65,12 +66,13 @@ def sum_leading_applies(shape, axes, dtype) -> bool:
 
 def small_axes_apply(shape, axes, dtype) -> bool:
     """Whether a reduction of ``shape`` over ``axes`` reduces small windows (at most
-    ``_MAX_WINDOW`` elements) of a large float array."""
+    ``_MAX_WINDOW`` elements) of a large float or integer array."""
     if not axes:
         return False
     window = math.prod(shape[a] for a in axes)
     limit = _MAX_WINDOW_WITH_LAST_AXIS if len(shape) - 1 in axes else _MAX_WINDOW
-    return np.dtype(dtype).kind == "f" and 2 <= window <= limit and math.prod(shape) >= _MIN_SIZE
+    kind = np.dtype(dtype).kind
+    return kind in "fiu" and 2 <= window <= limit and math.prod(shape) >= _MIN_SIZE
 
 
 def sum_leading(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -112,9 +114,10 @@ def reduce_small_axes(ufunc: np.ufunc, x: np.ndarray, axes, out: np.ndarray | No
 
 
 def small_sum_applies(shape, axes, dtype) -> bool:
-    """:func:`small_axes_apply` for a sum: float32/float64 only (float16 partial sums
-    would round at every step)."""
-    return np.dtype(dtype) in _BLAS_KINDS and small_axes_apply(shape, axes, dtype)
+    """:func:`small_axes_apply` for a sum: float32/float64 and integers only (float16
+    partial sums would round at every step; integer sums are exact in any order)."""
+    dtype = np.dtype(dtype)
+    return (dtype in _BLAS_KINDS or dtype.kind in "iu") and small_axes_apply(shape, axes, dtype)
 
 
 def fast_sum(x: np.ndarray, axes, out: np.ndarray | None = None) -> np.ndarray:

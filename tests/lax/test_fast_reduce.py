@@ -37,7 +37,7 @@ def _form(shape, axes, dtype):
 def test_forms_apply_where_expected(shape, axes, form):
     assert _form(shape, axes, np.float32) == form
     assert not fr.sum_leading_applies(shape, axes, np.int32)  # no BLAS for integers
-    assert not fr.small_axes_apply(shape, axes, np.int64)  # integer sums keep numpy's
+    assert fr.small_sum_applies(shape, axes, np.uint8) == (form == "small")  # exact
     assert not fr.small_sum_applies(shape, axes, np.float16)  # no float16 partial sums
     assert fr.small_sum_applies(shape, axes, np.float32) == (form == "small")
 
@@ -55,6 +55,25 @@ def test_max_and_min_are_exact_and_propagate_nan(case, seed, nan):
         out = np.empty_like(expected)
         assert fast(x, axes, out=out) is out
         np.testing.assert_array_equal(out, expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    case=st.sampled_from(CASES),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([np.uint8, np.int32, np.int64]),
+)
+def test_integer_sums_and_extrema_are_exact(case, seed, dtype):
+    # Integer additions wrap around the same in any order: the window slices give
+    # numpy's sums bit for bit (uint8 sums of up to 255 here overflow, on purpose).
+    shape, axes, _ = case
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(max(info.min, -1000), min(info.max, 1000), shape, endpoint=True)
+    x = x.astype(dtype)
+    np.testing.assert_array_equal(fr.fast_sum(x, axes), np.add.reduce(x, axis=axes, dtype=dtype))
+    np.testing.assert_array_equal(fr.fast_max(x, axes), np.max(x, axis=axes))
+    np.testing.assert_array_equal(fr.fast_min(x, axes), np.min(x, axis=axes))
 
 
 @settings(max_examples=30, deadline=None)
