@@ -199,6 +199,32 @@ def test_conv_patches_layout():
     np.testing.assert_array_equal(p[1, 1, 0], x[1, 2:4, 0:3, :].reshape(-1))
 
 
+def test_one_channel_patches_keep_window_offsets_outermost():
+    # A grayscale input's patches are laid out (K, N, *out) (a faster copy); values are
+    # the C-ordered ones, and both product operands are views of them, eagerly and in jit.
+    x = np.random.default_rng(1).standard_normal((3, 9, 8, 1)).astype(np.float32)
+    expected = np.asarray(conv_patches(fnp.asarray(np.repeat(x, 2, -1)), (3, 2), (1, 2)))
+    expected = expected[..., ::2]  # the first channel of each window offset
+    p = np.asarray(conv_patches(fnp.asarray(x), (3, 2), (1, 2)))
+    np.testing.assert_array_equal(p, expected)
+    assert p.strides[-1] == p.itemsize * p[..., 0].size  # offsets outermost
+    assert np.shares_memory(p.reshape(-1, 6), p) and np.shares_memory(
+        np.moveaxis(p, -1, 0).reshape(6, -1), p
+    )
+    w = np.random.default_rng(2).standard_normal((3, 2, 1, 4)).astype(np.float32)
+    f = lambda x, w: fnp.sum(conv_general_dilated(x, w, (1, 1), "SAME") ** 2)  # noqa: E731
+    for got, want in zip(
+        fnn.jit(fnn.grad(f, argnums=(0, 1)))(x, w),
+        fnn.grad(f, argnums=(0, 1))(fnp.asarray(x), w),
+        strict=True,
+    ):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+    # Against the direct sum over window offsets.
+    out = np.asarray(conv_general_dilated(fnp.asarray(x), fnp.asarray(w), (1, 1), "VALID"))
+    direct = sum(x[:, i : i + 7, j : j + 7, :] @ w[i, j] for i in range(3) for j in range(2))
+    np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("k", [3, 4, 5])
 def test_conv_transpose_gan_upsampling_shapes(k):
     rng = np.random.default_rng(2)
