@@ -307,9 +307,28 @@ batching_rules[convert_element_type_p] = lambda vals, dims, *, new_dtype: (
     convert_element_type_p.bind(vals[0], new_dtype=new_dtype),
     dims[0],
 )
-codegen_rules[convert_element_type_p] = lambda args, p: f"{args[0]}.astype(np.{p['new_dtype']})"
-codegen.out_rules[convert_element_type_p] = lambda args, eqn, out: f"_cast_into({args[0]}, {out})"
+
+
+def _bool_to_byte(eqn) -> bool:
+    """A bool -> (u)int8 conversion: the same bytes (0 or 1), so a view in jit (the tie
+    counts of max-pool's gradient sum such a mask)."""
+    return eqn.inputs[0].aval.dtype == np.bool_ and np.dtype(eqn.params["new_dtype"]) in (
+        np.dtype(np.uint8),
+        np.dtype(np.int8),
+    )
+
+
+def _convert_codegen(args, eqn, out=None):
+    dtype = eqn.params["new_dtype"]
+    if _bool_to_byte(eqn):
+        return None if out else f"{args[0]}.view(np.{dtype})"
+    return f"_cast_into({args[0]}, {out})" if out else f"{args[0]}.astype(np.{dtype})"
+
+
+codegen.typed_rules[convert_element_type_p] = _convert_codegen
+codegen.out_rules[convert_element_type_p] = _convert_codegen
 codegen.allocating_prims.add(convert_element_type_p)
+codegen.view_when[convert_element_type_p] = _bool_to_byte
 
 
 def _cast_into(x, out):

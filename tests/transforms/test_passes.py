@@ -430,3 +430,71 @@ def test_second_derivatives_of_tanh_keep_no_negation():
     expected = -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)
     got = _run(fnn.ClosedJaxpr(jaxpr, consts), x)[0]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def _select_counts(f, *args):
+    prims = _prims(fnn.make_jaxpr(f, optimize=True)(*args).jaxpr)
+    return prims.count("select"), prims.count("and")
+
+
+def test_nested_selects_of_one_literal_merge_into_one_over_and_ed_masks():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 8)).astype(np.float32)
+    x[0, :3] = [np.nan, -0.0, np.inf]  # copied, never computed on
+    p, q = rng.random((6, 8)) < 0.5, rng.random((6, 8)) < 0.5
+
+    def plain(p, q, x):
+        return fnp.where(p, fnp.where(q, x, 1.5), 1.5)
+
+    def through_reshape(p, q, x):
+        return fnp.where(p, fnp.reshape(fnp.where(q, x, 0.0), (8, 6)), 0.0)
+
+    def signed_zeros(p, q, x):  # -0.0 and +0.0 are different fills: no merge
+        return fnp.where(p, fnp.where(q, x, -0.0), 0.0)
+
+    def inner_used_twice(p, q, x):
+        inner = fnp.where(q, x, 0.0)
+        return fnp.where(p, inner, 0.0), inner
+
+    p2 = np.ascontiguousarray(rng.random((8, 6)) < 0.5)
+    cases = [
+        (plain, (p, q, x), (1, 1), np.where(p & q, x, np.float32(1.5))),
+        (through_reshape, (p2, q, x), (1, 1), np.where(p2, np.where(q, x, 0).reshape(8, 6), 0)),
+        (signed_zeros, (p, q, x), (2, 0), np.where(p, np.where(q, x, -0.0), 0.0)),
+        (inner_used_twice, (p, q, x), (2, 0), np.where(p & q, x, 0.0)),
+    ]
+    for f, args, counts, expected in cases:
+        assert _select_counts(f, *args) == counts, f.__name__
+        got = fnn.jit(f)(*args)
+        got = got[0] if isinstance(got, tuple) else got
+        assert np.asarray(got).astype(np.float32).tobytes() == expected.astype(np.float32).tobytes()
+
+
+def _relu_pool_loss(x):
+    r = fnp.where(x > 0, x, 0.0)
+    n, h, w, c = x.shape
+    y = fnp.max(fnp.reshape(r, (n, h // 2, 2, w // 2, 2, c)), axis=(2, 4))
+    return fnp.sum(y * y)
+
+
+def test_relu_then_max_pool_gradient_is_one_select_and_exact():
+    # The ReLU's gradient select folds into the max-pool's: one select over the
+    # activations, the masks and-ed; ties split the gradient, windows of ReLU zeros get
+    # none. Bit for bit what the eager (unmerged) gradient gives.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 8, 8, 3)).astype(np.float32)
+    x[0, :2, :2, 0] = -1.0  # four tied zeros after the ReLU: no gradient
+    x[1, 0, 0, 1] = x[1, 0, 1, 1] = 2.0  # two tied positive maxima share 2 * 2.0
+    x[1, 1, :2, 1] = -3.0
+    grad = fnn.grad(_relu_pool_loss)
+    prims = _prims(fnn.make_jaxpr(grad, optimize=True)(x).jaxpr)
+    assert prims.count("select") == 2 and prims.count("and") == 1  # forward ReLU + merged
+    eager, jitted = np.asarray(grad(fnp.asarray(x))), np.asarray(fnn.jit(grad)(x))
+    assert eager.tobytes() == jitted.tobytes()
+    assert np.all(eager[0, :2, :2, 0] == 0.0)
+    assert eager[1, 0, 0, 1] == eager[1, 0, 1, 1] == 2.0
+    windows = np.maximum(x, 0).reshape(4, 4, 2, 4, 2, 3)
+    pooled = windows.max(axis=(2, 4), keepdims=True)
+    at_max = (windows == pooled) & (windows > 0)
+    expected = np.where(at_max, 2 * pooled / at_max.sum(axis=(2, 4), keepdims=True), 0)
+    np.testing.assert_allclose(eager, expected.reshape(x.shape), rtol=1e-6)
