@@ -13,8 +13,9 @@ training steps:
   tie counts of a 16x28x28x32 chunk 270 -> 59 us).
 
 Both give numpy's results: max and min exactly (NaN propagates as in ``np.max``),
-integer sums exactly (they wrap around alike in any order), float sums up to rounding (the order of additions differs; numpy's own order over these axes
-is sequential, not pairwise, so neither is more accurate).
+integer sums exactly (they wrap around alike in any order), float sums up to rounding
+(the order of additions differs; numpy's own order over these axes is sequential, not
+pairwise, so neither is more accurate).
 
 Example:
     >>> x = np.arange(8.0).reshape(2, 2, 2)

@@ -105,8 +105,8 @@ def prefers_column_major(shape: tuple[int, ...], dtype) -> bool:
     numpy's elementwise loops run the same over either order *as long as every operand
     has it*: a ufunc over one C and one Fortran operand walks one of them strided (a
     128 x 512 bit-pattern select: 185 against 14 us). So :func:`plan_buffers` makes a
-    shape column-major only where every value of that shape can be (see
-    ``_column_major_shapes``).
+    shape column-major only where every value it meets in such loops can be (see
+    ``_column_major_slots``).
 
     Example:
         >>> prefers_column_major((5000, 20), np.float32), prefers_column_major((64, 64), np.float32)
