@@ -46,7 +46,11 @@ epoch 9 while the Fréchet distance keeps falling: run on to 14 epochs it read 7
 74.3 % (Fréchet 12.4) but took 20.3 min. Most unsure samples are classified between two
 digits (3/5, 8/9, 4/9, 2/3). Rerun at fnn df7a56d (faster select and reductions; the
 machine ran ~10 % slower that hour): quality 71.4 %, coverage 7.7-13.4 %, Fréchet
-distance 14.1, 17.1 min wall, 27.3 min CPU. The options below the defaults were each
+distance 14.1, 17.1 min wall, 27.3 min CPU. Rerun at fnn ef07682 (one-channel patch
+copies, cheaper max-pool and select gradients): quality 71.3 % (per epoch 46.4, 56.0,
+59.3, 60.5, 63.5, 68.3, 68.9, 69.2, 70.4, 69.7, 70.5, 71.3), coverage 7.7-13.4 %,
+Fréchet distance 14.1, 68-70 s per epoch, 14.3 min wall, 23.4 min CPU. The options
+below the defaults were each
 measured against them and did not do better per minute of training (see the comments at
 the flags).
 
