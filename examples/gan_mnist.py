@@ -50,9 +50,8 @@ distance 14.1, 17.1 min wall, 27.3 min CPU. Rerun at fnn ef07682 (one-channel pa
 copies, cheaper max-pool and select gradients): quality 71.3 % (per epoch 46.4, 56.0,
 59.3, 60.5, 63.5, 68.3, 68.9, 69.2, 70.4, 69.7, 70.5, 71.3), coverage 7.7-13.4 %,
 Fréchet distance 14.1, 68-70 s per epoch, 14.3 min wall, 23.4 min CPU. The options
-below the defaults were each
-measured against them and did not do better per minute of training (see the comments at
-the flags).
+below the defaults were each measured against them and did not do better per minute of
+training (see the comments at the flags).
 
 Sampling-time selection, measured on the generator of a default run (fnn e314cdd, quality
 71.4 %) and not adopted: the unsure samples are not in the latent tails. Scaling z by
