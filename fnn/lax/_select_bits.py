@@ -51,8 +51,9 @@ def _bits(x, dtype, itype):
 def select(pred: np.ndarray, on_true, on_false, out: np.ndarray | None = None) -> np.ndarray:
     """``np.where(pred, on_true, on_false)`` for operands :func:`fast_select_applies` accepts.
 
-    ``out``, if given, is a C-contiguous array of the result's shape and dtype that
-    receives the result (it may be one of the operands' buffers).
+    ``out``, if given, is a C- or Fortran-contiguous array of the result's shape and
+    dtype that receives the result (it may be one of the operands' buffers); without
+    it the result takes ``pred``'s order.
 
     Example:
         >>> select(np.array([True, False]), np.array([1.0, 2.0]), 0.0)
