@@ -63,6 +63,10 @@ MIN_MAPPED_ELEMENTS = 1 << 22
 # Aim for chunks whose largest intermediate is about this many bytes (cache-sized).
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 MAX_CHUNKS_PER_THREAD = 4
+# With forked chunk workers (no GIL between the two halves) smaller chunks pay: the
+# benchmark cnn step in 16 chunks of 8 images 51.4-52.2 ms against 52.3-53.8 in 8 of 16
+# (five A/B pairs, every one in favour), while on threads 16 chunks took 57 ms.
+MAX_CHUNKS_PER_WORKER = 8
 # At most this many rows per chunk of a program whose per-row values are narrow (the
 # PINN's points, 20 units wide): OpenBLAS's small-matrix kernel takes a column-major
 # (M, 20) @ (20, 20) product only up to M * 400 = 10**6 multiply-adds, twice as fast
@@ -285,14 +289,14 @@ def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, cost, budget) -> _Ana
     return best
 
 
-def _chunk_sizes(a: _Analysis, threads: int) -> list[int]:
+def _chunk_sizes(a: _Analysis, threads: int, per_thread: int = MAX_CHUNKS_PER_THREAD) -> list[int]:
     by_cache = math.ceil(a.B * a.row_bytes / TARGET_CHUNK_BYTES)
     # Every chunk returns its own copy of each reduction (a weight gradient) to be
     # summed: keep that traffic under an eighth of the per-example work.
     by_partials = a.mapped_elements // max(1, PARTIAL_SHARE * a.partial_elements)
     if a.row_bytes <= NARROW_ROW_BYTES:
         by_cache = max(by_cache, math.ceil(a.B / MAX_NARROW_CHUNK_ROWS))
-    n = max(threads, min(by_cache, by_partials, threads * MAX_CHUNKS_PER_THREAD, a.B))
+    n = max(threads, min(by_cache, by_partials, threads * per_thread, a.B))
     n = math.ceil(n / threads) * threads  # whole rounds of the pool
     n = min(n, a.B)
     base, extra = divmod(a.B, n)
@@ -339,8 +343,6 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
         if type(v) is Var:
             last_use[v] = n_parts
     constvars = set(jaxpr.constvars)
-    sizes = _chunk_sizes(a, threads)
-    sources = []
     for part in parts:
         defined = {o for _, e in part.eqns for o in e.out_binders}
         part.outputs = [
@@ -358,6 +360,10 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
                         part.inputs.append(x)
                 elif (x, sl) not in part.uses:
                     part.uses.append((x, sl))
+    workers = _worker_specs(jaxpr, a, parts, threads) is not None
+    sizes = _chunk_sizes(a, threads, MAX_CHUNKS_PER_WORKER if workers else MAX_CHUNKS_PER_THREAD)
+    sources = []
+    for part in parts:
         if not part.eqns:
             continue
         if part.is_chunk:
@@ -540,25 +546,9 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
     # return only reductions, unless the values shared with them per call (the round's
     # inputs, and each worker's reductions) outweigh an eighth of the per-example work.
     rounds = [s for s in steps if s[0].is_chunk]
-    forkable = (
-        config.jit_fork_workers != "never"
-        and threads > 1
-        and chunk_workers.available()
-        and len(rounds) == 1
-        and not rounds[0][2]  # no per-example (carried) outputs
-        and all(p is not None for p, _ in rounds[0][1])
-    )
-    in_specs: list = []  # (shape, dtype) of the shared inputs,
-    out_specs: list = []  # and of one worker's reductions
-    if forkable:
-        part, reads, _, combined = rounds[0]
-        in_specs = [_spec(invars[p].aval) for p, _ in reads] + [_spec(v.aval) for v, _ in part.uses]
-        out_specs = [_spec(v.aval) for _, v, _ in combined]
-        shared_bytes = sum(
-            math.prod(shape) * dtype.itemsize
-            for shape, dtype in in_specs + out_specs * (threads - 1)
-        )
-        forkable = PARTIAL_SHARE * shared_bytes <= 4 * a.mapped_elements
+    specs = _worker_specs(jaxpr, a, parts, threads)
+    forkable = specs is not None
+    in_specs, out_specs = specs or ([], [])
     workers: list = []  # the Workers, once forked
 
     shared: list = []  # their SharedArrays, made just before the fork
@@ -666,6 +656,36 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
 
     run.forkable, run.workers = forkable, workers  # for tests and inspection
     return run
+
+
+def _worker_specs(jaxpr, a: _Analysis, parts: list[_Part], threads: int):
+    """``(in_specs, out_specs)``, the (shape, dtype) of the values shared with forked
+    chunk workers (the round's inputs, and each worker's reductions), or None when the
+    program runs its chunks on threads: unless it has one chunk round whose chunks
+    return only reductions and read only arguments, and unless the shared values would
+    outweigh an eighth of the per-example work (or workers are off or unavailable)."""
+    rounds = [p for p in parts if p.is_chunk and p.eqns]
+    if (
+        config.jit_fork_workers == "never"
+        or threads <= 1
+        or not chunk_workers.available()
+        or len(rounds) != 1
+    ):
+        return None
+    (part,) = rounds
+    invars = list(jaxpr.invars)
+    if any(isinstance(a.info[v], Mapped) for v in part.outputs):
+        return None  # per-example (carried) outputs
+    if any(v not in invars for v in part.inputs):
+        return None
+    in_specs = [_spec(v.aval) for v in part.inputs] + [_spec(v.aval) for v, _ in part.uses]
+    out_specs = [_spec(v.aval) for v in part.outputs if isinstance(a.info[v], Partial)]
+    shared_bytes = sum(
+        math.prod(shape) * dtype.itemsize for shape, dtype in in_specs + out_specs * (threads - 1)
+    )
+    if PARTIAL_SHARE * shared_bytes > 4 * a.mapped_elements:
+        return None
+    return in_specs, out_specs
 
 
 def _spec(aval) -> tuple[tuple[int, ...], np.dtype]:

@@ -104,6 +104,31 @@ def test_workers_compute_what_threads_compute(two_threads):
             np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
 
 
+def test_worker_programs_may_split_into_more_chunks(monkeypatch, two_threads):
+    # Wide rows, so the cache-sized chunk count exceeds both caps: a program that will
+    # run in forked workers takes MAX_CHUNKS_PER_WORKER chunks per thread, one kept to
+    # threads MAX_CHUNKS_PER_THREAD (more Python calls there cost GIL hand-offs).
+    monkeypatch.setattr(batch_split, "TARGET_CHUNK_BYTES", 1024)
+    rng = np.random.default_rng(2)
+    w1 = rng.standard_normal((4, 32)).astype(np.float32) / 2
+    w2 = rng.standard_normal((32, 32)).astype(np.float32) / 6
+    x = rng.standard_normal((8192, 4)).astype(np.float32)
+    step = fnn.value_and_grad(_narrow_loss, argnums=(0, 1))
+    counts = {}
+    for mode in ("never", "auto"):
+        fnn.config.update("jit_fork_workers", mode)
+        jf = fnn.jit(step)
+        compiled = jf.lower(w1, w2, x)
+        assert _executor_state(compiled)["forkable"] == (mode == "auto")
+        counts[mode] = len(batch_split.describe(compiled.fn.split)["chunks"])
+        value, _ = jf(w1, w2, x)
+        np.testing.assert_allclose(np.asarray(value), np.asarray(step(w1, w2, x)[0]), rtol=1e-5)
+    assert counts == {
+        "never": 2 * batch_split.MAX_CHUNKS_PER_THREAD,
+        "auto": 2 * batch_split.MAX_CHUNKS_PER_WORKER,
+    }
+
+
 def test_programs_with_per_example_outputs_stay_on_threads(two_threads):
     fnn.config.update("jit_fork_workers", "auto")
     x = np.random.default_rng(1).standard_normal((4000, 8)).astype(np.float32)
