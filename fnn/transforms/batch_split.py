@@ -542,9 +542,7 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                 combine(total, other[i], out=total)
             env[v] = total
 
-    # Forked workers (chunk_workers.py) for a program with one chunk round whose chunks
-    # return only reductions, unless the values shared with them per call (the round's
-    # inputs, and each worker's reductions) outweigh an eighth of the per-example work.
+    # Forked workers (chunk_workers.py) where _worker_specs allows them.
     rounds = [s for s in steps if s[0].is_chunk]
     specs = _worker_specs(jaxpr, a, parts, threads)
     forkable = specs is not None
@@ -661,9 +659,9 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
 def _worker_specs(jaxpr, a: _Analysis, parts: list[_Part], threads: int):
     """``(in_specs, out_specs)``, the (shape, dtype) of the values shared with forked
     chunk workers (the round's inputs, and each worker's reductions), or None when the
-    program runs its chunks on threads: unless it has one chunk round whose chunks
-    return only reductions and read only arguments, and unless the shared values would
-    outweigh an eighth of the per-example work (or workers are off or unavailable)."""
+    chunks run on threads: workers off or unavailable, more than one chunk round, chunks
+    with per-example outputs or reading anything but arguments, or shared values that
+    would outweigh an eighth of the per-example work."""
     rounds = [p for p in parts if p.is_chunk and p.eqns]
     if (
         config.jit_fork_workers == "never"
@@ -673,7 +671,7 @@ def _worker_specs(jaxpr, a: _Analysis, parts: list[_Part], threads: int):
     ):
         return None
     (part,) = rounds
-    invars = list(jaxpr.invars)
+    invars = set(jaxpr.invars)
     if any(isinstance(a.info[v], Mapped) for v in part.outputs):
         return None  # per-example (carried) outputs
     if any(v not in invars for v in part.inputs):
