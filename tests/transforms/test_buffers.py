@@ -376,3 +376,27 @@ def test_column_major_is_decided_per_component_of_elementwise_loops():
             np.testing.assert_allclose(_np(fnn.jit(f)(a, w)), _np(f(a, w)), rtol=1e-5, atol=1e-5)
     finally:
         fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
+def test_short_and_wide_values_reduced_along_rows_stay_row_major():
+    # A sum along a row of a column-major (8, 4096) matrix walks it strided (about 8x
+    # slower), so a product whose rows are reduced (a softmax over a wide vocabulary)
+    # keeps C order; reduced over its rows (axis 0, a bias gradient) it goes Fortran.
+    x = RNG.standard_normal((8, 64)).astype(np.float32)
+    w = (RNG.standard_normal((64, 4096)) / 8).astype(np.float32)
+
+    def along_rows(x, w):
+        z = fnp.tanh(x @ w)
+        return fnp.sum(fnp.exp(z - fnp.max(z, axis=1, keepdims=True)), axis=1)
+
+    def over_rows(x, w):
+        return fnp.sum(fnp.tanh(x @ w) * 2.0, axis=0)
+
+    fnn.config.update("jit_threads", 1)
+    try:
+        for f, order in ((along_rows, "C"), (over_rows, "F")):
+            compiled = fnn.jit(f).lower(x, w)
+            assert _orders_by_shape(compiled)[(8, 4096)] == {order}, f.__name__
+            np.testing.assert_allclose(_np(fnn.jit(f)(x, w)), _np(f(x, w)), rtol=1e-5, atol=1e-5)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
