@@ -329,6 +329,10 @@ codegen.typed_rules[convert_element_type_p] = _convert_codegen
 codegen.out_rules[convert_element_type_p] = _convert_codegen
 codegen.allocating_prims.add(convert_element_type_p)
 codegen.view_when[convert_element_type_p] = _bool_to_byte
+# Elementwise, and order-keeping: astype and views keep the input's order, _cast_into
+# (np.copyto) writes any layout of ``out``.
+codegen.elementwise_prims.add(convert_element_type_p)
+codegen.column_major_when[convert_element_type_p] = lambda eqn: True
 
 
 def _cast_into(x, out):

@@ -159,18 +159,18 @@ def _column_major_slots(
     """The slots to allocate column-major: those of shapes :func:`prefers_column_major`
     names, wherever no elementwise loop would then mix orders.
 
-    Values that meet in an elementwise equation (operands of the output's shape, masks
-    and other dtypes included) form a component, which is column-major as a whole or not
-    at all. A value can be column-major when an equation that accepts a Fortran ``out``
-    writes it into a slot, when a ufunc writes it into a donated buffer or (numpy keeping
-    its inputs' order) a fresh one from an operand of its component, or when it
-    broadcasts a smaller value (stride 0: any order runs at full speed). Arguments and
-    constants (unless tall and skinny) and other producers (a product without a slot
-    allocates C-ordered, views keep their source's order) keep their component
-    row-major, and so does a short-and-wide value read by anything but elementwise
-    loops and :func:`_reads_column_major_well` readers. A slot holds values of several
-    components over time: it is column-major only if all of them are, and a row-major
-    slot keeps each of its components row-major.
+    Values that meet in an elementwise equation (operands of the output's shape, masks,
+    casts and other dtypes included) form a component, which is column-major as a whole
+    or not at all. A value can be column-major when an equation that accepts a Fortran
+    ``out`` writes it into a slot, when an elementwise equation writes it into a donated
+    buffer or (numpy keeping its inputs' order) a fresh one from an operand of its
+    component, or when it broadcasts a smaller value (stride 0: any order runs at full
+    speed). Arguments and constants (unless tall and skinny) and other producers (a
+    product without a slot allocates C-ordered, views keep their source's order) keep
+    their component row-major, and so does a short-and-wide value read by anything but
+    elementwise loops and :func:`_reads_column_major_well` readers. A slot holds values
+    of several components over time: it is column-major only if all of them are, and a
+    row-major slot keeps each of its components row-major.
     """
     wanted = {shape for shape, dtype in plan.slot_specs if prefers_column_major(shape, dtype)}
     if not wanted:
@@ -212,7 +212,7 @@ def _column_major_slots(
             elif eqn.primitive.name == "broadcast_in_dim":
                 ok = math.prod(eqn.inputs[0].aval.shape) < math.prod(shape)
             else:
-                ok = is_ufunc(eqn) and (
+                ok = is_elementwise(eqn) and (
                     i in plan.donors
                     or any(type(x) is Var and x.aval.shape == shape for x in eqn.inputs)
                 )
@@ -229,17 +229,18 @@ def _column_major_slots(
         row_major |= forced
 
 
-# Readers of a short-and-wide matrix that run as fast on it column-major: products
-# (BLAS takes either order), views and casts that keep its order, and reductions over its
+# Readers of a short-and-wide matrix, besides elementwise loops, that run as fast on it
+# column-major: products (BLAS takes either order), a reshape (one copy, cheaper than the
+# row-major product it follows), a transpose (a C-ordered view), and reductions over its
 # rows (axis 0). A reduction along a row walks a column-major matrix strided: a sum over
 # axis 1 of (8, 3136) float32 takes 40 against 5 us, of (4, 50000) 545 against 33.
-_COLUMN_MAJOR_READERS = {"dot_general", "reshape", "transpose", "broadcast_in_dim"}
+_COLUMN_MAJOR_READERS = {"dot_general", "reshape", "transpose"}
 _ROW_REDUCTIONS = {"reduce_sum", "reduce_max", "reduce_min"}
 
 
 def _reads_column_major_well(eqn) -> bool:
     name = eqn.primitive.name
-    if name in _COLUMN_MAJOR_READERS or name == "convert_element_type":
+    if name in _COLUMN_MAJOR_READERS:
         return True
     return name in _ROW_REDUCTIONS and tuple(eqn.params.get("axes", ())) == (0,)
 

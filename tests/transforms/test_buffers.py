@@ -400,3 +400,31 @@ def test_short_and_wide_values_reduced_along_rows_stay_row_major():
             np.testing.assert_allclose(_np(fnn.jit(f)(x, w)), _np(f(x, w)), rtol=1e-5, atol=1e-5)
     finally:
         fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
+def test_a_cast_joins_its_input_in_one_memory_order():
+    # (z > 0).astype(float32) keeps z's order: were it left out of z's component, a
+    # column-major z would give a Fortran mask multiplied with the C-ordered view v.
+    a = RNG.standard_normal((8, 64, 64)).astype(np.float32)
+    x = RNG.standard_normal((8, 32)).astype(np.float32)
+    w = (RNG.standard_normal((32, 4096)) / 4).astype(np.float32)
+
+    def same_order(a, x, w):
+        z = x @ w
+        return fnp.sum((z > 0).astype(np.float32) * z, axis=0)
+
+    def beside_a_view(a, x, w):
+        v = fnp.reshape(fnp.tanh(a), (8, 4096))  # a C-ordered view
+        z = x @ w
+        return fnp.sum((z > 0).astype(np.float32) * v, axis=0) + fnp.sum(z, axis=0)
+
+    fnn.config.update("jit_threads", 1)
+    try:
+        for f, order in ((same_order, "F"), (beside_a_view, "C")):
+            compiled = fnn.jit(f).lower(a, x, w)
+            assert _orders_by_shape(compiled)[(8, 4096)] == {order}, f.__name__
+            np.testing.assert_allclose(
+                _np(fnn.jit(f)(a, x, w)), _np(f(a, x, w)), rtol=1e-5, atol=1e-5
+            )
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
