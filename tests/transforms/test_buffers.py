@@ -303,6 +303,19 @@ def _orders_by_shape(compiled):
     return orders
 
 
+def _assert_slot_orders(shape, cases, *args):
+    """Each ``(f, order)``: f's compiled slots of ``shape`` all in ``order``, and jit(f)
+    computing what f computes eagerly (one whole program: jit_threads 1)."""
+    fnn.config.update("jit_threads", 1)
+    try:
+        for f, order in cases:
+            compiled = fnn.jit(f).lower(*args)
+            assert _orders_by_shape(compiled)[shape] == {order}, f.__name__
+            np.testing.assert_allclose(_np(fnn.jit(f)(*args)), _np(f(*args)), rtol=1e-5, atol=1e-5)
+    finally:
+        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+
+
 def test_short_and_wide_slots_are_column_major_masks_included():
     x = RNG.standard_normal((128, 96)).astype(np.float32)
     w1 = (RNG.standard_normal((96, 512)) / 10).astype(np.float32)
@@ -368,14 +381,7 @@ def test_column_major_is_decided_per_component_of_elementwise_loops():
         h = fnp.reshape(fnp.tanh(a), (16, 3136))
         return fnp.sum(fnp.tanh(h + (h @ w) @ w.T), axis=1)
 
-    fnn.config.update("jit_threads", 1)
-    try:
-        for f, order in ((apart, "F"), (together, "C")):
-            compiled = fnn.jit(f).lower(a, w)
-            assert _orders_by_shape(compiled)[(16, 3136)] == {order}, f.__name__
-            np.testing.assert_allclose(_np(fnn.jit(f)(a, w)), _np(f(a, w)), rtol=1e-5, atol=1e-5)
-    finally:
-        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+    _assert_slot_orders((16, 3136), ((apart, "F"), (together, "C")), a, w)
 
 
 def test_short_and_wide_values_reduced_along_rows_stay_row_major():
@@ -392,14 +398,7 @@ def test_short_and_wide_values_reduced_along_rows_stay_row_major():
     def over_rows(x, w):
         return fnp.sum(fnp.tanh(x @ w) * 2.0, axis=0)
 
-    fnn.config.update("jit_threads", 1)
-    try:
-        for f, order in ((along_rows, "C"), (over_rows, "F")):
-            compiled = fnn.jit(f).lower(x, w)
-            assert _orders_by_shape(compiled)[(8, 4096)] == {order}, f.__name__
-            np.testing.assert_allclose(_np(fnn.jit(f)(x, w)), _np(f(x, w)), rtol=1e-5, atol=1e-5)
-    finally:
-        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+    _assert_slot_orders((8, 4096), ((along_rows, "C"), (over_rows, "F")), x, w)
 
 
 def test_a_cast_joins_its_input_in_one_memory_order():
@@ -418,13 +417,4 @@ def test_a_cast_joins_its_input_in_one_memory_order():
         z = x @ w
         return fnp.sum((z > 0).astype(np.float32) * v, axis=0) + fnp.sum(z, axis=0)
 
-    fnn.config.update("jit_threads", 1)
-    try:
-        for f, order in ((same_order, "F"), (beside_a_view, "C")):
-            compiled = fnn.jit(f).lower(a, x, w)
-            assert _orders_by_shape(compiled)[(8, 4096)] == {order}, f.__name__
-            np.testing.assert_allclose(
-                _np(fnn.jit(f)(a, x, w)), _np(f(a, x, w)), rtol=1e-5, atol=1e-5
-            )
-    finally:
-        fnn.config.update("jit_threads", fnn.config.default_jit_threads())
+    _assert_slot_orders((8, 4096), ((same_order, "F"), (beside_a_view, "C")), a, x, w)
