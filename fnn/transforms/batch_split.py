@@ -289,7 +289,7 @@ def _best_analysis(jaxpr: Jaxpr, B: int, candidates: list, cost, budget) -> _Ana
     return best
 
 
-def _chunk_sizes(a: _Analysis, threads: int, per_thread: int = MAX_CHUNKS_PER_THREAD) -> list[int]:
+def _chunk_sizes(a: _Analysis, threads: int, per_thread: int) -> list[int]:
     by_cache = math.ceil(a.B * a.row_bytes / TARGET_CHUNK_BYTES)
     # Every chunk returns its own copy of each reduction (a weight gradient) to be
     # summed: keep that traffic under an eighth of the per-example work.
@@ -360,8 +360,9 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
                         part.inputs.append(x)
                 elif (x, sl) not in part.uses:
                     part.uses.append((x, sl))
-    workers = _worker_specs(jaxpr, a, parts, threads) is not None
-    sizes = _chunk_sizes(a, threads, MAX_CHUNKS_PER_WORKER if workers else MAX_CHUNKS_PER_THREAD)
+    specs = _worker_specs(jaxpr, a, parts, threads)
+    per_thread = MAX_CHUNKS_PER_THREAD if specs is None else MAX_CHUNKS_PER_WORKER
+    sizes = _chunk_sizes(a, threads, per_thread)
     sources = []
     for part in parts:
         if not part.eqns:
@@ -379,7 +380,7 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
             )
             part.fns[None] = fn
             sources.append(fn.source)
-    run = _executor(jaxpr, a, parts, sizes, threads, const_env)
+    run = _executor(jaxpr, a, parts, sizes, threads, const_env, specs)
     inner = [
         f.split for p in parts if not p.is_chunk for f in p.fns.values() if hasattr(f, "split")
     ]
@@ -461,7 +462,8 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 _COMBINE = {"add": np.add, "max": np.maximum, "min": np.minimum}
 
 
-def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, const_env: dict):
+def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, const_env: dict, specs):
+    """The split program's run function; ``specs``: :func:`_worker_specs`' answer."""
     bounds = np.cumsum([0, *sizes]).tolist()
     n_chunks = len(sizes)
     invars = list(jaxpr.invars)
@@ -536,6 +538,11 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         finally:
             if prev > 1:
                 blas.set(prev)
+        combine_into(env, combined, partials)
+
+    def combine_into(env, combined, partials):
+        """Each reduction's partial sums (one list per thread or worker) combined into
+        the first, which goes into ``env``."""
         for i, (_, v, combine) in enumerate(combined):
             total = partials[0][i]
             for other in partials[1:]:
@@ -544,7 +551,6 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
 
     # Forked workers (chunk_workers.py) where _worker_specs allows them.
     rounds = [s for s in steps if s[0].is_chunk]
-    specs = _worker_specs(jaxpr, a, parts, threads)
     forkable = specs is not None
     in_specs, out_specs = specs or ([], [])
     workers: list = []  # the Workers, once forked
@@ -607,12 +613,8 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
             # later call read them. The next call forks fresh workers.
             workers.pop().close()
             raise
-        for i, (_, v, combine) in enumerate(combined):
-            total = mine[i]
-            for t in range(1, threads):
-                if wrote[t - 1]:
-                    combine(total, shared[0].outputs(t - 1)[i], out=total)
-            env[v] = total
+        theirs = [shared[0].outputs(t - 1) for t in range(1, threads) if wrote[t - 1]]
+        combine_into(env, combined, [mine, *theirs])
 
     # The workers serve one call at a time; a concurrent call runs on threads.
     workers_busy = threading.Lock()

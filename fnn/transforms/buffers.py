@@ -149,12 +149,12 @@ def plan_buffers(
     _assign_slots(candidates, plan)
     if plan.arena_bytes > max_arena_bytes:  # too big to keep between calls
         plan.slots, plan.slot_specs = {}, []
-    plan.column_major = _column_major_slots(jaxpr, plan, is_elementwise, is_ufunc, column_major_out)
+    plan.column_major = _column_major_slots(jaxpr, plan, is_elementwise, column_major_out)
     return plan
 
 
 def _column_major_slots(
-    jaxpr: Jaxpr, plan: BufferPlan, is_elementwise, is_ufunc, column_major_out
+    jaxpr: Jaxpr, plan: BufferPlan, is_elementwise, column_major_out
 ) -> set[int]:
     """The slots to allocate column-major: those of shapes :func:`prefers_column_major`
     names, wherever no elementwise loop would then mix orders.
