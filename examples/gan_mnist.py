@@ -177,9 +177,18 @@ def minibatch_stddev(x):
 
 
 def make_discriminator(
-    width: int = 64, batch_norm: bool = False, mbstd: bool = False, hidden: int = 0
+    width: int = 64,
+    batch_norm: bool = False,
+    mbstd: bool = False,
+    hidden: int = 0,
+    info_codes: int = 0,
 ) -> nn.Sequential:
-    """Images ``(N, 28, 28, 1)`` in [-1, 1] -> logits ``(N, 1)`` of "real".
+    """Images ``(N, 28, 28, 1)`` in [-1, 1] -> logits ``(N, 1 + info_codes)``.
+
+    Column 0 is the logit of "real"; with ``info_codes = K > 0`` the other K columns are
+    InfoGAN's recognition head Q (Chen et al. 2016): logits over the categorical latent
+    code that generated an image, sharing every layer but the last with the
+    discriminator.
 
     Batch norm after the second convolution only (DCGAN: not on the input layer);
     ``mbstd`` appends :func:`minibatch_stddev` before the last layer; ``hidden > 0``
@@ -201,7 +210,7 @@ def make_discriminator(
             *([nn.Lambda(minibatch_stddev, name="mbstd")] if mbstd else []),
             nn.Flatten(),
             *([nn.Dense(hidden), leaky_relu_02] if hidden else []),
-            nn.Dense(1),
+            nn.Dense(1 + info_codes),
         ]
     )
 
@@ -222,8 +231,14 @@ def discriminate(disc: nn.Sequential, params, images):
 # -- training ----------------------------------------------------------------------------
 
 
-def make_latent_sampler(latent_dim: int, modes: int = 0, spread: float = 1.0, key=None):
-    """``draw(key, n) -> (n, latent_dim)`` latent vectors: N(0, I), or with ``modes > 0``
+def make_latent_sampler(
+    latent_dim: int, modes: int = 0, spread: float = 1.0, key=None, codes: int = 0
+):
+    """``draw(key, n) -> (n, latent_dim + codes)`` latent vectors.
+
+    With ``codes = K > 0`` the last K entries are a one-hot categorical code drawn
+    uniformly (InfoGAN's c; see ``make_train_step``). The first ``latent_dim`` are
+    N(0, I), or with ``modes > 0``
     a mixture of that many unit Gaussians with equal weights and fixed random centres
     ``spread * N(0, I)`` (drawn from ``key``), in the manner of DeLiGAN (Gurumurthy et
     al. 2017): the generator can give each mode a digit, with low-density gaps between
@@ -234,16 +249,36 @@ def make_latent_sampler(latent_dim: int, modes: int = 0, spread: float = 1.0, ke
         >>> draw(fnn.random.key(1), 5).shape
         (5, 4)
     """
-    if modes <= 0:
-        return lambda k, n: fnn.random.normal(k, (n, latent_dim))
-    centres = spread * fnn.random.normal(key, (modes, latent_dim))
+    centres = spread * fnn.random.normal(key, (modes, latent_dim)) if modes > 0 else None
 
     def draw(k, n):
-        k_mode, k_noise = fnn.random.split(k)
-        which = fnn.random.randint(k_mode, (n,), 0, modes)
-        return centres[which] + fnn.random.normal(k_noise, (n, latent_dim))
+        if codes:
+            k, k_code = fnn.random.split(k)
+        if centres is None:
+            z = fnn.random.normal(k, (n, latent_dim))
+        else:
+            k_mode, k_noise = fnn.random.split(k)
+            which = fnn.random.randint(k_mode, (n,), 0, modes)
+            z = centres[which] + fnn.random.normal(k_noise, (n, latent_dim))
+        if codes:
+            code = fnn.random.randint(k_code, (n,), 0, codes)
+            z = fnp.concatenate([z, nn.one_hot(code, codes, dtype=z.dtype)], axis=1)
+        return z
 
     return draw
+
+
+def balanced_codes(z, codes: int):
+    """``z`` with its one-hot code columns set to ``i % codes`` for row i.
+
+    The evaluation latents give each code the same share, so coverage measures what the
+    generator makes of each code, not the luck of the draw; in the 10 x 10 sample grid a
+    column holds one code when ``codes`` divides 10.
+    """
+    z = np.array(z)
+    if codes:
+        z[:, -codes:] = np.eye(codes, dtype=z.dtype)[np.arange(len(z)) % codes]
+    return z
 
 
 def ema_decay(step, max_decay: float):
@@ -304,6 +339,8 @@ def make_train_step(
     loss: str = "ns",
     spectral_norm: bool = False,
     r1: float = 0.0,
+    info_codes: int = 0,
+    info_weight: float = 1.0,
 ):
     """The jitted step: one discriminator update, then one generator update.
 
@@ -315,8 +352,17 @@ def make_train_step(
     samples come from it. ``stats`` holds both losses and the discriminator's mean
     probabilities of "real" on real and generated images. ``r1 > 0`` adds the R1
     penalty ``r1 / 2 * E|grad_x D(x)|^2`` on the real images to the discriminator's loss.
+
+    ``info_codes = K > 0`` is InfoGAN (Chen et al. 2016): the last K entries of each
+    latent vector are a one-hot code, the discriminator's last K logits (Q) guess it
+    from the generated image, and both networks add ``info_weight`` times Q's
+    cross-entropy to their losses (a lower bound on the mutual information between code
+    and image), so that every code comes to draw a kind of image of its own.
     """
     bce = nn.sigmoid_binary_cross_entropy
+
+    def info_loss(fake_logits, codes):
+        return fnp.mean(nn.softmax_cross_entropy(fake_logits[:, 1:], codes))
 
     def d_losses(real_logits, fake_logits):
         if loss == "hinge":
@@ -346,33 +392,41 @@ def make_train_step(
             return gen.apply(params, z, state=g_state, train=True)
 
         fake, g_vjp, g_state = fnn.vjp(generate, g_params, has_aux=True)
+        codes = z[:, z.shape[1] - info_codes :] if info_codes else None
 
-        # Discriminator: real -> 1, fake -> 0 (fake is a constant here).
+        # Discriminator: real -> 1, fake -> 0 (fake is a constant here); Q learns codes.
         def d_loss_fn(params):
             real_logits, new_us = d_apply(params, us, real)
             fake_logits, _ = d_apply(params, us, fake)
-            value = d_losses(real_logits, fake_logits)
+            value = d_losses(real_logits[:, :1], fake_logits[:, :1])
+            info = info_loss(fake_logits, codes) if info_codes else 0.0
+            value = value + info_weight * info
             if r1:
                 value = value + r1 / 2 * r1_penalty(params, real)
-            return value, (real_logits, fake_logits, new_us)
+            return value, (real_logits[:, :1], fake_logits[:, :1], info, new_us)
 
         def r1_penalty(params, images):
             # Mescheder et al. (2018): the squared gradient of D at real images.
             def total_logit(x):
-                return fnp.sum(d_apply(params, us, x)[0])
+                return fnp.sum(d_apply(params, us, x)[0][:, 0])
 
             g = fnn.grad(total_logit)(images)
             return fnp.mean(fnp.sum(g * g, axis=(1, 2, 3)))
 
-        (d_loss, (real_logits, fake_logits, us)), d_grads = fnn.value_and_grad(
+        (d_loss, (real_logits, fake_logits, info, us)), d_grads = fnn.value_and_grad(
             d_loss_fn, has_aux=True
         )(d_params)
         updates, d_opt_state = d_opt.update(d_grads, d_opt_state, d_params)
         d_params = optim.apply_updates(d_params, updates)
 
-        # Generator, non-saturating: maximise log D(G(z)) under the updated discriminator.
+        # Generator, non-saturating: maximise log D(G(z)) under the updated discriminator
+        # (and with InfoGAN, make the code recognisable).
         def g_loss_fn(images):
-            return g_losses(d_apply(d_params, us, images)[0])
+            logits = d_apply(d_params, us, images)[0]
+            value = g_losses(logits[:, :1])
+            if info_codes:
+                value = value + info_weight * info_loss(logits, codes)
+            return value
 
         g_loss, d_fake = fnn.value_and_grad(g_loss_fn)(fake)
         (g_grads,) = g_vjp(d_fake)
@@ -386,6 +440,7 @@ def make_train_step(
             "g_loss": g_loss,
             "d_real": fnp.mean(nn.sigmoid(real_logits)),
             "d_fake": fnp.mean(nn.sigmoid(fake_logits)),
+            **({"info_loss": info} if info_codes else {}),
         }
         d = (d_params, d_opt_state, us) if sn else (d_params, d_opt_state)
         return (g_params, g_state, g_opt_state, g_ema), d, stats
@@ -483,6 +538,15 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         "--latent-spread", type=float, default=1.0, help="scale of the mixture's centres"
     )
     parser.add_argument(
+        "--info-codes",
+        type=int,
+        default=0,
+        help="InfoGAN: size of a categorical latent code that Q must recognise (0: off)",
+    )
+    parser.add_argument(
+        "--info-weight", type=float, default=1.0, help="InfoGAN: weight of Q's cross-entropy"
+    )
+    parser.add_argument(
         "--r1", type=float, default=0.0, help="R1 gradient penalty weight gamma (0: off)"
     )
     parser.add_argument(
@@ -575,9 +639,12 @@ def run(args: argparse.Namespace) -> dict:
         x_train = x_train * 2.0 - 1.0  # DCGAN: images in [-1, 1], the range of tanh
         arch = {"mlp": args.g_mlp, "refine": args.g_refine}
         gen = make_generator(args.g_width, args.batch_norm, **arch)
-        disc = make_discriminator(args.d_width, args.d_batch_norm, args.mbstd, args.d_hidden)
-        g_params = gen.init(g_key, (1, args.latent_dim))
-        g_state = gen.init_state((1, args.latent_dim))
+        disc = make_discriminator(
+            args.d_width, args.d_batch_norm, args.mbstd, args.d_hidden, args.info_codes
+        )
+        z_size = args.latent_dim + args.info_codes
+        g_params = gen.init(g_key, (1, z_size))
+        g_state = gen.init_state((1, z_size))
         d_params = disc.init(d_key, (1, 28, 28, 1))
         batch_size = min(args.batch_size, len(x_train))
         d_lr = args.lr if args.d_lr is None else args.d_lr
@@ -600,13 +667,19 @@ def run(args: argparse.Namespace) -> dict:
             loss=args.loss,
             spectral_norm=args.spectral_norm,
             r1=args.r1,
+            info_codes=args.info_codes,
+            info_weight=args.info_weight,
         )
         sample = make_sampler(args.g_width, args.batch_norm, **arch)
         # Fixed latent vectors: every epoch's grid and judgement use the same z.
         draw_latents = make_latent_sampler(
-            args.latent_dim, args.latent_modes, args.latent_spread, fnn.random.fold_in(g_key, 7)
+            args.latent_dim,
+            args.latent_modes,
+            args.latent_spread,
+            fnn.random.fold_in(g_key, 7),
+            codes=args.info_codes,
         )
-        z_eval = np.asarray(draw_latents(eval_key, NUM_EVAL))
+        z_eval = balanced_codes(draw_latents(eval_key, NUM_EVAL), args.info_codes)
 
         def sampled_params():
             return g[3] if args.ema else g[0]
@@ -672,6 +745,8 @@ def run(args: argparse.Namespace) -> dict:
             )
             keys = fnn.random.split(fnn.random.fold_in(step_key, epoch), len(data))
             sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
+            if args.info_codes:
+                sums["info_loss"] = 0.0
             bar = progress(data, total=len(data), desc=f"epoch {epoch}/{args.epochs}")
             with timer() as t_epoch:
                 for i, (xb,) in enumerate(bar):
@@ -689,7 +764,9 @@ def run(args: argparse.Namespace) -> dict:
             means = {k: v / len(data) for k, v in sums.items()}
             print(
                 f"epoch {epoch}: D loss {means['d_loss']:.3f}, G loss {means['g_loss']:.3f}, "
-                f"D(x) {means['d_real']:.2f}, D(G(z)) {means['d_fake']:.2f}; "
+                f"D(x) {means['d_real']:.2f}, D(G(z)) {means['d_fake']:.2f}"
+                + (f", Q loss {means['info_loss']:.3f}" if args.info_codes else "")
+                + "; "
                 f"{t_epoch.seconds:.0f} s ({t_epoch.cpu_seconds:.0f} s CPU)"
             )
             images = np.asarray(sample(sampled_params(), z_eval)[0])
