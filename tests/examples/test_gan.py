@@ -149,6 +149,56 @@ def test_hinge_step_with_spectral_norm_and_mapping_layers(gan):
     assert 1.0 < float(stats["d_loss"]) < 3.0 and abs(float(stats["g_loss"])) < 1.0
 
 
+def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan):
+    k, dim = 5, 12
+    gen, disc = gan.make_generator(8), gan.make_discriminator(8, hidden=16, info_codes=k)
+    g_params = gen.init(fnn.random.key(0), (1, dim + k))
+    g_state = gen.init_state((1, dim + k))
+    d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
+    z = np.asarray(gan.make_latent_sampler(dim, codes=k)(fnn.random.key(2), 8))
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+
+    def one_step(weight):
+        g_opt, d_opt = fnn.optim.adam(2e-4, b1=0.5), fnn.optim.adam(2e-4, b1=0.5)
+        step = gan.make_train_step(gen, disc, g_opt, d_opt, info_codes=k, info_weight=weight)
+        g = (g_params, g_state, g_opt.init(g_params), g_params)
+        return step(g, (d_params, d_opt.init(d_params)), real, z, 0)
+
+    g1, d1, stats = one_step(1.0)
+    # The info loss is Q's cross-entropy on the generated batch, before the update.
+    fake = np.asarray(gen.apply(g_params, z, state=g_state, train=True)[0])
+    logits = np.asarray(gan.discriminate(disc, d_params, fake), np.float64)
+    q = logits[:, 1:] - logits[:, 1:].max(axis=1, keepdims=True)
+    log_probs = q - np.log(np.exp(q).sum(axis=1, keepdims=True))
+    expected = -np.mean(np.sum(z[:, dim:] * log_probs, axis=1))
+    assert float(stats["info_loss"]) == pytest.approx(expected, rel=1e-4)
+    assert abs(expected - math.log(k)) < 0.5  # an untrained Q is near uniform
+    # The code term moves both networks: without it, both land elsewhere.
+    g0, d0, stats0 = one_step(0.0)
+    assert float(stats["d_loss"]) == pytest.approx(float(stats0["d_loss"]) + expected, rel=1e-4)
+    for with_info, without in ((g1[0], g0[0]), (d1[0], d0[0])):
+        moved = [
+            not np.allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-7)
+            for a, b in zip(tree_leaves(with_info), tree_leaves(without), strict=True)
+        ]
+        assert any(moved)
+
+
+def test_latent_codes_are_one_hot_and_balanced_for_evaluation(gan):
+    z = np.asarray(gan.make_latent_sampler(6, codes=4)(fnn.random.key(0), 400))
+    codes = z[:, 6:]
+    assert z.shape == (400, 10) and set(np.unique(codes)) == {0.0, 1.0}
+    np.testing.assert_array_equal(codes.sum(axis=1), 1.0)
+    assert 60 < codes.sum(axis=0).min()  # every code drawn (100 expected each)
+    balanced = gan.balanced_codes(z, 4)
+    np.testing.assert_array_equal(balanced[:, :6], z[:, :6])  # the noise is kept
+    np.testing.assert_array_equal(np.argmax(balanced[:, 6:], axis=1), np.arange(400) % 4)
+    # Without codes the draw is the plain Gaussian of before, unchanged.
+    plain = np.asarray(gan.make_latent_sampler(6)(fnn.random.key(0), 5))
+    np.testing.assert_array_equal(plain, np.asarray(fnn.random.normal(fnn.random.key(0), (5, 6))))
+    np.testing.assert_array_equal(gan.balanced_codes(plain, 0), plain)
+
+
 def test_spectral_normalize_gives_unit_top_singular_value(gan):
     rng = np.random.default_rng(0)
     params = {
