@@ -1,15 +1,20 @@
-"""A DCGAN on MNIST (Goodfellow et al. 2014; Radford et al. 2016), judged by a ConvNet.
+"""A DCGAN on MNIST (Goodfellow et al. 2014; Radford et al. 2016) with an InfoGAN code,
+judged by a ConvNet.
 
-Generator: ``z (100) -> Dense 1024 -> BatchNorm -> ReLU -> Dense 7x7x(2w) -> BatchNorm ->
-ReLU -> ConvTranspose w, 4x4, stride 2 (14x14) -> BatchNorm -> ReLU -> ConvTranspose 1,
-4x4, stride 2 (28x28) -> tanh``, w = 32. Discriminator: ``Conv d, 4x4, stride 2 ->
-leaky ReLU(0.2) -> Conv 2d, 4x4, stride 2 -> leaky ReLU(0.2) -> Dense 1`` (a logit),
-d = 32. DCGAN's guidelines: strided (transposed) convolutions instead of pooling,
-batch norm in the generator, ReLU in the generator and leaky ReLU in the
-discriminator, tanh output, Adam(b1=0.5), images in [-1, 1]. Departures, each measured
-(see the comments at the flags): the Dense 1024 "mapping" layer on z (StyleGAN's idea),
-lr 4e-4 instead of 2e-4, no batch norm in the discriminator, and sampling from an
-average of the generator's params.
+Generator: ``(z (100), c (20)) -> Dense 1024 -> BatchNorm -> ReLU -> Dense 7x7x(2w) ->
+BatchNorm -> ReLU -> ConvTranspose w, 4x4, stride 2 (14x14) -> BatchNorm -> ReLU ->
+ConvTranspose 1, 4x4, stride 2 (28x28) -> tanh``, w = 32, with z Gaussian and c a
+one-hot code drawn uniformly. Discriminator: ``Conv d, 4x4, stride 2 -> leaky ReLU(0.2)
+-> Conv 2d, 4x4, stride 2 -> leaky ReLU(0.2) -> Dense 128 -> leaky ReLU(0.2) -> Dense
+1 + 20``, d = 32: a logit of "real" and InfoGAN's recognition head Q (Chen et al.
+2016), 20 logits guessing c from the image. DCGAN's guidelines: strided (transposed)
+convolutions instead of pooling, batch norm in the generator, ReLU in the generator and
+leaky ReLU in the discriminator, tanh output, Adam(b1=0.5), images in [-1, 1].
+Departures, each measured (see the comments at the flags): the categorical code and
+its mutual-information term (the largest gain: every code comes to draw one kind of
+digit, so fewer samples fall between two), the Dense 128 layer in the discriminator,
+the Dense 1024 "mapping" layer on z (StyleGAN's idea), lr 4e-4 instead of 2e-4, no
+batch norm in the discriminator, and sampling from an average of the generator's params.
 
 The two networks have their own params pytrees and optimizers; one jitted step updates
 both: the discriminator on a real and a generated batch, then the generator with the
@@ -34,27 +39,28 @@ vectors every epoch), samples.png (final), loss.png (both losses per epoch),
 frechet.png (Fréchet distance and quality per epoch), metrics.json, and generator.npz
 (``{"params", "state"}``: the sampled generator's params and batch-norm statistics,
 written with ``fnn.train.save``; ``make_generator(...).apply(params, z, state=state)``
-draws digits in [-1, 1]) and discriminator.npz.
+draws digits in [-1, 1], z being 100 Gaussian numbers and a one-hot code of 20) and
+discriminator.npz.
 
-Measured (full run with the defaults, 12 epochs, seed 0, load average 0.9-1.9 on 2
-cores): quality 71.6 % (target 90 %: not met; 1,000 real test digits score 97.2 %),
-coverage 7.9-12.8 % (target 5-15 %: met), Fréchet distance 714 (untrained) -> 70.2 ->
-48.4 -> ... -> 13.0 (real digits: 2.0), quality per epoch 48.3, 55.8, 60.7, 62.1, 63.9,
-67.0, 68.1, 69.5, 71.7, 71.1, 70.9, 71.6 %; 15.5 min wall, 25.4 min CPU (judge included;
-jit runs each step on both cores, 74 s per epoch). Quality levels off near 72 % after
-epoch 9 while the Fréchet distance keeps falling: run on to 14 epochs it read 72.3 and
-74.3 % (Fréchet 12.4) but took 20.3 min. Most unsure samples are classified between two
-digits (3/5, 8/9, 4/9, 2/3). Rerun at fnn df7a56d (faster select and reductions; the
-machine ran ~10 % slower that hour): quality 71.4 %, coverage 7.7-13.4 %, Fréchet
-distance 14.1, 17.1 min wall, 27.3 min CPU. Rerun at fnn ef07682 (one-channel patch
-copies, cheaper max-pool and select gradients): quality 71.3 % (per epoch 46.4, 56.0,
-59.3, 60.5, 63.5, 68.3, 68.9, 69.2, 70.4, 69.7, 70.5, 71.3), coverage 7.7-13.4 %,
-Fréchet distance 14.1, 68-70 s per epoch, 14.3 min wall, 23.4 min CPU. The options
-below the defaults were each measured against them and did not do better per minute of
-training (see the comments at the flags).
+Measured (the defaults, 14 epochs, seed 0, in a run beside another on the 2 cores, so
+its time is not the full run's): quality 91.4 % (target 90 %: met; real test digits
+97.3 %), coverage 5.4-16.7 % (target 5-15 %: NOT met, 16.7 % ones: three of the 20
+codes draw ones), Fréchet distance 709 -> 9.65 (real digits 2.0); quality per epoch
+46.0, 55.6, 62.8, 71.2, 73.6, 77.8, 79.4, 81.5, 85.0, 86.0, 87.6, 88.1, 88.5, 91.4 %.
 
-Sampling-time selection, measured on the generator of a default run (fnn e314cdd, quality
-71.4 %) and not adopted: the unsure samples are not in the latent tails. Scaling z by
+How the defaults came to be (seed 0, the judge of the defaults; quality after the epoch
+in brackets). The DCGAN with the mapping layer and a linear discriminator head levelled
+off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet 13-14, 14.3-15.5 min;
+14 epochs 72.3-74.3 %). A Dense 128 layer before the logit alone: 66.0 (3), 70.3 (4),
+75.4 % (8), Fréchet 14.5, but twos at 4 % and nines at 16 %. With the InfoGAN code as
+well (in 14-epoch runs two at a time, so their times are not the full run's): 10 codes
+72.7 (3), 77.9 (4), 83.0 (6), 84.2 % (8), but two codes drew ones (20 % ones, 3 % twos;
+a second seed: 78.9 % after 4 epochs, nines 16 %); 20 codes 71.2 (4), 81.5 (8), 86.0
+(10), 88.5 (13), 91.4 % (14), Fréchet 9.7; 40 codes 68.1 % (4). With a linear Q (no
+Dense 128), 10 codes read 71.0 % after 6 epochs: Q told the codes apart by style.
+
+Sampling-time selection, measured on the generator of the earlier default (no code or
+Dense 128; fnn e314cdd, quality 71.4 %) and not adopted: the unsure samples are not in the latent tails. Scaling z by
 0.9 ... 0.5 (batch-norm statistics fixed at those of unscaled z) gave quality 71.5, 69.9,
 70.7, 68.1, 65.1 % while the Fréchet distance rose from 14.1 to 16.9 ... 114 and coverage
 left 5-15 % from 0.8 down; resampling |z_i| above 2.0 / 1.5 / 1.0 gave 72.2 / 72.9 /
@@ -228,6 +234,22 @@ def discriminate(disc: nn.Sequential, params, images):
     return disc.apply(params, images)
 
 
+def pack_images(images, pack: int):
+    """``(N, H, W, 1)`` images -> ``(N / pack, H, W, pack)``: each run of ``pack``
+    consecutive images stacked as channels (PacGAN's packing; ``pack = 1`` is a no-op).
+
+    Example:
+        >>> pack_images(fnp.zeros((6, 28, 28, 1)), 2).shape
+        (3, 28, 28, 2)
+    """
+    if pack == 1:
+        return images
+    n, h, w, _ = images.shape
+    if n % pack:
+        raise ValueError(f"pack_images: batch of {n} images does not divide into packs of {pack}")
+    return fnp.transpose(fnp.reshape(images, (n // pack, pack, h, w)), (0, 2, 3, 1))
+
+
 # -- training ----------------------------------------------------------------------------
 
 
@@ -341,6 +363,7 @@ def make_train_step(
     r1: float = 0.0,
     info_codes: int = 0,
     info_weight: float = 1.0,
+    pack: int = 1,
 ):
     """The jitted step: one discriminator update, then one generator update.
 
@@ -358,11 +381,17 @@ def make_train_step(
     from the generated image, and both networks add ``info_weight`` times Q's
     cross-entropy to their losses (a lower bound on the mutual information between code
     and image), so that every code comes to draw a kind of image of its own.
+
+    ``pack = m > 1`` is PacGAN (Lin et al. 2018): the discriminator judges m images at a
+    time, stacked as channels, all real or all generated (its input has m channels and
+    its Q head m * K logits, K per image). A generator that draws some digit too often
+    makes packs that repeat it, which real packs seldom do. The batch must divide by m.
     """
     bce = nn.sigmoid_binary_cross_entropy
 
     def info_loss(fake_logits, codes):
-        return fnp.mean(nn.softmax_cross_entropy(fake_logits[:, 1:], codes))
+        q_logits = fnp.reshape(fake_logits[:, 1:], (-1, info_codes))  # one row per image
+        return fnp.mean(nn.softmax_cross_entropy(q_logits, codes))
 
     def d_losses(real_logits, fake_logits):
         if loss == "hinge":
@@ -377,7 +406,7 @@ def make_train_step(
     def d_apply(params, us, images):
         if spectral_norm:
             params, us = spectral_normalize(params, us)
-        return discriminate(disc, params, images), us
+        return discriminate(disc, params, pack_images(images, pack)), us
 
     # The latent vectors are an argument, not drawn inside: like the real images they
     # hold the batch, so that jit can run the step on chunks of it in parallel threads.
@@ -497,12 +526,17 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--d-width", type=int, default=32, help="discriminator channels at 14x14 (2x at 7x7)"
     )
-    # Off by default: --d-hidden 1024 (InfoGAN's MNIST discriminator) read 46.1 / 57.7 /
-    # 63.8 % after epochs 1-3 (D(x) 0.70 against 0.56) at 1.5x the CPU time per step: no
-    # better per minute. A linear lr decay to 0 over the second half of a 12-epoch run
-    # ended at 70.3 % (the defaults: 71.6 %).
+    # 128 units, as InfoGAN's Q head: without the code it alone raised quality after 3
+    # epochs from 59-62 % to 66.0 % (Fréchet 19 against 31-34); with a linear head (0),
+    # Q told the InfoGAN codes apart by style (71.0 % after 6 epochs against 83.0 %).
+    # --d-hidden 1024 (InfoGAN's MNIST discriminator, no code) read 46.1 / 57.7 / 63.8 %
+    # after epochs 1-3 at 1.5x the CPU time per step. A linear lr decay to 0 over the
+    # second half of a 12-epoch run (no code) ended at 70.3 % (71.6 % without).
     parser.add_argument(
-        "--d-hidden", type=int, default=0, help="Dense units before the discriminator's logit"
+        "--d-hidden",
+        type=int,
+        default=128,
+        help="Dense units before the discriminator's logit and Q (0: none)",
     )
     parser.add_argument(
         "--batch-norm",
@@ -537,14 +571,25 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latent-spread", type=float, default=1.0, help="scale of the mixture's centres"
     )
+    # InfoGAN (Chen et al. 2016): with 20 codes most codes draw one digit each, with
+    # fewer in-between shapes (quality after 4 / 8 epochs 71.2 / 81.5 % against 70.3 /
+    # 75.4 % without a code). 10 codes, one per digit in the paper, rose fastest (77.9 /
+    # 84.2 %) but gave two codes to ones (20 % ones, 3 % twos); 40 codes 68.1 % after 4.
+    # --info-weight 2 with 20 codes: 71.5 / 76.3 % after 4 / 6 epochs (77.8 % with 1).
     parser.add_argument(
         "--info-codes",
         type=int,
-        default=0,
+        default=20,
         help="InfoGAN: size of a categorical latent code that Q must recognise (0: off)",
     )
     parser.add_argument(
         "--info-weight", type=float, default=1.0, help="InfoGAN: weight of Q's cross-entropy"
+    )
+    parser.add_argument(
+        "--pack",
+        type=int,
+        default=1,
+        help="PacGAN: images the discriminator judges at once (1: one at a time)",
     )
     parser.add_argument(
         "--r1", type=float, default=0.0, help="R1 gradient penalty weight gamma (0: off)"
@@ -640,12 +685,12 @@ def run(args: argparse.Namespace) -> dict:
         arch = {"mlp": args.g_mlp, "refine": args.g_refine}
         gen = make_generator(args.g_width, args.batch_norm, **arch)
         disc = make_discriminator(
-            args.d_width, args.d_batch_norm, args.mbstd, args.d_hidden, args.info_codes
+            args.d_width, args.d_batch_norm, args.mbstd, args.d_hidden, args.pack * args.info_codes
         )
         z_size = args.latent_dim + args.info_codes
         g_params = gen.init(g_key, (1, z_size))
         g_state = gen.init_state((1, z_size))
-        d_params = disc.init(d_key, (1, 28, 28, 1))
+        d_params = disc.init(d_key, (1, 28, 28, args.pack))
         batch_size = min(args.batch_size, len(x_train))
         d_lr = args.lr if args.d_lr is None else args.d_lr
         g_opt = optim.adam(args.lr, b1=args.b1, b2=args.b2)
@@ -669,6 +714,7 @@ def run(args: argparse.Namespace) -> dict:
             r1=args.r1,
             info_codes=args.info_codes,
             info_weight=args.info_weight,
+            pack=args.pack,
         )
         sample = make_sampler(args.g_width, args.batch_norm, **arch)
         # Fixed latent vectors: every epoch's grid and judgement use the same z.
@@ -844,7 +890,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = example_args(
         "gan_mnist",
         "Train a DCGAN on MNIST and judge its samples with a ConvNet.",
-        epochs=12,
+        # 14: quality was still rising by ~1 point per epoch at 12 (88.1 %) and 13.
+        epochs=14,
         # Measured at equal training time (~4 min on the 2 cores): batch 64, 60.0 % after
         # 3 epochs (Fréchet 34.6); batch 32, 56.6 % after 2 (35.1); batch 128, 55.8 %
         # after 4 (31.9).

@@ -149,26 +149,32 @@ def test_hinge_step_with_spectral_norm_and_mapping_layers(gan):
     assert 1.0 < float(stats["d_loss"]) < 3.0 and abs(float(stats["g_loss"])) < 1.0
 
 
-def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan):
+@pytest.mark.parametrize("pack", [1, 2])
+def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan, pack):
     k, dim = 5, 12
-    gen, disc = gan.make_generator(8), gan.make_discriminator(8, hidden=16, info_codes=k)
+    gen = gan.make_generator(8)
+    disc = gan.make_discriminator(8, hidden=16, info_codes=pack * k)
     g_params = gen.init(fnn.random.key(0), (1, dim + k))
     g_state = gen.init_state((1, dim + k))
-    d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
+    d_params = disc.init(fnn.random.key(1), (1, 28, 28, pack))
     z = np.asarray(gan.make_latent_sampler(dim, codes=k)(fnn.random.key(2), 8))
     real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
 
     def one_step(weight):
         g_opt, d_opt = fnn.optim.adam(2e-4, b1=0.5), fnn.optim.adam(2e-4, b1=0.5)
-        step = gan.make_train_step(gen, disc, g_opt, d_opt, info_codes=k, info_weight=weight)
+        step = gan.make_train_step(
+            gen, disc, g_opt, d_opt, info_codes=k, info_weight=weight, pack=pack
+        )
         g = (g_params, g_state, g_opt.init(g_params), g_params)
         return step(g, (d_params, d_opt.init(d_params)), real, z, 0)
 
     g1, d1, stats = one_step(1.0)
     # The info loss is Q's cross-entropy on the generated batch, before the update.
     fake = np.asarray(gen.apply(g_params, z, state=g_state, train=True)[0])
-    logits = np.asarray(gan.discriminate(disc, d_params, fake), np.float64)
-    q = logits[:, 1:] - logits[:, 1:].max(axis=1, keepdims=True)
+    packed = np.concatenate([fake[j::pack] for j in range(pack)], axis=-1)
+    logits = np.asarray(gan.discriminate(disc, d_params, packed), np.float64)
+    q = logits[:, 1:].reshape(8, k)  # pack rows of K logits each, in batch order
+    q = q - q.max(axis=1, keepdims=True)
     log_probs = q - np.log(np.exp(q).sum(axis=1, keepdims=True))
     expected = -np.mean(np.sum(z[:, dim:] * log_probs, axis=1))
     assert float(stats["info_loss"]) == pytest.approx(expected, rel=1e-4)
@@ -182,6 +188,18 @@ def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan):
             for a, b in zip(tree_leaves(with_info), tree_leaves(without), strict=True)
         ]
         assert any(moved)
+
+
+def test_pack_images_stacks_consecutive_images_as_channels(gan):
+    images = np.random.default_rng(0).standard_normal((6, 4, 5, 1)).astype(np.float32)
+    packed = np.asarray(gan.pack_images(images, 3))
+    assert packed.shape == (2, 4, 5, 3)
+    for i in range(2):
+        for j in range(3):
+            np.testing.assert_array_equal(packed[i, :, :, j], images[3 * i + j, :, :, 0])
+    assert gan.pack_images(images, 1) is images
+    with pytest.raises(ValueError, match="batch of 6 images does not divide into packs of 4"):
+        gan.pack_images(images, 4)
 
 
 def test_latent_codes_are_one_hot_and_balanced_for_evaluation(gan):
