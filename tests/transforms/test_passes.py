@@ -496,5 +496,6 @@ def test_relu_then_max_pool_gradient_is_one_select_and_exact():
     windows = np.maximum(x, 0).reshape(4, 4, 2, 4, 2, 3)
     pooled = windows.max(axis=(2, 4), keepdims=True)
     at_max = (windows == pooled) & (windows > 0)
-    expected = np.where(at_max, 2 * pooled / at_max.sum(axis=(2, 4), keepdims=True), 0)
+    ties = np.maximum(at_max.sum(axis=(2, 4), keepdims=True), 1)  # 1 where unused: no 0/0
+    expected = np.where(at_max, 2 * pooled / ties, 0)
     np.testing.assert_allclose(eager, expected.reshape(x.shape), rtol=1e-6)
