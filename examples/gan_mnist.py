@@ -201,7 +201,8 @@ def make_discriminator(
     Column 0 is the logit of "real"; with ``info_codes = K > 0`` the other K columns are
     InfoGAN's recognition head Q (Chen et al. 2016): logits over the categorical latent
     code that generated an image, sharing every layer but the last with the
-    discriminator.
+    discriminator. With PacGAN's packs of m images (``make_train_step(pack=m)``) pass
+    ``info_codes = m * K``: K logits per packed image.
 
     Batch norm after the second convolution only (DCGAN: not on the input layer);
     ``mbstd`` appends :func:`minibatch_stddev` before the last layer; ``hidden > 0``
