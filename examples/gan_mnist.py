@@ -667,6 +667,12 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     """Train the GAN, judge it every epoch, write every output; return the metrics."""
+    # Checked before the judge's process starts (``pack_images`` would only fail at the
+    # first step).
+    if args.batch_size % args.pack:
+        raise SystemExit(
+            f"--pack {args.pack}: the batch size ({args.batch_size}) must be a multiple of it"
+        )
     if args.quick:
         args.epochs = min(args.epochs, 2)
         args.judge_epochs = min(args.judge_epochs, 2)
@@ -708,10 +714,6 @@ def run(args: argparse.Namespace) -> dict:
         g_state = gen.init_state((1, z_size))
         d_params = disc.init(d_key, (1, 28, 28, args.pack))
         batch_size = min(args.batch_size, len(x_train))
-        if batch_size % args.pack:
-            raise SystemExit(
-                f"--pack {args.pack}: the batch size ({batch_size}) must be a multiple of it"
-            )
         d_lr = args.lr if args.d_lr is None else args.d_lr
         g_opt = optim.adam(args.lr, b1=args.b1, b2=args.b2)
         d_opt = optim.adam(d_lr, b1=args.b1, b2=args.b2)
