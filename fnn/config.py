@@ -45,17 +45,26 @@ jit_threads = default_jit_threads()
 FORK_WORKER_MODES = ("auto", "never")
 jit_fork_workers = os.environ.get("FNN_JIT_FORK_WORKERS") or "auto"
 
+# Whether a program with a batch split runs it: "measure" times the split and the whole
+# program on its first calls and keeps the faster (fnn/transforms/faster_program.py);
+# "always" runs every split found (no timing in the choice). Read when a program is
+# compiled; FNN_JIT_SPLIT sets the default.
+SPLIT_MODES = ("measure", "always")
+jit_split = os.environ.get("FNN_JIT_SPLIT") or "measure"
+
 _OPTIONS = {
     "enable_x64": "x64_enabled",
     "jit_arena_mb": "jit_arena_mb",
     "jit_threads": "jit_threads",
     "jit_fork_workers": "jit_fork_workers",
+    "jit_split": "jit_split",
 }
 
 
 def update(name: str, value) -> None:
     """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float),
-    ``"jit_threads"`` (int) or ``"jit_fork_workers"`` ("auto" or "never").
+    ``"jit_threads"`` (int), ``"jit_fork_workers"`` ("auto" or "never") or
+    ``"jit_split"`` ("measure" or "always").
 
     Example:
         >>> update("jit_arena_mb", 0)     # jit allocates every temporary afresh
@@ -70,12 +79,10 @@ def update(name: str, value) -> None:
         if int(value) != value or value < 1:
             raise ValueError(f"fnn.config.update: jit_threads must be an integer >= 1, got {value}")
         value = int(value)
-    elif name == "jit_fork_workers":
-        if value not in FORK_WORKER_MODES:
-            raise ValueError(
-                f"fnn.config.update: jit_fork_workers must be one of {FORK_WORKER_MODES}, "
-                f"got {value!r}"
-            )
+    elif name in ("jit_fork_workers", "jit_split"):
+        modes = FORK_WORKER_MODES if name == "jit_fork_workers" else SPLIT_MODES
+        if value not in modes:
+            raise ValueError(f"fnn.config.update: {name} must be one of {modes}, got {value!r}")
     else:
         value = float(value)
         if value < 0:

@@ -16,6 +16,10 @@ every thread but the first in forked worker processes instead (``chunk_workers.p
 numpy calls on several threads wait for each other's GIL hand-overs (the PINN step: 24
 ms on threads, 12 ms with a worker; the CNN step 52 -> 48 ms).
 
+The cost model below cannot see every cost of a split (hand-offs, smaller products,
+the GIL), so jit times the split against the whole program on its first calls and
+keeps the faster (``faster_program.py``).
+
 One round suffices for a plain training step. Batch norm needs a round per statistic
 (the mean, then the variance of the centred values, then the sums of its backward
 pass), and a GAN step that updates the discriminator and then differentiates through

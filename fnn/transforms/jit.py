@@ -19,10 +19,11 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fnn import core
+from fnn import config, core
 from fnn.core import ShapedArray
 from fnn.jaxpr import ClosedJaxpr, trace_to_jaxpr
 from fnn.transforms import batch_split, codegen, passes
+from fnn.transforms.faster_program import FasterProgram
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "make_jaxpr", "Jitted"]
@@ -154,11 +155,13 @@ class Jitted:
             jaxpr, consts = passes.optimize(jaxpr, consts)
         name = _py_name(self._name)
         split = batch_split.plan_split(jaxpr, consts, codegen.compile_jaxpr, name)
-        if split is not None:
+        if split is None:
+            fn = codegen.compile_jaxpr(jaxpr, consts, name)
+        else:
             fn = split.run
             fn.source, fn.split = split.source, split
-        else:
-            fn = codegen.compile_jaxpr(jaxpr, consts, name)
+            if config.jit_split == "measure":
+                fn = FasterProgram(fn, codegen.compile_jaxpr(jaxpr, consts, name))
         return _Compiled(fn, jaxpr, consts, raw, out_store["tree"])
 
     def lower(self, *args, **kwargs) -> _Compiled:

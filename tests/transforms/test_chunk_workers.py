@@ -73,9 +73,11 @@ def _narrow_loss(w1, w2, x):
 def two_threads(monkeypatch):
     monkeypatch.setattr(batch_split, "MIN_MAPPED_ELEMENTS", 0)
     fnn.config.update("jit_threads", 2)
+    fnn.config.update("jit_split", "always")  # every call runs the split, untimed
     yield
     fnn.config.update("jit_threads", fnn.config.default_jit_threads())
     fnn.config.update("jit_fork_workers", "auto")
+    fnn.config.update("jit_split", "measure")
 
 
 def _executor_state(compiled) -> dict:
