@@ -79,12 +79,14 @@ the judge's confidence).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-# One BLAS thread unless the caller sets it (why: see cnn_classify.py).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Unlike the other examples, BLAS keeps every core: jit measures the GAN's step faster
+# whole than split over the batch (69 against 85-88 ms on 2 cores; 14 rounds of batch
+# norm), and run whole it is only parallel inside BLAS (91 ms with one BLAS thread).
+# Nothing else runs meanwhile (the judge trains first, see --judge-process): beside a
+# busy process, two BLAS threads spin-waiting for each other took the step to 247 ms.
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _shared, _gan_*
 
 import numpy as np  # noqa: E402
@@ -201,8 +203,9 @@ def make_discriminator(
     Column 0 is the logit of "real"; with ``info_codes = K > 0`` the other K columns are
     InfoGAN's recognition head Q (Chen et al. 2016): logits over the categorical latent
     code that generated an image, sharing every layer but the last with the
-    discriminator. With PacGAN's packs of m images (``make_train_step(pack=m)``) pass
-    ``info_codes = m * K``: K logits per packed image.
+    discriminator. With C continuous codes as well pass ``info_codes = K + C``: Q's
+    guesses of them follow the K logits. With PacGAN's packs of m images
+    (``make_train_step(pack=m)``) pass ``m * (K + C)``: one such group per packed image.
 
     Batch norm after the second convolution only (DCGAN: not on the input layer);
     ``mbstd`` appends :func:`minibatch_stddev` before the last layer; ``hidden > 0``
@@ -262,12 +265,19 @@ def pack_images(images, pack: int):
 
 
 def make_latent_sampler(
-    latent_dim: int, modes: int = 0, spread: float = 1.0, key=None, codes: int = 0
+    latent_dim: int,
+    modes: int = 0,
+    spread: float = 1.0,
+    key=None,
+    codes: int = 0,
+    continuous: int = 0,
 ):
-    """``draw(key, n) -> (n, latent_dim + codes)`` latent vectors.
+    """``draw(key, n) -> (n, latent_dim + continuous + codes)`` latent vectors.
 
     With ``codes = K > 0`` the last K entries are a one-hot categorical code drawn
-    uniformly (InfoGAN's c; see ``make_train_step``). The first ``latent_dim`` are
+    uniformly (InfoGAN's c; see ``make_train_step``), and with ``continuous = C > 0``
+    the C entries before them are continuous codes drawn uniformly from [-1, 1]
+    (InfoGAN's c2, c3: slant and width on MNIST). The first ``latent_dim`` are
     N(0, I), or with ``modes > 0``
     a mixture of that many unit Gaussians with equal weights and fixed random centres
     ``spread * N(0, I)`` (drawn from ``key``), in the manner of DeLiGAN (Gurumurthy et
@@ -284,12 +294,17 @@ def make_latent_sampler(
     def draw(k, n):
         if codes:
             k, k_code = fnn.random.split(k)
+        if continuous:
+            k, k_cont = fnn.random.split(k)
         if centres is None:
             z = fnn.random.normal(k, (n, latent_dim))
         else:
             k_mode, k_noise = fnn.random.split(k)
             which = fnn.random.randint(k_mode, (n,), 0, modes)
             z = centres[which] + fnn.random.normal(k_noise, (n, latent_dim))
+        if continuous:
+            cont = fnn.random.uniform(k_cont, (n, continuous), minval=-1.0, maxval=1.0)
+            z = fnp.concatenate([z, cont.astype(z.dtype)], axis=1)
         if codes:
             code = fnn.random.randint(k_code, (n,), 0, codes)
             z = fnp.concatenate([z, nn.one_hot(code, codes, dtype=z.dtype)], axis=1)
@@ -371,6 +386,8 @@ def make_train_step(
     r1: float = 0.0,
     info_codes: int = 0,
     info_weight: float = 1.0,
+    info_continuous: int = 0,
+    info_continuous_weight: float = 0.1,
     pack: int = 1,
 ):
     """The jitted step: one discriminator update, then one generator update.
@@ -390,17 +407,33 @@ def make_train_step(
     cross-entropy to their losses (a lower bound on the mutual information between code
     and image), so that every code comes to draw a kind of image of its own. The
     reported losses then include that term; ``stats["info_loss"]`` is the term alone.
+    ``info_continuous = C > 0`` adds C continuous codes (the C latent entries before the
+    one-hot one, uniform in [-1, 1]): Q guesses them too (the C outputs after its K
+    logits, a Gaussian's mean), adding ``info_continuous_weight`` times the mean squared
+    error to the term. InfoGAN's MNIST model has two (slant and width), which keeps the
+    categorical code from spending values on a digit's styles.
 
     ``pack = m > 1`` is PacGAN (Lin et al. 2018): the discriminator judges m images at a
     time, stacked as channels, all real or all generated (its input has m channels and
     its Q head m * K logits, K per image). A generator that draws some digit too often
     makes packs that repeat it, which real packs seldom do. The batch must divide by m.
     """
+    if info_continuous and not info_codes:
+        raise ValueError(
+            f"info_continuous={info_continuous} needs info_codes > 0 (got {info_codes}): "
+            "Q's guesses of the continuous codes follow its code logits"
+        )
     bce = nn.sigmoid_binary_cross_entropy
 
+    n_q = info_codes + info_continuous  # Q's outputs per image
+
     def info_loss(fake_logits, codes):
-        q_logits = fnp.reshape(fake_logits[:, 1:], (-1, info_codes))  # one row per image
-        return fnp.mean(nn.softmax_cross_entropy(q_logits, codes))
+        q = fnp.reshape(fake_logits[:, 1:], (-1, n_q))  # one row per image
+        value = fnp.mean(nn.softmax_cross_entropy(q[:, :info_codes], codes[:, info_continuous:]))
+        if info_continuous:
+            error = q[:, info_codes:] - codes[:, :info_continuous]
+            value = value + info_continuous_weight * fnp.mean(error * error)
+        return value
 
     def d_losses(real_logits, fake_logits):
         if loss == "hinge":
@@ -430,7 +463,7 @@ def make_train_step(
             return gen.apply(params, z, state=g_state, train=True)
 
         fake, g_vjp, g_state = fnn.vjp(generate, g_params, has_aux=True)
-        codes = z[:, z.shape[1] - info_codes :] if info_codes else None
+        codes = z[:, z.shape[1] - n_q :] if info_codes else None  # continuous, one-hot
 
         # Discriminator: real -> 1, fake -> 0 (fake is a constant here); Q learns codes.
         def d_loss_fn(params):
@@ -594,6 +627,18 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--info-weight", type=float, default=1.0, help="InfoGAN: weight of Q's cross-entropy"
     )
+    parser.add_argument(
+        "--info-continuous",
+        type=int,
+        default=0,
+        help="InfoGAN: continuous codes, uniform in [-1, 1] (needs --info-codes > 0)",
+    )
+    parser.add_argument(
+        "--info-continuous-weight",
+        type=float,
+        default=0.1,
+        help="InfoGAN: weight of Q's squared error on the continuous codes",
+    )
     # Off by default. --pack 2 with the 20 codes (14 epochs, seed 0, beside another run):
     # quality 44.7, 50.8, 56.7, 64.1, 69.6, 71.3, 73.1, 77.6, 76.6, 80.1, 82.4, 84.0,
     # 84.4, 86.7 % (target 90 %: not met), coverage 8.2-14.0 % (met; ones 14 % against
@@ -660,8 +705,9 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--judge-process",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="train the judge in a second process, alongside the GAN (default: if 2+ CPUs)",
+        default=False,
+        help="train the judge in a second process, alongside the GAN (run with "
+        "OPENBLAS_NUM_THREADS=1 then: the two would oversubscribe the cores)",
     )
 
 
@@ -673,19 +719,18 @@ def run(args: argparse.Namespace) -> dict:
         raise SystemExit(
             f"--pack {args.pack}: the batch size ({args.batch_size}) must be a multiple of it"
         )
+    if args.info_continuous and not args.info_codes:
+        raise SystemExit(f"--info-continuous {args.info_continuous} needs --info-codes > 0")
     if args.quick:
         args.epochs = min(args.epochs, 2)
         args.judge_epochs = min(args.judge_epochs, 2)
     out = prepare_out(args.out)
     machine_before = machine_info()
     background = args.judge_process
-    if background is None:
-        background = (
-            len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
-        )
 
     with timer() as total:
-        # Started first: the judge trains in a second process while the GAN trains.
+        # Started first: with --judge-process the judge trains in a second process while
+        # the GAN trains; else at the first judgement, in this process.
         judges = JudgeSource(
             data_dir=args.data_dir,
             quick=args.quick,
@@ -707,9 +752,13 @@ def run(args: argparse.Namespace) -> dict:
         arch = {"mlp": args.g_mlp, "refine": args.g_refine}
         gen = make_generator(args.g_width, args.batch_norm, **arch)
         disc = make_discriminator(
-            args.d_width, args.d_batch_norm, args.mbstd, args.d_hidden, args.pack * args.info_codes
+            args.d_width,
+            args.d_batch_norm,
+            args.mbstd,
+            args.d_hidden,
+            args.pack * (args.info_codes + args.info_continuous),
         )
-        z_size = args.latent_dim + args.info_codes
+        z_size = args.latent_dim + args.info_continuous + args.info_codes
         g_params = gen.init(g_key, (1, z_size))
         g_state = gen.init_state((1, z_size))
         d_params = disc.init(d_key, (1, 28, 28, args.pack))
@@ -736,6 +785,8 @@ def run(args: argparse.Namespace) -> dict:
             r1=args.r1,
             info_codes=args.info_codes,
             info_weight=args.info_weight,
+            info_continuous=args.info_continuous,
+            info_continuous_weight=args.info_continuous_weight,
             pack=args.pack,
         )
         sample = make_sampler(args.g_width, args.batch_norm, **arch)
@@ -746,6 +797,7 @@ def run(args: argparse.Namespace) -> dict:
             args.latent_spread,
             fnn.random.fold_in(g_key, 7),
             codes=args.info_codes,
+            continuous=args.info_continuous,
         )
         z_eval = balanced_codes(draw_latents(eval_key, NUM_EVAL), args.info_codes)
 

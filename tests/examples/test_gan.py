@@ -190,6 +190,38 @@ def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan, pack):
         assert any(moved)
 
 
+def test_continuous_codes_add_qs_squared_error(gan):
+    # Two continuous codes before a one-hot code of 3, packs of 2: Q's outputs per image
+    # are 3 logits, then 2 guesses of the continuous codes.
+    k, c, dim, pack, weight = 3, 2, 10, 2, 0.5
+    gen = gan.make_generator(8)
+    disc = gan.make_discriminator(8, hidden=16, info_codes=pack * (k + c))
+    g_params = gen.init(fnn.random.key(0), (1, dim + c + k))
+    g_state = gen.init_state((1, dim + c + k))
+    d_params = disc.init(fnn.random.key(1), (1, 28, 28, pack))
+    z = np.asarray(gan.make_latent_sampler(dim, codes=k, continuous=c)(fnn.random.key(2), 8))
+    assert z.shape == (8, dim + c + k)
+    assert np.abs(z[:, dim : dim + c]).max() <= 1.0 and z[:, dim : dim + c].std() > 0.3
+    np.testing.assert_array_equal(z[:, dim + c :].sum(axis=1), 1.0)
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    g_opt, d_opt = fnn.optim.adam(2e-4, b1=0.5), fnn.optim.adam(2e-4, b1=0.5)
+    step = gan.make_train_step(
+        gen, disc, g_opt, d_opt, info_codes=k, info_continuous=c,
+        info_continuous_weight=weight, pack=pack,
+    )  # fmt: skip
+    g = (g_params, g_state, g_opt.init(g_params), g_params)
+    _, _, stats = step(g, (d_params, d_opt.init(d_params)), real, z, 0)
+    fake = np.asarray(gen.apply(g_params, z, state=g_state, train=True)[0])
+    packed = np.concatenate([fake[j::pack] for j in range(pack)], axis=-1)
+    q = np.asarray(gan.discriminate(disc, d_params, packed), np.float64)[:, 1:].reshape(8, k + c)
+    logits = q[:, :k] - q[:, :k].max(axis=1, keepdims=True)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    cross_entropy = -np.mean(np.sum(z[:, dim + c :] * log_probs, axis=1))
+    squared_error = np.mean((q[:, k:] - z[:, dim : dim + c]) ** 2)
+    expected = cross_entropy + weight * squared_error
+    assert float(stats["info_loss"]) == pytest.approx(expected, rel=1e-4)
+
+
 def test_pack_images_stacks_consecutive_images_as_channels(gan):
     images = np.random.default_rng(0).standard_normal((6, 4, 5, 1)).astype(np.float32)
     packed = np.asarray(gan.pack_images(images, 3))
