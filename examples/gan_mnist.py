@@ -1,18 +1,20 @@
-"""A DCGAN on MNIST (Goodfellow et al. 2014; Radford et al. 2016) with an InfoGAN code,
+"""A DCGAN on MNIST (Goodfellow et al. 2014; Radford et al. 2016) with InfoGAN codes,
 judged by a ConvNet.
 
-Generator: ``(z (100), c (20)) -> Dense 1024 -> BatchNorm -> ReLU -> Dense 7x7x(2w) ->
-BatchNorm -> ReLU -> ConvTranspose w, 4x4, stride 2 (14x14) -> BatchNorm -> ReLU ->
-ConvTranspose 1, 4x4, stride 2 (28x28) -> tanh``, w = 32, with z Gaussian and c a
-one-hot code drawn uniformly. Discriminator: ``Conv d, 4x4, stride 2 -> leaky ReLU(0.2)
--> Conv 2d, 4x4, stride 2 -> leaky ReLU(0.2) -> Dense 128 -> leaky ReLU(0.2) -> Dense
-1 + 20``, d = 32: a logit of "real" and InfoGAN's recognition head Q (Chen et al.
-2016), 20 logits guessing c from the image. DCGAN's guidelines: strided (transposed)
+Generator: ``(z (100), s (2), c (20)) -> Dense 1024 -> BatchNorm -> ReLU -> Dense
+7x7x(2w) -> BatchNorm -> ReLU -> ConvTranspose w, 4x4, stride 2 (14x14) -> BatchNorm ->
+ReLU -> ConvTranspose 1, 4x4, stride 2 (28x28) -> tanh``, w = 32, with z Gaussian, s
+two continuous codes uniform in [-1, 1] and c a one-hot code drawn uniformly.
+Discriminator: ``Conv d, 4x4, stride 2 -> leaky ReLU(0.2) -> Conv 2d, 4x4, stride 2 ->
+leaky ReLU(0.2) -> Dense 128 -> leaky ReLU(0.2) -> Dense 1 + 20 + 2``, d = 32: a logit
+of "real" and InfoGAN's recognition head Q (Chen et al. 2016), 20 logits guessing c
+and 2 guesses of s from the image. DCGAN's guidelines: strided (transposed)
 convolutions instead of pooling, batch norm in the generator, ReLU in the generator and
 leaky ReLU in the discriminator, tanh output, Adam(b1=0.5), images in [-1, 1].
-Departures, each measured (see the comments at the flags): the categorical code and
-its mutual-information term (the largest gain: every code comes to draw one kind of
-digit, so fewer samples fall between two), the Dense 128 layer in the discriminator,
+Departures, each measured (see the comments at the flags): the codes and their
+mutual-information terms (the largest gain: every categorical code comes to draw one
+kind of digit, so fewer samples fall between two, while the continuous codes take the
+styles, so that no digit gets more codes than its share), the Dense 128 layer in the discriminator,
 the Dense 1024 "mapping" layer on z (StyleGAN's idea), lr 4e-4 instead of 2e-4, no
 batch norm in the discriminator, and sampling from an average of the generator's params.
 
@@ -24,10 +26,12 @@ exponential moving average of the generator's params (``--ema``; Yazici et al. 2
 as in ProGAN/StyleGAN/BigGAN), with batch-norm statistics measured on the sampled batch.
 ``--loss hinge``, ``--spectral-norm`` and ``--d-lr`` switch to the hinge loss, spectral
 normalisation of the discriminator and two learning rates (TTUR); ``--pack 2`` lets the
-discriminator judge images two at a time (PacGAN), ``--info-codes 0`` turns the code off.
+discriminator judge images two at a time (PacGAN), ``--info-codes 0 --info-continuous 0``
+turns the codes off.
 
-The samples are judged by a small ConvNet trained on real MNIST at the start of the
-run (``_gan_metrics.py``): after every epoch it labels 1,000 samples from fixed latent
+The samples are judged by a small ConvNet trained on real MNIST in this process at the
+first judgement (``_gan_metrics.py``; ``--judge-process`` trains it in a second process
+alongside the GAN, best with OPENBLAS_NUM_THREADS=1): after every epoch it labels 1,000 samples from fixed latent
 vectors and reports quality (share with confidence >= 0.9), coverage (share of each
 digit) and the Fréchet distance to the real test images in its penultimate features.
 
@@ -40,21 +44,24 @@ vectors every epoch), samples.png (final), loss.png (both losses per epoch),
 frechet.png (Fréchet distance and quality per epoch), metrics.json, and generator.npz
 (``{"params", "state"}``: the sampled generator's params and batch-norm statistics,
 written with ``fnn.train.save``; ``make_generator(...).apply(params, z, state=state)``
-draws digits in [-1, 1], z being 100 Gaussian numbers and a one-hot code of 20) and
-discriminator.npz.
+draws digits in [-1, 1], z being 100 Gaussian numbers, 2 uniform in [-1, 1] and a one-hot
+code of 20) and discriminator.npz.
 
-Measured (full run with the defaults, 14 epochs, seed 0, alone on 2 cores, fnn 31c40da):
-quality 91.3 % (target 90 %: met; 1,000 real test digits score 97.6 %), coverage
-5.3-16.7 % (target 5-15 %: NOT met, 16.7 % ones: three of the 20 codes draw ones, and
-twos have one code), Fréchet distance 709 (untrained) -> 72.7 -> 40.3 -> ... -> 8.9
-(epoch 10) -> 10.1 (real digits: 2.1), quality per epoch 45.7, 55.5, 63.2, 71.7, 73.4,
-78.2, 79.5, 81.0, 84.5, 85.9, 87.4, 87.8, 88.4, 91.3 %; 21.0 min wall (target 20: NOT
-met, 85-89 s per epoch against 68-70 s for the earlier default), 33.3 min CPU (judge
-included). A run beside another (same steps, a judge trained elsewhere) read 91.4 %.
+Measured (full run with the defaults, 14 epochs, seed 0, alone on 2 cores, fnn 1ce12b7
+with this default):
+quality 94.1 % (target 90 %: met; 1,000 real test digits score 97.3 %), coverage
+5.6-12.1 % per digit (target 5-15 %: met), Fréchet distance 706 (untrained) -> 70.2 ->
+35.7 -> ... -> 5.74 (epoch 9), then up to 7.65 (real digits: 1.98), quality per epoch 46.5, 59.2,
+64.8, 68.8, 72.6, 78.9, 81.3, 84.5, 87.0, 90.1, 91.3, 92.5, 92.7, 94.1 %; 17.3 min wall
+(target 20: met; 67-71 s per epoch, the step run whole with BLAS on both cores; the
+judge trained in 31 s), 34.3 min CPU. The same configuration with one BLAS thread, beside
+another run (a judge trained earlier): 92.3 %, 8.3-11.9 %, Fréchet 4.08.
 
 How the defaults came to be (seed 0, the judge of the defaults; quality after the epoch
-in brackets). The DCGAN with the mapping layer and a linear discriminator head levelled
-off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet 13-14, 14.3-15.5 min;
+in brackets). Before the continuous codes (fnn 31c40da): 91.3 % after 14 epochs but
+16.7 % ones (three of the 20 codes drew ones), 21.0 min with the step split over the
+batch (85-89 s per epoch). The DCGAN with the mapping layer and a linear discriminator
+head levelled off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet 13-14, 14.3-15.5 min;
 14 epochs 72.3-74.3 %). A Dense 128 layer before the logit alone: 66.0 (3), 70.3 (4),
 75.4 % (8), Fréchet 14.5, but twos at 4 % and nines at 16 %. With the InfoGAN code as
 well (in 14-epoch runs two at a time, so their times are not the full run's): 10 codes
@@ -627,10 +634,16 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--info-weight", type=float, default=1.0, help="InfoGAN: weight of Q's cross-entropy"
     )
+    # Two continuous codes (InfoGAN's MNIST model; 14 epochs, seed 0, one BLAS thread,
+    # beside another run): quality 69.4 (3), 74.6 (4), 79.8 (6), 88.1 (10), 92.3 % (14),
+    # coverage 8.3-11.9 %, Fréchet 4.08, against 20 codes alone 71.2 (4), 86.0 (10),
+    # 91.4 % (14) with 16.7 % ones and Fréchet 9.65: the continuous codes take the styles
+    # (slant, width), so no categorical code is spent on a second or third kind of one.
+    # With 10 codes: 76.8 (4), 88.4 (10), 89.9 % (14), but 15-19 % nines and 4.9 % twos.
     parser.add_argument(
         "--info-continuous",
         type=int,
-        default=0,
+        default=2,
         help="InfoGAN: continuous codes, uniform in [-1, 1] (needs --info-codes > 0)",
     )
     parser.add_argument(
@@ -639,7 +652,9 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         default=0.1,
         help="InfoGAN: weight of Q's squared error on the continuous codes",
     )
-    # Off by default. --pack 2 with the 20 codes (14 epochs, seed 0, beside another run):
+    # Off by default. With the 20 codes and no continuous code, 18 epochs (one BLAS thread,
+    # alone): 64.3 (4), 76.6 (8), 85.8 (14), 89.4 % (18), coverage 7.0-14.8 %, Fréchet
+    # 4.24, 21.9 min (mostly alone). --pack 2 with the 20 codes (14 epochs, seed 0, beside another run):
     # quality 44.7, 50.8, 56.7, 64.1, 69.6, 71.3, 73.1, 77.6, 76.6, 80.1, 82.4, 84.0,
     # 84.4, 86.7 % (target 90 %: not met), coverage 8.2-14.0 % (met; ones 14 % against
     # 16.7 % unpacked) and Fréchet distance 3.48 (9.65 unpacked; real digits 2.0), at
