@@ -37,8 +37,9 @@ SPLIT_MARGIN = 0.97
 
 
 class FasterProgram:
-    """A callable that times ``split`` and ``whole`` on its first
-    ``2 * BLOCKS * BLOCK_CALLS`` calls, then runs the faster. ``split`` is the batch split's run function, ``whole`` the plain program.
+    """A callable that times ``split`` (the batch split's run function) and ``whole``
+    (the plain program) on its first ``2 * BLOCKS * BLOCK_CALLS`` calls, then runs the
+    faster.
 
     Example:
         >>> import time
