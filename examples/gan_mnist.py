@@ -14,9 +14,10 @@ leaky ReLU in the discriminator, tanh output, Adam(b1=0.5), images in [-1, 1].
 Departures, each measured (see the comments at the flags): the codes and their
 mutual-information terms (the largest gain: every categorical code comes to draw one
 kind of digit, so fewer samples fall between two, while the continuous codes take the
-styles, so that no digit gets more codes than its share), the Dense 128 layer in the discriminator,
-the Dense 1024 "mapping" layer on z (StyleGAN's idea), lr 4e-4 instead of 2e-4, no
-batch norm in the discriminator, and sampling from an average of the generator's params.
+styles, so that no digit gets more codes than its share), the Dense 128 layer in the
+discriminator, the Dense 1024 "mapping" layer on z (StyleGAN's idea), lr 4e-4 instead
+of 2e-4, no batch norm in the discriminator, and sampling from an average of the
+generator's params.
 
 The two networks have their own params pytrees and optimizers; one jitted step updates
 both: the discriminator on a real and a generated batch, then the generator with the
@@ -31,9 +32,10 @@ turns the codes off.
 
 The samples are judged by a small ConvNet trained on real MNIST in this process at the
 first judgement (``_gan_metrics.py``; ``--judge-process`` trains it in a second process
-alongside the GAN, best with OPENBLAS_NUM_THREADS=1): after every epoch it labels 1,000 samples from fixed latent
-vectors and reports quality (share with confidence >= 0.9), coverage (share of each
-digit) and the Fréchet distance to the real test images in its penultimate features.
+alongside the GAN, best with OPENBLAS_NUM_THREADS=1): after every epoch it labels 1,000
+samples from fixed latent vectors and reports quality (share with confidence >= 0.9),
+coverage (share of each digit) and the Fréchet distance to the real test images in its
+penultimate features.
 
 Usage:
     python examples/gan_mnist.py                           # full run
@@ -48,11 +50,11 @@ draws digits in [-1, 1], z being 100 Gaussian numbers, 2 uniform in [-1, 1] and 
 code of 20) and discriminator.npz.
 
 Measured (full run with the defaults, 14 epochs, seed 0, alone on 2 cores, fnn 1ce12b7
-with this default):
-quality 94.1 % (target 90 %: met; 1,000 real test digits score 97.3 %), coverage
-5.6-12.1 % per digit (target 5-15 %: met), Fréchet distance 706 (untrained) -> 70.2 ->
-35.7 -> ... -> 5.74 (epoch 9), then up to 7.65 (real digits: 1.98), quality per epoch 46.5, 59.2,
-64.8, 68.8, 72.6, 78.9, 81.3, 84.5, 87.0, 90.1, 91.3, 92.5, 92.7, 94.1 %; 17.3 min wall
+with this default): quality 94.1 % (target 90 %: met; 1,000 real test digits score
+97.3 %), coverage 5.6-12.1 % per digit (target 5-15 %: met), Fréchet distance 706
+(untrained) -> 70.2 -> 35.7 -> ... -> 5.74 (epoch 9), then up to 7.65 (real digits:
+1.98), quality per epoch 46.5, 59.2, 64.8, 68.8, 72.6, 78.9, 81.3, 84.5, 87.0, 90.1,
+91.3, 92.5, 92.7, 94.1 %; 17.3 min wall
 (target 20: met; 67-71 s per epoch, the step run whole with BLAS on both cores; the
 judge trained in 31 s), 34.3 min CPU. The same configuration with one BLAS thread, beside
 another run (a judge trained earlier): 92.3 %, 8.3-11.9 %, Fréchet 4.08.
@@ -61,11 +63,11 @@ How the defaults came to be (seed 0, the judge of the defaults; quality after th
 in brackets). Before the continuous codes (fnn 31c40da): 91.3 % after 14 epochs but
 16.7 % ones (three of the 20 codes drew ones), 21.0 min with the step split over the
 batch (85-89 s per epoch). The DCGAN with the mapping layer and a linear discriminator
-head levelled off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet 13-14, 14.3-15.5 min;
-14 epochs 72.3-74.3 %). A Dense 128 layer before the logit alone: 66.0 (3), 70.3 (4),
-75.4 % (8), Fréchet 14.5, but twos at 4 % and nines at 16 %. With the InfoGAN code as
-well (in 14-epoch runs two at a time, so their times are not the full run's): 10 codes
-72.7 (3), 77.9 (4), 83.0 (6), 84.2 % (8), but two codes drew ones (20 % ones, 3 % twos;
+head levelled off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet
+13-14, 14.3-15.5 min; 14 epochs 72.3-74.3 %). A Dense 128 layer before the logit
+alone: 66.0 (3), 70.3 (4), 75.4 % (8), Fréchet 14.5, but twos at 4 % and nines at 16 %.
+With the InfoGAN code as well (in 14-epoch runs two at a time, so their times are not
+the full run's): 10 codes 72.7 (3), 77.9 (4), 83.0 (6), 84.2 % (8), but two codes drew ones (20 % ones, 3 % twos;
 a second seed: 78.9 % after 4 epochs, nines 16 %); 20 codes 71.2 (4), 81.5 (8), 86.0
 (10), 88.5 (13), 91.4 % (14), Fréchet 9.7; 15, 30 and 40 codes 72.2, 65.3 and 68.1 %
 (4). With a linear Q (no Dense 128), 10 codes read 71.0 % after 6 epochs: Q told the
@@ -92,8 +94,9 @@ from pathlib import Path
 # Unlike the other examples, BLAS keeps every core: jit measures the GAN's step faster
 # whole than split over the batch (69 against 85-88 ms on 2 cores; 14 rounds of batch
 # norm), and run whole it is only parallel inside BLAS (91 ms with one BLAS thread).
-# Nothing else runs meanwhile (the judge trains first, see --judge-process): beside a
-# busy process, two BLAS threads spin-waiting for each other took the step to 247 ms.
+# Nothing else runs meanwhile (the judge trains in this process, between epochs; see
+# --judge-process): beside a busy process, two BLAS threads spin-waiting for each
+# other took the step to 247 ms.
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _shared, _gan_*
 
 import numpy as np  # noqa: E402
@@ -422,7 +425,7 @@ def make_train_step(
 
     ``pack = m > 1`` is PacGAN (Lin et al. 2018): the discriminator judges m images at a
     time, stacked as channels, all real or all generated (its input has m channels and
-    its Q head m * K logits, K per image). A generator that draws some digit too often
+    its Q head m * (K + C) outputs, K + C per image). A generator that draws some digit too often
     makes packs that repeat it, which real packs seldom do. The batch must divide by m.
     """
     if info_continuous and not info_codes:
@@ -652,10 +655,10 @@ def add_gan_flags(parser: argparse.ArgumentParser) -> None:
         default=0.1,
         help="InfoGAN: weight of Q's squared error on the continuous codes",
     )
-    # Off by default. With the 20 codes and no continuous code, 18 epochs (one BLAS thread,
-    # alone): 64.3 (4), 76.6 (8), 85.8 (14), 89.4 % (18), coverage 7.0-14.8 %, Fréchet
-    # 4.24, 21.9 min (mostly alone). --pack 2 with the 20 codes (14 epochs, seed 0, beside another run):
-    # quality 44.7, 50.8, 56.7, 64.1, 69.6, 71.3, 73.1, 77.6, 76.6, 80.1, 82.4, 84.0,
+    # Off by default; measured before the continuous codes. --pack 2 with the 20 codes, 18
+    # epochs (one BLAS thread, mostly alone): 64.3 (4), 76.6 (8), 85.8 (14), 89.4 % (18),
+    # coverage 7.0-14.8 %, Fréchet 4.24, 21.9 min. In 14 epochs (seed 0, beside another
+    # run): quality 44.7, 50.8, 56.7, 64.1, 69.6, 71.3, 73.1, 77.6, 76.6, 80.1, 82.4, 84.0,
     # 84.4, 86.7 % (target 90 %: not met), coverage 8.2-14.0 % (met; ones 14 % against
     # 16.7 % unpacked) and Fréchet distance 3.48 (9.65 unpacked; real digits 2.0), at
     # ~13 % less CPU per epoch: the samples' mix of digits and styles is closer to the
