@@ -60,19 +60,19 @@ judge trained in 31 s), 34.3 min CPU. The same configuration with one BLAS threa
 another run (a judge trained earlier): 92.3 %, 8.3-11.9 %, Fréchet 4.08.
 
 How the defaults came to be (seed 0, the judge of the defaults; quality after the epoch
-in brackets). Before the continuous codes (fnn 31c40da): 91.3 % after 14 epochs but
-16.7 % ones (three of the 20 codes drew ones), 21.0 min with the step split over the
-batch (85-89 s per epoch). The DCGAN with the mapping layer and a linear discriminator
-head levelled off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet
-13-14, 14.3-15.5 min; 14 epochs 72.3-74.3 %). A Dense 128 layer before the logit
-alone: 66.0 (3), 70.3 (4), 75.4 % (8), Fréchet 14.5, but twos at 4 % and nines at 16 %.
-With the InfoGAN code as well (in 14-epoch runs two at a time, so their times are not
-the full run's): 10 codes 72.7 (3), 77.9 (4), 83.0 (6), 84.2 % (8), but two codes drew ones (20 % ones, 3 % twos;
-a second seed: 78.9 % after 4 epochs, nines 16 %); 20 codes 71.2 (4), 81.5 (8), 86.0
-(10), 88.5 (13), 91.4 % (14), Fréchet 9.7; 15, 30 and 40 codes 72.2, 65.3 and 68.1 %
-(4). With a linear Q (no Dense 128), 10 codes read 71.0 % after 6 epochs: Q told the
-codes apart by style. Packing images two at a time for the discriminator (``--pack``)
-kept coverage but cost quality (86.7 % after 14 epochs).
+in brackets). Before the continuous codes (fnn 31c40da): 91.3 % after 14 epochs but 16.7
+% ones (three of the 20 codes drew ones), 21.0 min with the step split over the batch
+(85-89 s per epoch). The DCGAN with the mapping layer and a linear discriminator head
+levelled off near 72 % (12 epochs: 71.3-71.6 %, coverage 7.7-13.4 %, Fréchet 13-14,
+14.3-15.5 min; 14 epochs 72.3-74.3 %). A Dense 128 layer before the logit alone: 66.0
+(3), 70.3 (4), 75.4 % (8), Fréchet 14.5, but twos at 4 % and nines at 16 %. With the
+InfoGAN code as well (in 14-epoch runs two at a time, so their times are not the full
+run's): 10 codes 72.7 (3), 77.9 (4), 83.0 (6), 84.2 % (8), but two codes drew ones (20 %
+ones, 3 % twos; a second seed: 78.9 % after 4 epochs, nines 16 %); 20 codes 71.2 (4),
+81.5 (8), 86.0 (10), 88.5 (13), 91.4 % (14), Fréchet 9.7; 15, 30 and 40 codes 72.2, 65.3
+and 68.1 % (4). With a linear Q (no Dense 128), 10 codes read 71.0 % after 6 epochs: Q
+told the codes apart by style. Packing images two at a time for the discriminator
+(``--pack``) kept coverage but cost quality (86.7 % after 14 epochs).
 
 Sampling-time selection, measured on the generator of the earlier default (no code or
 Dense 128; fnn e314cdd, quality 71.4 %) and not adopted: the unsure samples are not in
