@@ -38,9 +38,7 @@ def _openblas_core() -> str | None:
     """The core type OpenBLAS chose at run time (e.g. SkylakeX), if it says."""
     import ctypes
 
-    from fnn._blas_threads import loaded_openblas
-
-    for lib in loaded_openblas():
+    for lib in _loaded_openblas():
         for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_",
                      "openblas_get_corename"):  # fmt: skip
             fn = getattr(lib, name, None)
@@ -48,6 +46,26 @@ def _openblas_core() -> str | None:
                 fn.restype = ctypes.c_char_p
                 return fn().decode()
     return None
+
+
+def _loaded_openblas() -> list:
+    """The OpenBLAS libraries loaded in this process (numpy's first), opened by ctypes."""
+    import ctypes
+
+    import numpy  # noqa: F401  (loads its BLAS)
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:
+        return []
+    libs = []
+    for path in sorted(paths):
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError:
+            continue
+    return libs
 
 
 def version(module: str) -> str | None:

@@ -9,10 +9,11 @@ Example:
     Array([0., 2., 4.], dtype=float32)
 """
 
-from fnn import _malloc, config, lax, numpy, random, tree_util
+from fnn import config, lax, numpy, random, tree_util
 from fnn import core as _core
 from fnn.array import Array
 from fnn.core import ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
+from fnn._malloc import tune_malloc
 from fnn.jaxpr import ClosedJaxpr
 from fnn.lax import stop_gradient
 from fnn.transforms.autodiff import (
@@ -30,5 +31,4 @@ from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jit import jit, make_jaxpr
 
 __version__ = "0.1.0"
-_malloc.tune_malloc()  # large temporaries reused, not page-faulted per call (see _malloc.py)
 from fnn import pde  # noqa: E402  (last: fnn.pde uses the names above)

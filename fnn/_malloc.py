@@ -8,15 +8,14 @@ measured on the benchmark MLP step, eager took 7.7 ms with glibc's defaults and 
 with temporaries up to 64 MiB served from the heap (2 cores, otherwise idle).
 PyTorch and JAX keep such memory in their own caching allocators; this is ours.
 
-Applied once at import when glibc is present; ``FNN_MALLOC_TUNING=0`` in the environment
-leaves the allocator alone. Freed memory up to the trim threshold stays in the process.
+This changes the allocator of the whole process (freed memory up to the trim threshold
+stays in it, so its resident size grows), so fnn never does it on its own: a program
+that wants it calls :func:`fnn.tune_malloc` once, as it would set a BLAS thread count.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import os
 
 __all__ = ["tune_malloc"]
 
@@ -27,20 +26,19 @@ TRIM_THRESHOLD = 256 * 2**20
 
 
 def tune_malloc() -> bool:
-    """Raise glibc's mmap and trim thresholds; True if applied.
+    """Raise glibc's mmap and trim thresholds for this whole process; True if applied.
+
+    Opt-in: large numpy temporaries are then reused from the heap instead of being
+    mapped and page-faulted on every use, at the cost of a larger resident size.
+    Returns False (and changes nothing) where the C library is not glibc.
 
     Example:
-        >>> tune_malloc() in (True, False)
+        >>> import fnn
+        >>> fnn.tune_malloc() in (True, False)  # doctest: +SKIP
         True
     """
-    if os.environ.get("FNN_MALLOC_TUNING", "1") == "0":
-        return False
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded
     except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -38,33 +38,22 @@ def default_jit_threads() -> int:
 
 jit_threads = default_jit_threads()
 
-# Whether a batch-split program may run chunks in forked worker processes
-# (fnn/transforms/chunk_workers.py): "auto" where the program allows it (Linux, one chunk
-# round, no JAX in the process), "never" keeps threads. Read when a program is compiled;
-# FNN_JIT_FORK_WORKERS sets the default.
-FORK_WORKER_MODES = ("auto", "never")
-jit_fork_workers = os.environ.get("FNN_JIT_FORK_WORKERS") or "auto"
-
-# Whether a program with a batch split runs it: "measure" times the split and the whole
-# program on its first calls and keeps the faster (fnn/transforms/faster_program.py);
-# "always" runs every split found (no timing in the choice). Read when a program is
-# compiled; FNN_JIT_SPLIT sets the default.
-SPLIT_MODES = ("measure", "always")
-jit_split = os.environ.get("FNN_JIT_SPLIT") or "measure"
+# Whether jit checks every compiled program against the eager impls as it runs
+# (fnn/transforms/jit_check.py): slow, for tests and debugging. Read when a program is
+# compiled; FNN_JIT_CHECK=1 sets the default.
+jit_check = os.environ.get("FNN_JIT_CHECK", "0") not in ("", "0")
 
 _OPTIONS = {
     "enable_x64": "x64_enabled",
     "jit_arena_mb": "jit_arena_mb",
     "jit_threads": "jit_threads",
-    "jit_fork_workers": "jit_fork_workers",
-    "jit_split": "jit_split",
+    "jit_check": "jit_check",
 }
 
 
 def update(name: str, value) -> None:
     """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float),
-    ``"jit_threads"`` (int), ``"jit_fork_workers"`` ("auto" or "never") or
-    ``"jit_split"`` ("measure" or "always").
+    ``"jit_threads"`` (int) or ``"jit_check"`` (bool).
 
     Example:
         >>> update("jit_arena_mb", 0)     # jit allocates every temporary afresh
@@ -73,16 +62,12 @@ def update(name: str, value) -> None:
     if name not in _OPTIONS:
         known = ", ".join(repr(k) for k in _OPTIONS)
         raise ValueError(f"fnn.config.update: unknown option {name!r}; known: {known}")
-    if name == "enable_x64":
+    if name in ("enable_x64", "jit_check"):
         value = bool(value)
     elif name == "jit_threads":
         if int(value) != value or value < 1:
             raise ValueError(f"fnn.config.update: jit_threads must be an integer >= 1, got {value}")
         value = int(value)
-    elif name in ("jit_fork_workers", "jit_split"):
-        modes = FORK_WORKER_MODES if name == "jit_fork_workers" else SPLIT_MODES
-        if value not in modes:
-            raise ValueError(f"fnn.config.update: {name} must be one of {modes}, got {value!r}")
     else:
         value = float(value)
         if value < 0:

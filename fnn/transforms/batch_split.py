@@ -11,14 +11,10 @@ optimized jaxpr and splits the program into parts run in turn:
   returns *partial* results of the reductions over the batch, which are combined before
   the next segment; per-example values a later round needs stay with their chunk.
 
-A program of one chunk round whose chunks return only reductions runs the chunks of
-every thread but the first in forked worker processes instead (``chunk_workers.py``):
-numpy calls on several threads wait for each other's GIL hand-overs (the PINN step: 24
-ms on threads, 12 ms with a worker; the CNN step 52 -> 48 ms).
-
-The cost model below cannot see every cost of a split (hand-offs, smaller products,
-the GIL), so jit times the split against the whole program on its first calls and
-keeps the faster (``faster_program.py``).
+Everything runs in the calling process: the library never forks its caller. Whether
+to split, and into which chunks, is decided by the cost model below from the program's
+shapes alone, never by timing, and the chunks' partial reductions are combined in a
+fixed order: the same program on the same inputs gives the same bits on every run.
 
 One round suffices for a plain training step. Batch norm needs a round per statistic
 (the mean, then the variance of the centred values, then the sums of its backward
@@ -42,7 +38,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,9 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from fnn import _blas_threads, config, core
+from fnn import config, core
 from fnn.jaxpr import Jaxpr, Literal, Var, trace_to_jaxpr
-from fnn.transforms import chunk_workers
 from fnn.transforms.split_rules import Mapped, Partial, Unsplittable, elementwise_prims, rule_for
 
 __all__ = ["plan_split", "SplitProgram", "describe"]
@@ -67,10 +61,6 @@ MIN_MAPPED_ELEMENTS = 1 << 22
 # Aim for chunks whose largest intermediate is about this many bytes (cache-sized).
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 MAX_CHUNKS_PER_THREAD = 4
-# With forked chunk workers (no GIL between the two halves) smaller chunks pay: the
-# benchmark cnn step in 16 chunks of 8 images 51.4-52.2 ms against 52.3-53.8 in 8 of 16
-# (five A/B pairs, every one in favour), while on threads 16 chunks took 57 ms.
-MAX_CHUNKS_PER_WORKER = 8
 # At most this many rows per chunk of a program whose per-row values are narrow (the
 # PINN's points, 20 units wide): OpenBLAS's small-matrix kernel takes a column-major
 # (M, 20) @ (20, 20) product only up to M * 400 = 10**6 multiply-adds, twice as fast
@@ -364,9 +354,7 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
                         part.inputs.append(x)
                 elif (x, sl) not in part.uses:
                     part.uses.append((x, sl))
-    specs = _worker_specs(jaxpr, a, parts, threads)
-    per_thread = MAX_CHUNKS_PER_THREAD if specs is None else MAX_CHUNKS_PER_WORKER
-    sizes = _chunk_sizes(a, threads, per_thread)
+    sizes = _chunk_sizes(a, threads, MAX_CHUNKS_PER_THREAD)
     sources = []
     for part in parts:
         if not part.eqns:
@@ -384,7 +372,7 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
             )
             part.fns[None] = fn
             sources.append(fn.source)
-    run = _executor(jaxpr, a, parts, sizes, threads, const_env, specs)
+    run = _executor(jaxpr, a, parts, sizes, threads, const_env)
     inner = [
         f.split for p in parts if not p.is_chunk for f in p.fns.values() if hasattr(f, "split")
     ]
@@ -466,12 +454,11 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 _COMBINE = {"add": np.add, "max": np.maximum, "min": np.minimum}
 
 
-def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, const_env: dict, specs):
-    """The split program's run function; ``specs``: :func:`_worker_specs`' answer."""
+def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, const_env: dict):
+    """The split program's run function."""
     bounds = np.cumsum([0, *sizes]).tolist()
     n_chunks = len(sizes)
     invars = list(jaxpr.invars)
-    blas = _blas_threads.controller()
     # Per chunk round: how to read each input (a cut argument or a carry) and each
     # output (kept with its chunk, or combined into a global value).
     steps = []
@@ -501,16 +488,16 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
         lo, hi = bounds[k] * sl.unit, bounds[k + 1] * sl.unit
         return x[(slice(None),) * sl.axis + (slice(lo, hi),)]
 
-    # Each pool thread runs a contiguous run of chunks and combines their reductions as
-    # they come, so the main thread combines one partial per thread, not one per chunk
-    # (the benchmark cnn's dense-layer gradient is 1.6 MB per chunk, 8 chunks).
+    # Each pool thread runs a fixed, contiguous run of chunks and combines their
+    # reductions in chunk order; the partials of the threads are then combined in thread
+    # order. Which thread finishes first never changes the order of the sums, so a
+    # program gives the same bits on every run.
     per_thread = [
         range(n_chunks * t // threads, n_chunks * (t + 1) // threads) for t in range(threads)
     ]
 
-    def run_round(part, reads, carried, combined, args, env, carries, only=None):
-        """Run the chunk round on the pool and combine into ``env``; with ``only``, run
-        those chunks on this thread and return their reductions' sums instead."""
+    def run_round(part, reads, carried, combined, args, env, carries):
+        """Run the chunk round on the pool and combine its reductions into ``env``."""
 
         def one(k):
             vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in reads]
@@ -530,117 +517,22 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                     combine(total, r[j], out=total)
             return totals
 
-        # One BLAS thread per chunk while the chunks share the cores (see _blas_threads).
-        prev = blas.get() if blas is not None else 1
-        if prev > 1:
-            blas.set(1)
-        try:
-            if only is not None:
-                return run_chunks(only)
-            # The pool is looked up per call: a forked child gets a fresh one.
-            partials = [t for t in _pool(threads).map(run_chunks, per_thread) if t is not None]
-        finally:
-            if prev > 1:
-                blas.set(prev)
-        combine_into(env, combined, partials)
-
-    def combine_into(env, combined, partials):
-        """Each reduction's partial sums (one list per thread or worker) combined into
-        the first, which goes into ``env``."""
+        # The pool is looked up per call: a forked child gets a fresh one.
+        partials = [t for t in _pool(threads).map(run_chunks, per_thread) if t is not None]
         for i, (_, v, combine) in enumerate(combined):
             total = partials[0][i]
             for other in partials[1:]:
                 combine(total, other[i], out=total)
             env[v] = total
 
-    # Forked workers (chunk_workers.py) where _worker_specs allows them.
-    rounds = [s for s in steps if s[0].is_chunk]
-    forkable = specs is not None
-    in_specs, out_specs = specs or ([], [])
-    workers: list = []  # the Workers, once forked
-
-    shared: list = []  # their SharedArrays, made just before the fork
-
-    def worker_chunks(t: int) -> bool:
-        """In worker ``t`` (1-based thread index): run the chunks of thread ``t`` on the
-        shared inputs and write their reductions' sums to its shared outputs."""
-        part, reads, carried, combined = rounds[0]
-        ins = shared[0].inputs
-        args: list = [None] * len(invars)
-        for (p, _), x in zip(reads, ins, strict=False):
-            args[p] = x
-        env = {v: x for (v, _), x in zip(part.uses, ins[len(reads) :], strict=True)}
-        totals = run_round(part, reads, carried, combined, args, env, None, per_thread[t])
-        if totals is None:
-            return False  # no chunks for this thread
-        for dst, src in zip(shared[0].outputs(t - 1), totals, strict=True):
-            np.copyto(dst, src)
-        return True
-
-    fork_failed: list = []
-
-    def workers_ready() -> bool:
-        """Whether the workers are there, forking them if need be (and allowed)."""
-        if workers and workers[0].owner != os.getpid():
-            workers.pop()._forget()  # this process is a fork of the workers' owner
-        if workers:
-            return True
-        if fork_failed or not chunk_workers.can_fork_more():
-            return False
-        try:
-            shared[:] = [chunk_workers.SharedArrays(in_specs, out_specs, threads - 1)]
-            workers.append(chunk_workers.Workers(worker_chunks, threads - 1))
-        except OSError as e:  # out of processes or memory: threads still work
-            fork_failed.append(e)
-            warnings.warn(
-                f"fnn.jit: could not fork chunk worker processes ({e}); this program runs "
-                "its chunks on threads",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return False
-        return True
-
-    def run_round_in_workers(part, reads, carried, combined, args, env):
-        ins = shared[0].inputs
-        for (p, _), dst in zip(reads, ins, strict=False):
-            np.copyto(dst, args[p])
-        for (v, _), dst in zip(part.uses, ins[len(reads) :], strict=True):
-            np.copyto(dst, env[v])
-        try:
-            for t in range(1, threads):
-                workers[0].send(t - 1, (t,))
-            mine = run_round(part, reads, carried, combined, args, env, None, per_thread[0])
-            wrote = [workers[0].receive(t - 1) for t in range(1, threads)]
-        except BaseException:
-            # A failed chunk or an interrupt may leave replies in the pipes: never let a
-            # later call read them. The next call forks fresh workers.
-            workers.pop().close()
-            raise
-        theirs = [shared[0].outputs(t - 1) for t in range(1, threads) if wrote[t - 1]]
-        combine_into(env, combined, [mine, *theirs])
-
-    # The workers serve one call at a time; a concurrent call runs on threads.
-    workers_busy = threading.Lock()
-
     def run(*args):
-        if not forkable or not workers_busy.acquire(blocking=False):
-            return run_steps(args, False)
-        try:
-            return run_steps(args, workers_ready())
-        finally:
-            workers_busy.release()
-
-    def run_steps(args, in_workers: bool):
         env = dict(const_env)  # constants cut per chunk are read from here
         env.update(
             (v, x) for v, x in zip(invars, args, strict=True) if not isinstance(a.info[v], Mapped)
         )
         carries = [{} for _ in range(n_chunks)]
         for part, reads, carried, combined in steps:
-            if part.is_chunk and in_workers:
-                run_round_in_workers(part, reads, carried, combined, args, env)
-            elif part.is_chunk:
+            if part.is_chunk:
                 run_round(part, reads, carried, combined, args, env, carries)
             else:
                 outs = part.fns[None](*[env[v] for v in part.inputs])
@@ -658,42 +550,7 @@ def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, cons
                 result.append(env[x])
         return result
 
-    run.forkable, run.workers = forkable, workers  # for tests and inspection
     return run
-
-
-def _worker_specs(jaxpr, a: _Analysis, parts: list[_Part], threads: int):
-    """``(in_specs, out_specs)``, the (shape, dtype) of the values shared with forked
-    chunk workers (the round's inputs, and each worker's reductions), or None when the
-    chunks run on threads: workers off or unavailable, more than one chunk round, chunks
-    with per-example outputs or reading anything but arguments, or shared values that
-    would outweigh an eighth of the per-example work."""
-    rounds = [p for p in parts if p.is_chunk and p.eqns]
-    if (
-        config.jit_fork_workers == "never"
-        or threads <= 1
-        or not chunk_workers.available()
-        or len(rounds) != 1
-    ):
-        return None
-    (part,) = rounds
-    invars = set(jaxpr.invars)
-    if any(isinstance(a.info[v], Mapped) for v in part.outputs):
-        return None  # per-example (carried) outputs
-    if any(v not in invars for v in part.inputs):
-        return None
-    in_specs = [_spec(v.aval) for v in part.inputs] + [_spec(v.aval) for v, _ in part.uses]
-    out_specs = [_spec(v.aval) for v in part.outputs if isinstance(a.info[v], Partial)]
-    shared_bytes = sum(
-        math.prod(shape) * dtype.itemsize for shape, dtype in in_specs + out_specs * (threads - 1)
-    )
-    if PARTIAL_SHARE * shared_bytes > 4 * a.mapped_elements:
-        return None
-    return in_specs, out_specs
-
-
-def _spec(aval) -> tuple[tuple[int, ...], np.dtype]:
-    return tuple(aval.shape), np.dtype(aval.dtype)
 
 
 def describe(program: SplitProgram) -> dict[str, Any]:

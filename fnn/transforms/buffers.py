@@ -141,7 +141,7 @@ def plan_buffers(
     (:func:`_column_major_slots`).
     """
     is_elementwise = is_elementwise or is_ufunc
-    plan = BufferPlan(donors=_donors(jaxpr, is_ufunc, is_view))
+    plan = BufferPlan(donors=_donors(jaxpr, is_ufunc, is_view, allocates))
     if max_arena_bytes <= 0:
         return plan
     groups = _alias_groups(jaxpr, plan.donors, is_view, allocates)
@@ -245,37 +245,48 @@ def _reads_column_major_well(eqn) -> bool:
     return name in _ROW_REDUCTIONS and tuple(eqn.params.get("axes", ())) == (0,)
 
 
-def _donors(jaxpr: Jaxpr, is_ufunc, is_view) -> dict[int, Var]:
+def _donors(jaxpr: Jaxpr, is_ufunc, is_view, allocates) -> dict[int, Var]:
     """For each ufunc equation, an input whose buffer can receive the output.
 
-    A buffer is reusable when it was allocated by this program (not an argument, a
-    constant, or a view of one), when no live value views it, and when this equation
-    is its last use; shapes and dtypes must match the output exactly.
+    A value may share memory with any buffer its lowering does not rule out: a view
+    with its first input's, a value of unknown provenance (an impl call, say) with
+    every input's, and only an allocating equation's output is a buffer of its own. A
+    buffer is reusable when this program allocated it (not an argument, a constant or
+    a literal), when the value donating it owns it alone, and when this equation is
+    the last to read any value that may see it; shapes and dtypes must match exactly.
     """
-    # Root buffer of each value: views share their source's root.
-    root: dict[Var, Var | None] = {}
+    # The buffers each value may see: None stands for memory the program does not own.
+    sees: dict = {}
     for v in jaxpr.invars + jaxpr.constvars:
-        root[v] = None  # not owned by the program
+        sees[v] = frozenset([None])
+
+    def seen_by(x):
+        return sees.get(x, frozenset([None])) if type(x) is Var else frozenset([None])
+
     for eqn in jaxpr.eqns:
         if is_view(eqn):
-            # A view of a literal (a broadcast constant) is read-only: nobody owns it.
-            src = eqn.inputs[0]
-            r = root.get(src) if type(src) is Var else None
+            shared = seen_by(eqn.inputs[0]) if eqn.inputs else frozenset()
             for o in eqn.out_binders:
-                root[o] = r
-        else:
+                sees[o] = shared
+        elif is_ufunc(eqn) or allocates(eqn):
             for o in eqn.out_binders:
-                root[o] = o
-    # Last use of each root buffer, through any of its views.
+                sees[o] = frozenset([o])
+        else:  # unknown: may return (a view of) any input, or fresh memory
+            shared = frozenset().union(*(seen_by(x) for x in eqn.inputs))
+            for o in eqn.out_binders:
+                sees[o] = shared | {o}
+    # Last read of each buffer, through any value that may see it.
     last_use: dict[Var, int] = {}
     for i, eqn in enumerate(jaxpr.eqns):
         for x in eqn.inputs:
-            if type(x) is Var and root.get(x) is not None:
-                last_use[root[x]] = i
+            for b in seen_by(x):
+                if b is not None:
+                    last_use[b] = i
     n = len(jaxpr.eqns)
     for x in jaxpr.outvars:
-        if type(x) is Var and root.get(x) is not None:
-            last_use[root[x]] = n  # outputs are never overwritten
+        for b in seen_by(x):
+            if b is not None:
+                last_use[b] = n  # outputs are never overwritten
     donors: dict[int, Var] = {}
     for i, eqn in enumerate(jaxpr.eqns):
         if not is_ufunc(eqn):
@@ -284,8 +295,8 @@ def _donors(jaxpr: Jaxpr, is_ufunc, is_view) -> dict[int, Var]:
         if out_aval.ndim == 0:
             continue  # numpy returns scalars for 0-d results: nothing to write into
         for x in eqn.inputs:
-            if type(x) is not Var or root.get(x) is not x:
-                continue
+            if type(x) is not Var or sees.get(x) != frozenset([x]):
+                continue  # not a buffer this value owns alone
             if last_use.get(x) != i or x.aval != out_aval:
                 continue
             if sum(1 for y in eqn.inputs if y is x) > 1:

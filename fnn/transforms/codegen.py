@@ -18,7 +18,7 @@ import numpy as np
 
 from fnn import config, core
 from fnn.jaxpr import Jaxpr, Literal, Var
-from fnn.transforms import buffers
+from fnn.transforms import buffers, jit_check
 
 __all__ = [
     "allocating_prims",
@@ -126,11 +126,22 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
     # Overflow to inf and 0/0 to nan are results, not errors (as in JAX): silence numpy.
     lines = [f"def {name}({', '.join(args)}{arena_arg}):", "  with _errstate(all='ignore'):"]
     ns["_errstate"] = np.errstate
+    checker = None
+    if config.jit_check:
+        declared = [
+            "view" if is_view(e) else "fresh" if allocates(e) else "unknown" for e in jaxpr.eqns
+        ]
+        checker = ns["_checker"] = jit_check.ProgramChecker(jaxpr, names, declared)
+        ns["_consts"] = [ns[names[v]] for v in jaxpr.constvars]
+        arena = "_S" if plan.slot_specs else "None"
+        lines.append(f"    _k = _checker.begin(_consts, [{', '.join(args)}], {arena})")
     for i, eqn in enumerate(jaxpr.eqns):
         outs = [fresh() for _ in eqn.out_binders]
         for v, o in zip(eqn.out_binders, outs, strict=True):
             names[v] = o
         ins = [ref(x) for x in eqn.inputs]
+        if checker is not None:
+            lines.append(f"    _k.pre({i}, [{', '.join(ins)}])")
         prim = eqn.primitive
         target = ", ".join(outs) + ("," if prim.multiple_results and len(outs) == 1 else "")
         out_buf = f"_S[{plan.slots[i]}]" if i in plan.slots else None
@@ -151,7 +162,11 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
             pkey = fresh("params")
             ns[pkey] = eqn.params
             lines.append(f"    {target} = {key}({', '.join(ins)}, **{pkey})")
+        if checker is not None:
+            lines.append(f"    _k.post({i}, [{', '.join(outs)}])")
     outs = [ref(x) for x in jaxpr.outvars]
+    if checker is not None:
+        lines.append(f"    _k.end([{', '.join(outs)}])")
     lines.append(f"    return [{', '.join(outs)}]")
     lines = lines[:2] + ["  " + line for line in lines[2:]]
     src = "\n".join(lines)

@@ -22,10 +22,8 @@ def split_everything(monkeypatch):
     monkeypatch.setattr(batch_split, "MIN_MAPPED_ELEMENTS", 0)
     monkeypatch.setattr(batch_split, "TARGET_CHUNK_BYTES", 1024)  # several chunks per thread
     fnn.config.update("jit_threads", 2)
-    fnn.config.update("jit_split", "always")  # every call runs the split, untimed
     yield
     fnn.config.update("jit_threads", fnn.config.default_jit_threads())
-    fnn.config.update("jit_split", "measure")
 
 
 def run_both(f, *args):
