@@ -2,7 +2,9 @@
 
 The file is streamed into a temporary file in the destination folder, checked, then
 renamed over the destination: a reader never sees a half-written or unverified file,
-and an interrupted download leaves nothing behind under the real name.
+and an interrupted download (any exception, Ctrl-C or SystemExit included) removes its
+temporary file and leaves nothing under the real name. Files get mode 0o666 less the
+umask, like any file the user creates.
 
 Example:
     >>> from fnn.data.download import download
@@ -12,16 +14,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
+
+from fnn.train._atomic import atomic_write_bytes, create_temp
 
 from .errors import DatasetError, DownloadError
 
@@ -99,15 +103,20 @@ def _fetch(url, dest: Path, verify, timeout, stream) -> None:
     # Connect before creating anything, so an offline attempt leaves no empty folders.
     with _urlopen(url, timeout=timeout) as resp:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
+        tmp = None
         try:
+            # Mode 0o666 less the umask, like any file the user creates (not mkstemp's 0600).
+            fd, tmp_name = create_temp(dest, suffix=".part")
+            tmp = Path(tmp_name)
             _copy(resp, fd, dest.name, stream)
             if verify is not None:
                 verify(tmp)
             os.replace(tmp, dest)  # atomic on POSIX and Windows within one folder
         finally:
-            tmp.unlink(missing_ok=True)
+            # Also on KeyboardInterrupt/SystemExit; after the rename the name is gone.
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
 
 def _copy(resp, fd: int, name: str, stream) -> None:
@@ -119,6 +128,8 @@ def _copy(resp, fd: int, name: str, stream) -> None:
         for chunk in iter(lambda: resp.read(_CHUNK), b""):
             out.write(chunk)
             progress.update(len(chunk))
+        out.flush()
+        os.fsync(out.fileno())  # on disk before it is renamed over the destination
     progress.close()
     if total is not None and progress.done != total:
         raise DatasetError(f"{name}: connection closed after {progress.done} of {total} bytes")
@@ -133,17 +144,13 @@ def _reason(e: BaseException) -> str:
 def write_atomic(dest: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``dest`` through a temporary file renamed into place.
 
+    The folder is created if needed; see :func:`fnn.train._atomic.atomic_write`.
+
     Example:
         >>> write_atomic("/tmp/fnn-example.bin", b"abc")  # doctest: +SKIP
         PosixPath('/tmp/fnn-example.bin')
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp_name, dest)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    atomic_write_bytes(dest, data)
     return dest

@@ -164,8 +164,11 @@ def save(path: str | os.PathLike, params: Any) -> None:
     """Write a pytree of arrays to ``path`` as an npz file, atomically and without pickle.
 
     The file is written exactly at ``path`` (no ``.npz`` is appended). It is first
-    written to a temporary file in the same folder and then moved into place, so a
-    crash mid-write leaves any previous checkpoint intact.
+    written to a hidden temporary file in the same folder, flushed to disk and then
+    moved into place, so a crash mid-write leaves any previous checkpoint intact. An
+    interrupted save (any exception, ``KeyboardInterrupt`` and ``SystemExit`` included,
+    so also SIGTERM under a handler that calls ``sys.exit``) removes the temporary
+    file. The checkpoint gets mode ``0o666`` less the umask, like ``open(path, "w")``.
 
     Example:
         >>> import tempfile, os, numpy as np

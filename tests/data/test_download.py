@@ -1,5 +1,9 @@
 import hashlib
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -121,6 +125,64 @@ def test_write_atomic(tmp_path):
     dest = write_atomic(tmp_path / "sub" / "a.bin", b"123")
     assert dest.read_bytes() == b"123"
     assert [p.name for p in dest.parent.iterdir()] == ["a.bin"]
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_interrupted_download_removes_temp_and_keeps_old(tmp_path, fake_web, exc):
+    dest = tmp_path / "blob.bin"
+    dest.write_bytes(b"old")
+    listings = []
+
+    def on_read():
+        listings.append(sorted(p.name for p in tmp_path.iterdir()))
+        if len(listings) == 3:  # two 64 KiB chunks are in the temporary file
+            raise exc
+
+    fake_web.on_read = on_read
+    fake_web.serve("https://a.example/blob.bin", b"x" * 500_000)
+    with pytest.raises(exc):
+        download(["https://a.example/blob.bin"], dest)
+    assert len(listings[2]) == 2 and listings[2][0].startswith(".blob.bin.")
+    assert listings[2][0].endswith(".part") and listings[2][1] == "blob.bin"
+    assert [p.name for p in tmp_path.iterdir()] == ["blob.bin"]
+    assert dest.read_bytes() == b"old"
+
+
+UMASK_CHILD = """
+import os, stat, sys
+from pathlib import Path
+from fnn.data.download import download, write_atomic
+
+folder = Path(sys.argv[1])
+os.umask(0o027)
+download([(folder / "src.bin").as_uri()], folder / "out" / "got.bin")
+write_atomic(folder / "out" / "put.bin", b"abc")
+print(*(oct(stat.S_IMODE((folder / "out" / n).stat().st_mode)) for n in ("got.bin", "put.bin")))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX umask")
+def test_written_files_follow_umask(tmp_path):
+    # umask is process-wide: set it in a child. 0o666 & ~0o027 == 0o640 (not mkstemp's 0600).
+    (tmp_path / "src.bin").write_bytes(b"payload")
+    root = Path(__file__).resolve().parents[2]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", UMASK_CHILD, str(tmp_path)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0o640", "0o640"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["got.bin", "put.bin"]
+    assert (tmp_path / "out" / "got.bin").read_bytes() == b"payload"
+    assert (tmp_path / "out" / "put.bin").read_bytes() == b"abc"
 
 
 def test_checksums():

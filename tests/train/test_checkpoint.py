@@ -1,12 +1,22 @@
 import json
 import os
+import select
+import signal
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fnn.train import CheckpointError, load, save
+from fnn.train._atomic import atomic_write, atomic_write_bytes
 from fnn.train.checkpoint import TREEDEF_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD_TIMEOUT = 60.0  # seconds; a child takes about one second when all is well
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and umask")
 
 
 def params():
@@ -256,3 +266,198 @@ def test_no_pickle_on_load(tmp_path, monkeypatch):
     monkeypatch.setattr(pickle, "load", forbidden)
     save(path, params())
     assert_same(params(), load(path))
+
+
+# -- interrupted saves and file modes -------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _old_checkpoint(path: Path) -> bytes:
+    save(path, {"w": np.arange(5.0), "step": 3})
+    return path.read_bytes()
+
+
+def _assert_old_checkpoint(path: Path, before: bytes) -> None:
+    assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
+    assert path.read_bytes() == before
+    back = load(path, like={"w": np.zeros(5), "step": 0})
+    np.testing.assert_array_equal(back["w"], [0.0, 1.0, 2.0, 3.0, 4.0])
+    assert back["step"] == 3
+
+
+# The child starts a save of 200 leaves of 1 MB each and writes them slowly (50 ms per
+# leaf), says "writing" once the temporary file holds the header and two leaves, and is
+# then signalled by the parent. Under SIGTERM it behaves like a training script that
+# saves on SIGTERM: a handler turns the signal into SystemExit. Under SIGINT, Python's
+# own handler raises KeyboardInterrupt (installed explicitly: a child of a shell
+# background job starts with SIGINT ignored).
+INTERRUPTED_SAVE = """
+import os, signal, sys, time
+import numpy as np
+from fnn.train import save
+
+path, how = sys.argv[1], sys.argv[2]
+if how == "SIGTERM":
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+else:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+real_write, entries = np.lib.format.write_array, []
+def slow_write(f, arr, **kw):
+    real_write(f, arr, **kw)
+    entries.append(arr.nbytes)
+    if len(entries) == 3:
+        print("writing", flush=True)
+    time.sleep(0.05)
+np.lib.format.write_array = slow_write
+
+leaf = np.arange(1 << 17, dtype=np.float64)  # 1 MB, shared by every leaf
+save(path, {f"layer{i}": leaf for i in range(200)})
+print("finished", flush=True)
+"""
+
+
+def _wait_for_line(proc: subprocess.Popen, timeout: float) -> str:
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, f"the child said nothing within {timeout} s"
+    return proc.stdout.readline().strip()
+
+
+@posix_only
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_interrupted_save_removes_temp_and_keeps_old(tmp_path, how):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    path = folder / "ckpt.npz"
+    before = _old_checkpoint(path)
+    cmd = [sys.executable, "-c", INTERRUPTED_SAVE, str(path), how]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=_child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = _wait_for_line(proc, CHILD_TIMEOUT)
+        assert line == "writing", proc.communicate(timeout=CHILD_TIMEOUT)
+        # Mid-write: a hidden temporary file of 2+ MB sits beside the old checkpoint.
+        temps = [n for n in os.listdir(folder) if n != "ckpt.npz"]
+        assert len(temps) == 1 and temps[0].startswith(".ckpt.npz.")
+        assert (folder / temps[0]).stat().st_size > 2_000_000
+        assert path.read_bytes() == before
+        proc.send_signal(getattr(signal, how))
+        out, err = proc.communicate(timeout=CHILD_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=CHILD_TIMEOUT)
+    assert "finished" not in out  # the save really was cut short
+    if how == "SIGTERM":
+        assert proc.returncode == 143, err
+    else:
+        # An uncaught KeyboardInterrupt ends Python by SIGINT, after unwinding.
+        assert proc.returncode == -signal.SIGINT and "KeyboardInterrupt" in err, err
+    _assert_old_checkpoint(path, before)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("disk on fire"), KeyboardInterrupt(), SystemExit(1)])
+def test_error_during_serialisation_removes_temp_and_keeps_old(tmp_path, monkeypatch, exc):
+    path = tmp_path / "ckpt.npz"
+    before = _old_checkpoint(path)
+    real_write, seen = np.lib.format.write_array, []
+
+    def failing_write(f, arr, **kw):
+        # Fail on the third entry, when the temporary file already holds data.
+        if len(seen) == 2:
+            assert len(os.listdir(tmp_path)) == 2  # the old file and the temporary
+            raise exc
+        seen.append(arr.nbytes)
+        real_write(f, arr, **kw)
+
+    monkeypatch.setattr(np.lib.format, "write_array", failing_write)
+    with pytest.raises(type(exc)):
+        save(path, {"w": np.ones(1000), "b": np.zeros(10), "c": np.ones(3)})
+    monkeypatch.undo()
+    assert len(seen) == 2
+    _assert_old_checkpoint(path, before)
+
+
+def test_atomic_write_error_inside_body(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_write(path, "w") as f:
+        f.write("new, but never finished")
+        f.flush()
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == ["notes.txt"]
+    assert path.read_text() == "old"
+    with pytest.raises(ValueError), atomic_write(path, "no such mode"):
+        pass  # fdopen refuses the mode: the temporary file goes too
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+# For each umask, the child (umask is process-wide, hence a child) writes a new
+# checkpoint, overwrites an old 0600 one (as mkstemp used to leave them) and writes a
+# plot-style file, in a folder of its own, and prints the umask and the three modes.
+MODES = """
+import os, stat, sys
+import numpy as np
+from fnn.train import save
+from fnn.train._atomic import atomic_write_bytes
+
+for arg in sys.argv[2:]:
+    folder = os.path.join(sys.argv[1], arg)
+    os.mkdir(folder)
+    os.umask(int(arg, 8))
+    new, old, raw = (os.path.join(folder, n) for n in ("new.npz", "old.npz", "plot.png"))
+    save(new, {"w": np.ones(3)})
+    with open(old, "wb"):
+        pass
+    os.chmod(old, 0o600)
+    save(old, {"w": np.ones(3)})
+    atomic_write_bytes(raw, b"png")
+    print(arg, *(oct(stat.S_IMODE(os.stat(p).st_mode)) for p in (new, old, raw)))
+"""
+
+
+@posix_only
+def test_saved_files_follow_umask(tmp_path):
+    modes = {"022": 0o644, "077": 0o600, "002": 0o664, "027": 0o640, "000": 0o666}
+    assert all(mode == 0o666 & ~int(umask, 8) for umask, mode in modes.items())
+    proc = subprocess.run(
+        [sys.executable, "-c", MODES, str(tmp_path), *modes],
+        cwd=ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = {umask: rest for umask, *rest in map(str.split, proc.stdout.splitlines())}
+    assert got == {umask: [oct(mode)] * 3 for umask, mode in modes.items()}
+    for umask in modes:
+        folder = tmp_path / umask
+        assert sorted(os.listdir(folder)) == ["new.npz", "old.npz", "plot.png"]
+        np.testing.assert_array_equal(load(folder / "old.npz")["w"], np.ones(3))
+        assert (folder / "plot.png").read_bytes() == b"png"
+
+
+def test_temp_names_are_hidden_unique_and_beside_target(tmp_path, monkeypatch):
+    from fnn.train import _atomic
+
+    # A file already under the first name drawn is left alone; another name is drawn.
+    names = iter(["aaaaaaaaaaaa", "bbbbbbbbbbbb", "aaaaaaaaaaaa", "cccccccccccc"])
+    monkeypatch.setattr(_atomic.secrets, "token_hex", lambda n: next(names))
+    squatter = tmp_path / ".out.bin.aaaaaaaaaaaa.tmp"
+    squatter.write_bytes(b"not ours")
+    fd, tmp = _atomic.create_temp(tmp_path / "out.bin")
+    os.close(fd)
+    assert tmp == str(tmp_path / ".out.bin.bbbbbbbbbbbb.tmp")
+    assert squatter.read_bytes() == b"not ours"
+    os.remove(tmp)
+    atomic_write_bytes(tmp_path / "out.bin", b"x")  # draws the squatter's name, then c...
+    assert sorted(os.listdir(tmp_path)) == [squatter.name, "out.bin"]
+    assert squatter.read_bytes() == b"not ours" and (tmp_path / "out.bin").read_bytes() == b"x"
+    assert next(names, None) is None
