@@ -19,10 +19,10 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fnn import config, core
+from fnn import core
 from fnn.core import ShapedArray
-from fnn.jaxpr import ClosedJaxpr, eval_jaxpr, trace_to_jaxpr
-from fnn.transforms import batch_split, codegen, jit_check, passes
+from fnn.jaxpr import ClosedJaxpr, trace_to_jaxpr
+from fnn.transforms import batch_split, codegen, passes
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "make_jaxpr", "Jitted"]
@@ -149,7 +149,7 @@ class Jitted:
             return out_leaves
 
         jaxpr, consts, _ = trace_to_jaxpr(flat_fun, in_avals, self._name)
-        raw, raw_consts = jaxpr, consts
+        raw = jaxpr
         if self.optimize:
             jaxpr, consts = passes.optimize(jaxpr, consts)
         name = _py_name(self._name)
@@ -159,8 +159,6 @@ class Jitted:
         else:
             fn = split.run
             fn.source, fn.split = split.source, split
-        if config.jit_check:
-            fn = _checked(fn, self._name, raw, raw_consts)
         return _Compiled(fn, jaxpr, consts, raw, out_store["tree"])
 
     def lower(self, *args, **kwargs) -> _Compiled:
@@ -172,24 +170,6 @@ class Jitted:
         if key not in self._cache:
             self._cache[key] = self._compile(args, kwargs, static_pos, in_tree, vals)
         return self._cache[key]
-
-
-def _checked(fn, name: str, raw, raw_consts):
-    """``fn`` whose every call is compared with the traced program run by the eager impls
-    (the per-equation checks are in the generated code, see ``jit_check``)."""
-
-    def run(*vals):
-        outs = fn(*vals)
-        jit_check.check_outputs(
-            name, outs, lambda: [o._value for o in eval_jaxpr(raw, raw_consts, *vals)]
-        )
-        return outs
-
-    run.source = fn.source
-    for attr in ("plan", "split", "arena"):
-        if hasattr(fn, attr):
-            setattr(run, attr, getattr(fn, attr))
-    return run
 
 
 def _py_name(name: str) -> str:
