@@ -26,8 +26,8 @@ minutes, above the target; with gtol = 0, not the default, the same seed ran to 
 tried with these defaults.
 These runs used fnn.jit's default split of each batch over the 2 cores (OpenBLAS
 single-threaded), on a machine shared with other jobs (load average 2-4). Rerun with
-seed 0 at fnn 29a0c53, where the split runs half the collocation points in a forked
-worker process (fnn/transforms/chunk_workers.py), on a quiet machine: 6.2e-4 after 300
+seed 0 at fnn 29a0c53, where the split ran half the collocation points in a forked
+worker process (removed since: fnn no longer forks its caller), on a quiet machine: 6.2e-4 after 300
 Adam + 7,475 L-BFGS-B iterations (4,361 in float32; float64 until the gradient test
 stopped it), 3.6 wall minutes (21 ms per iteration; its cpu_minutes, 3.4, count the
 calling process only, not the worker).
