@@ -29,11 +29,35 @@ def _cores() -> int:
 
 
 # Threads a jit-compiled program may split its batch over (fnn/transforms/batch_split.py);
-# 1 runs every program whole. Read when a program is compiled. The environment variable
-# FNN_JIT_THREADS sets the default (like OMP_NUM_THREADS for OpenMP); else every core.
+# 1 runs every program whole. Read when a program is compiled. FNN_JIT_THREADS sets the
+# default (like OMP_NUM_THREADS for OpenMP). Without it, programs split over every core
+# only when the environment limits BLAS to one thread: chunks that each call a
+# multi-threaded BLAS at once oversubscribe the cores, and fnn never changes the BLAS
+# thread count of the process itself.
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def blas_single_threaded_by_environment() -> bool:
+    """Whether the environment sets numpy's OpenBLAS to one thread (its first variable set
+    among OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS and OMP_NUM_THREADS is 1)."""
+    for name in _BLAS_THREAD_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value == "1"
+    return False
+
+
 def default_jit_threads() -> int:
-    """``jit_threads``' value at import: FNN_JIT_THREADS, else the cores."""
-    return int(os.environ.get("FNN_JIT_THREADS") or _cores())
+    """``jit_threads``' value at import: FNN_JIT_THREADS; else every core when the
+    environment keeps BLAS on one thread (``OPENBLAS_NUM_THREADS=1``); else 1.
+
+    Example:
+        >>> default_jit_threads() >= 1
+        True
+    """
+    if os.environ.get("FNN_JIT_THREADS"):
+        return int(os.environ["FNN_JIT_THREADS"])
+    return _cores() if blas_single_threaded_by_environment() else 1
 
 
 jit_threads = default_jit_threads()

@@ -316,3 +316,41 @@ def test_a_forked_child_can_run_split_programs(split_everything):
     got = queue.get(timeout=60)  # a pool inherited from the parent would hang here
     child.join(timeout=10)
     assert got == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("env", "threads"),
+    [
+        ({}, "1"),
+        ({"OPENBLAS_NUM_THREADS": "1"}, "cores"),
+        ({"OMP_NUM_THREADS": "1"}, "cores"),
+        (
+            {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "1"},
+            "1",
+        ),  # OpenBLAS reads its own first
+        ({"FNN_JIT_THREADS": "3"}, "3"),
+        ({"FNN_JIT_THREADS": "3", "OPENBLAS_NUM_THREADS": "1"}, "3"),
+    ],
+)
+def test_programs_split_by_default_only_where_blas_has_one_thread(env, threads):
+    """Chunks that each call a multi-threaded BLAS oversubscribe the cores, and fnn never
+    sets BLAS threads itself: by default it splits only when the environment did."""
+    import subprocess
+    import sys
+
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("FNN_JIT_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+    }
+    code = "import fnn; print(fnn.config.jit_threads, fnn.config._cores())"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    got, cores = out.stdout.split()
+    assert got == (cores if threads == "cores" else threads), out.stderr
