@@ -49,26 +49,35 @@ def _float(x):
     return x if fnp.issubdtype(x.dtype, fnp.inexact) else x.astype(config.default_float())
 
 
+def _max0(x):
+    # max(x, 0) as a constant: 0 below zero, NaN at NaN (as np.maximum and JAX's relu).
+    # It fills the branch of a select that `x > 0` rejects, so that NaN propagates while
+    # the derivative stays the select's: 1 where x > 0, else 0 (at 0 and at NaN, as
+    # JAX's custom derivative). jit's simplify pass turns select(x > 0, x, max(x, 0))
+    # back into the single max.
+    return fnp.maximum(stop_gradient(x), 0)
+
+
 def relu(x: ArrayLike) -> Array:
-    """``max(x, 0)``, with derivative 0 at 0 (as JAX).
+    """``max(x, 0)``, with derivative 0 at 0 (as JAX); NaN stays NaN.
 
     Example:
-        >>> relu(fnp.asarray([-1.0, 0.0, 3.0]))
-        Array([0., 0., 3.], dtype=float32)
+        >>> relu(fnp.asarray([-1.0, 0.0, 3.0, float("nan")]))
+        Array([ 0.,  0.,  3., nan], dtype=float32)
     """
     x = fnp.asarray(x)
-    return fnp.where(x > 0, x, 0.0)
+    return fnp.where(x > 0, x, _max0(x))
 
 
 def relu6(x: ArrayLike) -> Array:
-    """``min(max(x, 0), 6)``.
+    """``min(max(x, 0), 6)``, with derivative 0 at 0 and 6 (as JAX); NaN stays NaN.
 
     Example:
-        >>> relu6(fnp.asarray([-1.0, 7.0]))
-        Array([0., 6.], dtype=float32)
+        >>> relu6(fnp.asarray([-1.0, 7.0, float("nan")]))
+        Array([ 0.,  6., nan], dtype=float32)
     """
     x = fnp.asarray(x)
-    return fnp.where(x > 0, fnp.where(x < 6, x, fnp.full_like(x, 6)), fnp.zeros_like(x))
+    return fnp.where(x > 0, fnp.where(x < 6, x, fnp.full_like(x, 6)), _max0(x))
 
 
 def gelu(x: ArrayLike, approximate: bool = True) -> Array:

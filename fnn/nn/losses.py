@@ -14,8 +14,10 @@ Example:
 from __future__ import annotations
 
 import fnn.numpy as fnp
+from fnn import config
 from fnn.array import Array
 from fnn.nn.activations import ArrayLike, log_sigmoid, log_softmax
+from fnn.scipy.special import logsumexp
 
 __all__ = [
     "smooth_labels",
@@ -82,12 +84,19 @@ def softmax_cross_entropy_with_integer_labels(
             "softmax_cross_entropy_with_integer_labels: labels must be integers, got "
             f"{labels.dtype}; for one-hot or probability labels use softmax_cross_entropy."
         )
-    logp = log_softmax(logits, axis=-1)
-    picked = fnp.take_along_axis(logp, fnp.expand_dims(labels, -1), axis=-1)[..., 0]
-    loss = -picked
+    # optax's form: log p_label = logit_label - logsumexp(logits), without normalizing
+    # the other logits. It also gives optax's result on +inf logits (inf, not the NaN of
+    # inf - inf inside a log_softmax) when the label's own logit is finite.
+    logits = fnp.asarray(logits)
+    if not fnp.issubdtype(logits.dtype, fnp.inexact):
+        logits = logits.astype(config.default_float())
+    normalizer = logsumexp(logits, axis=-1)
+    picked = fnp.take_along_axis(logits, fnp.expand_dims(labels, -1), axis=-1)[..., 0]
+    loss = normalizer - picked
     if label_smoothing:
         # Smoothed labels put alpha/K on every class: the extra term is -mean(log p).
-        loss = (1.0 - label_smoothing) * loss - label_smoothing * fnp.mean(logp, axis=-1)
+        mean_logp = fnp.mean(logits, axis=-1) - normalizer
+        loss = (1.0 - label_smoothing) * loss - label_smoothing * mean_logp
     return loss
 
 

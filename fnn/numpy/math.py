@@ -237,11 +237,26 @@ def heaviside(x1, x2, /):
 
 
 def fmax(x1, x2, /):
-    return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))
+    """Elementwise maximum ignoring NaN (NaN only where both are NaN), as ``np.fmax``.
+
+    JAX's form: ``x1`` where ``x1 > x2`` or ``x2`` is NaN, else ``x2``. Its derivative
+    goes whole to the operand picked (to ``x2`` on ties), unlike ``maximum``'s halves.
+
+    Example:
+        >>> fmax(asarray([1.0, float("nan")]), asarray([float("nan"), 2.0]))
+        Array([1., 2.], dtype=float32)
+    """
+    return where(logical_or(greater(x1, x2), isnan(x2)), x1, x2)
 
 
 def fmin(x1, x2, /):
-    return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))
+    """Elementwise minimum ignoring NaN, as ``np.fmin`` (JAX's form; see :func:`fmax`).
+
+    Example:
+        >>> fmin(asarray([1.0, float("nan")]), asarray([float("nan"), 2.0]))
+        Array([1., 2.], dtype=float32)
+    """
+    return where(logical_or(less(x1, x2), isnan(x2)), x1, x2)
 
 
 def isnan(x, /):

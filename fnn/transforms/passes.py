@@ -57,7 +57,9 @@ def _hashable(v):
 
 def _input_key(x):
     if type(x) is Literal:
-        return ("lit", x.val.dtype.str, x.val.item())
+        # By bit pattern: 0.0 == -0.0 as numbers, but x * -0.0 is not x * 0.0 (1 / it
+        # is -inf, not inf).
+        return ("lit", x.val.dtype.str, x.val.tobytes())
     return ("var", id(x))
 
 
@@ -198,7 +200,8 @@ def _uniform_operands_to_scalars(name, inputs, out, uniform, const_of):
 
 def simplify(jaxpr: Jaxpr, consts):
     """Remove algebraic no-ops: x*1, x+0, x-0, x/1, identity reshape/transpose/convert,
-    and fuse transpose-of-transpose and reshape-of-reshape."""
+    stop_gradient, ReLU's select of its own max, and fuse transpose-of-transpose and
+    reshape-of-reshape."""
     env: dict[Var, Var | Literal] = {}
     producer: dict[Var, JaxprEqn] = {}
     uses = _use_counts(jaxpr)
@@ -233,8 +236,15 @@ def simplify(jaxpr: Jaxpr, consts):
             c, x = inputs[k].val, inputs[1 - k]
             prev = producer.get(x) if type(x) is Var else None
             scaled = _scale_of(prev, uses) if prev is not None else None
-            # (y * a) * c -> y * (a * c), exact when one factor is a power of two.
-            if scaled is not None and c.ndim == 0 and (_pow2(c) or _pow2(scaled[1])):
+            # (y * a) * c -> y * (a * c), exact when one factor is a power of two and
+            # a * c is a finite nonzero number of the dtype (then inf and NaN in y stay
+            # what they were; 2**-100 * 2**-100 would be 0 in float32, and inf * 0 NaN).
+            if (
+                scaled is not None
+                and c.ndim == 0
+                and (_pow2(c) or _pow2(scaled[1]))
+                and _exact_product(scaled[1], c.item(), out.aval.dtype)
+            ):
                 new = _mul_by(scaled[0], scaled[1] * c.item(), eqn)
                 eqns.append(new)
                 producer[out] = new
@@ -252,6 +262,13 @@ def simplify(jaxpr: Jaxpr, consts):
             uniform[out] = inputs[0].val.item()
         elif name == "integer_pow" and eqn.params.get("y") == 1:
             replacement = inputs[0]
+        elif name == "stop_gradient":
+            # An identity on values, and an optimized program is only run, never
+            # differentiated again. Left in, it would read as an opaque use (the buffer
+            # plan keeps a short-and-wide value it reads row-major).
+            replacement = inputs[0]
+        elif name == "select" and _select_is_its_max(inputs, out, producer):
+            replacement = inputs[2]  # select(x > c, x, max(x, c)) -> max(x, c): ReLU
         elif name == "transpose" and _swapped_dot(inputs[0], eqn, producer, uses):
             # (a @ b).T == b.T @ a.T: contract in the other order, no transpose of the result.
             dot = producer[inputs[0]]
@@ -310,6 +327,35 @@ def simplify(jaxpr: Jaxpr, consts):
     return dce(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, outvars), consts)
 
 
+def _select_is_its_max(inputs, out, producer) -> bool:
+    """Whether ``select(p, x, m)`` is ``m`` bit for bit: ``p = x > c`` and ``m = max(x, c)``
+    (either operand order) for the same ``c``. Where ``x > c`` the max is ``x`` itself;
+    elsewhere (NaN included) the select takes ``m``. This is ``fnn.nn.relu``, whose select
+    exists only for its derivative."""
+    p, x, m = inputs
+    if type(p) is not Var or type(m) is not Var or m.aval != out.aval:
+        return False
+    cmp, mx = producer.get(p), producer.get(m)
+    if cmp is None or mx is None or cmp.primitive.name != "gt" or mx.primitive.name != "max":
+        return False
+    a, c = cmp.inputs
+    u, v = mx.inputs
+    other = v if u is x else u if v is x else None
+    return a is x and other is not None and _same_operand(other, c)
+
+
+def _same_operand(a, b) -> bool:
+    """The same variable, or scalar literals of one dtype and one (non-NaN) value."""
+    if type(a) is Var or type(b) is Var:
+        return a is b
+    return (
+        a.val.ndim == 0
+        and b.val.ndim == 0
+        and a.val.dtype == b.val.dtype
+        and bool(a.val == b.val)  # +0.0 and -0.0 alike: x > 0 and x > -0 agree
+    )
+
+
 def _scale_of(eqn, uses):
     """``(x, c)`` if ``eqn`` is ``x * c`` for a scalar literal c and its result has one use."""
     if eqn is None or eqn.primitive.name != "mul" or uses.get(eqn.out_binders[0], 0) != 1:
@@ -326,6 +372,14 @@ def _pow2(c) -> bool:
     """Scaling by c is exact: a (signed) power of two."""
     c = abs(float(c))
     return c > 0 and np.isfinite(c) and np.frexp(c)[0] == 0.5
+
+
+def _exact_product(a, c, dtype) -> bool:
+    """``a * c`` is a finite nonzero number that ``dtype`` holds exactly."""
+    product = a * c
+    with np.errstate(over="ignore", under="ignore"):
+        cast = np.asarray(product, dtype=dtype)
+    return bool(np.isfinite(cast) and cast != 0 and float(cast) == product)
 
 
 def _mul_by(x: Var, c, eqn: JaxprEqn) -> JaxprEqn:
@@ -467,11 +521,12 @@ def merge_selects(jaxpr: Jaxpr) -> Jaxpr:
     reshape between the two: ``select(p, reshape(select(q, x, c)), c)`` ->
     ``reshape(select(reshape(p) & q, x, c))`` (for the same scalar literal c).
 
-    A ReLU's gradient after a max-pool's is such a pair: two passes over the
-    activations' floats become one over their bool masks and one over the floats. The
-    inner select (and reshape) must have no other use; the result is the same bit for
-    bit. The reshaped mask is a view when ``p`` is contiguous, as a select's mask
-    usually is.
+    A ReLU's gradient after a dropout's, or relu6's own, is such a pair: two passes
+    over the activations' floats become one over their bool masks and one over the
+    floats. (A max-pool's gradient is a product by a float mask, as in JAX, so that NaN
+    propagates: not a select.) The inner select (and reshape) must have no other use;
+    the result is the same bit for bit. The reshaped mask is a view when ``p`` is
+    contiguous, as a select's mask usually is.
     """
     from fnn.lax.elementwise import and_p, select_p
     from fnn.lax.structural import reshape_p
