@@ -11,9 +11,9 @@ Example:
 
 from fnn import config, lax, numpy, random, tree_util
 from fnn import core as _core
+from fnn._malloc import tune_malloc
 from fnn.array import Array
 from fnn.core import ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
-from fnn._malloc import tune_malloc
 from fnn.jaxpr import ClosedJaxpr
 from fnn.lax import stop_gradient
 from fnn.transforms.autodiff import (
