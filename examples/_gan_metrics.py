@@ -35,13 +35,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for cnn_classify, _shared
 
+from _gan_plots import save_grid  # noqa: E402
 from cnn_classify import make_convnet  # noqa: E402
 
 import fnn  # noqa: E402
 import fnn.numpy as fnp  # noqa: E402
 from fnn import nn, optim  # noqa: E402
 from fnn.data import batches  # noqa: E402
-from fnn.train import load, save  # noqa: E402
+from fnn.train import History, load, save  # noqa: E402
 
 NUM_CLASSES = 10
 CONFIDENCE = 0.9  # a sample counts towards quality if its top probability reaches this
@@ -115,7 +116,7 @@ def train_judge(
 ) -> Judge:
     """Train the judge ConvNet on real images in [0, 1] (Adam, cosine decay).
 
-    One epoch over the 60,000 MNIST training images gives about 98.5 % test accuracy.
+    Its accuracy after one or two epochs on MNIST: docs/experiments/gan_mnist.md.
 
     Example:
         >>> judge = train_judge(np.zeros((8, 28, 28, 1), np.float32),
@@ -312,3 +313,102 @@ def judge_samples(
         "labels": np.argmax(probs, axis=1),
         "confidences": np.max(probs, axis=1),
     }
+
+
+# -- judging a run, epoch by epoch ---------------------------------------------------------
+
+
+class EpochJudge:
+    """Each epoch's samples, judged once the judge is ready: history, grids, printed lines.
+
+    The test digits are split (by ``seed``) into ``num_reference`` reference digits and
+    the rest (``x_test``, ``y_test``), whose judge's features are the real statistics
+    the samples are compared with. ``add(epoch, images, train_stats)`` queues an epoch's
+    samples (NHWC in [0, 1]) and its training statistics. :meth:`judge_pending` gets
+    the judge from ``judges`` (a :class:`JudgeSource`: trained at the first call unless
+    it trains in a second process), the first time judges the real digits (``real``:
+    the judge's test accuracy, the quality and coverage of the test digits, and
+    ``reference``: the reference digits judged like samples, what a perfect generator
+    would score), then every queued epoch: a row of ``history``,
+    ``samples_epoch_NN.png`` in ``out`` (the first ``num_grid`` samples) and a printed
+    line.
+    """
+
+    def __init__(self, judges: JudgeSource, x_test, y_test, *, num_reference: int, seed: int,
+                 out: str | os.PathLike, num_grid: int):  # fmt: skip
+        order = np.random.default_rng(seed).permutation(len(x_test))
+        self.x_reference = x_test[order[:num_reference]]
+        self.x_test, self.y_test = x_test[order[num_reference:]], y_test[order[num_reference:]]
+        self.judges, self.out, self.num_grid = judges, Path(out), num_grid
+        self.history = History()
+        self.real: dict[str, Any] = {}
+        self.pending: list[tuple[int, np.ndarray, dict]] = []
+
+    def add(self, epoch: int, images: np.ndarray, train_stats: dict) -> None:
+        self.pending.append((epoch, images, train_stats))
+
+    def _judge_real(self, judge: Judge) -> None:
+        real = self.real
+        feats, probs = judge.features_and_probs(self.x_test)
+        real["stats"] = feature_stats(feats)
+        real["accuracy"] = float(np.mean(np.argmax(probs, axis=1) == self.y_test))
+        real["quality"], real["coverage"] = quality(probs), coverage(probs)
+        ref = judge_samples(judge, self.x_reference, real["stats"])
+        real["reference"] = {k: ref[k] for k in ("quality", "coverage", "frechet_distance")}
+        if self.judges.info["trained"]:
+            info = self.judges.info
+            how = f"trained in {info['seconds']:.0f} s, {info['cpu_seconds']:.0f} s CPU"
+        else:
+            how = "loaded"
+        print(
+            f"judge ConvNet ({how}): test accuracy {100 * real['accuracy']:.2f} %, "
+            f"quality of real test digits {100 * real['quality']:.1f} %; "
+            f"{len(self.x_reference)} other real test digits: quality "
+            f"{100 * ref['quality']:.1f} %, Fréchet distance {ref['frechet_distance']:.2f}"
+        )
+
+    def judge_pending(self) -> dict[str, Any]:
+        """Judge the samples waiting for the judge; return the last judgement (with its
+        ``images``)."""
+        judge = self.judges.get()
+        if not self.real:
+            self._judge_real(judge)
+        while self.pending:
+            epoch, images, train_stats = self.pending.pop(0)
+            judged = judge_samples(judge, images, self.real["stats"])
+            self.history.append(
+                epoch=epoch,
+                **train_stats,
+                quality=judged["quality"],
+                coverage_ok=judged["coverage_ok"],
+                frechet_distance=judged["frechet_distance"],
+                mean_confidence=judged["mean_confidence"],
+            )
+            save_grid(
+                images[: self.num_grid],
+                self.out / f"samples_epoch_{epoch:02d}.png",
+                f"epoch {epoch}: quality {100 * judged['quality']:.1f} %, "
+                f"Fréchet distance {judged['frechet_distance']:.1f}",
+                labels=judged["labels"][: self.num_grid],
+                confidences=judged["confidences"][: self.num_grid],
+            )
+            print(
+                f"epoch {epoch}: quality {100 * judged['quality']:.1f} %, Fréchet distance "
+                f"{judged['frechet_distance']:.2f}, coverage "
+                f"{' '.join(f'{c:.2f}' for c in judged['coverage'])}"
+            )
+        return {**judged, "images": images}
+
+    def summary(self) -> dict[str, Any]:
+        """The judge's part of metrics.json: how it was obtained, its test accuracy, the
+        real test digits' quality and coverage, and the reference digits' judgement."""
+        return {
+            "judge": {
+                **self.judges.info,
+                "test_accuracy": self.real["accuracy"],
+                "real_test_quality": self.real["quality"],
+                "real_test_coverage": self.real["coverage"],
+            },
+            # Real test digits judged like the samples: what a perfect generator scores.
+            "real_reference": self.real["reference"],
+        }

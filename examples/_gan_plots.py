@@ -1,6 +1,7 @@
-"""The GAN example's pictures: a grid of samples and the per-epoch judgement.
+"""The GAN example's pictures: a grid of samples, the per-epoch judgement, and the
+three pictures of a finished run (:func:`plot_run`).
 
-Both use matplotlib's Figure with the Agg canvas (no display, pyplot's state untouched)
+They use matplotlib's Figure with the Agg canvas (no display, pyplot's state untouched)
 and write the PNG atomically.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fnn.train import plot_history
 from fnn.train._atomic import atomic_write_bytes
 
 
@@ -136,3 +138,31 @@ def plot_frechet(
         title += "\n(dotted: real test digits judged the same way; thin line: 90 %)"
     fig.suptitle(title, fontsize=10)
     return _write(fig, path)
+
+
+def plot_run(
+    out: str | os.PathLike,
+    judged: dict[str, Any],
+    history: Any,
+    reference: dict[str, float],
+    epochs: int,
+    num_grid: int = 100,
+) -> None:
+    """A finished run's pictures in ``out``: samples.png, loss.png and frechet.png.
+
+    samples.png: the first ``num_grid`` of the last judged samples (``judged`` from
+    ``EpochJudge.judge_pending``), tagged with the judge's labels; loss.png: both
+    losses per epoch (``history`` rows from epoch 1); frechet.png: :func:`plot_frechet`.
+    """
+    out = Path(out)
+    save_grid(
+        judged["images"][:num_grid],
+        out / "samples.png",
+        f"DCGAN on MNIST after {epochs} epochs: quality {100 * judged['quality']:.1f} %, "
+        f"Fréchet distance {judged['frechet_distance']:.1f}",
+        labels=judged["labels"][:num_grid],
+        confidences=judged["confidences"][:num_grid],
+    )
+    losses = {k: history[k][1:] for k in ("epoch", "d_loss", "g_loss")}
+    plot_history(losses, out / "loss.png", title="DCGAN on MNIST: discriminator and generator loss")
+    plot_frechet(history, out / "frechet.png", reference)

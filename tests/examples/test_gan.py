@@ -40,7 +40,7 @@ def _import(*names: str):
         # The examples set a default BLAS thread count for their own process only.
         if saved_env is None:
             os.environ.pop("OPENBLAS_NUM_THREADS", None)
-        for name in (*names, "_shared", "_gan_plots", "cnn_classify"):
+        for name in (*names, "_shared", "_gan_models", "_gan_plots", "cnn_classify"):
             sys.modules.pop(name, None)
 
     return modules, undo
@@ -49,6 +49,13 @@ def _import(*names: str):
 @pytest.fixture(scope="module")
 def gan():
     (module,), undo = _import("gan_mnist")
+    yield module
+    undo()
+
+
+@pytest.fixture(scope="module")
+def models():
+    (module,), undo = _import("_gan_models")
     yield module
     undo()
 
@@ -98,8 +105,8 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("d_batch_norm", [False, True])
-def test_one_step_changes_both_networks_and_losses_are_finite(gan, d_batch_norm):
-    gen, disc = gan.make_generator(8), gan.make_discriminator(8, d_batch_norm)
+def test_one_step_changes_both_networks_and_losses_are_finite(gan, models, d_batch_norm):
+    gen, disc = models.make_generator(8), models.make_discriminator(8, d_batch_norm)
     g_params = gen.init(fnn.random.key(0), (1, 16))
     g_state = gen.init_state((1, 16))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
@@ -129,15 +136,15 @@ def test_one_step_changes_both_networks_and_losses_are_finite(gan, d_batch_norm)
     assert step.trace_count == 1
 
 
-def test_hinge_step_with_spectral_norm_and_mapping_layers(gan):
-    gen = gan.make_generator(8, mlp=(16, 16))
-    disc = gan.make_discriminator(8)
+def test_hinge_step_with_spectral_norm_and_mapping_layers(gan, models):
+    gen = models.make_generator(8, mlp=(16, 16))
+    disc = models.make_discriminator(8)
     g_params = gen.init(fnn.random.key(0), (1, 16))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
     g_opt, d_opt = fnn.optim.adam(1e-3, b1=0.5), fnn.optim.adam(2e-3, b1=0.5)
     step = gan.make_train_step(gen, disc, g_opt, d_opt, loss="hinge", spectral_norm=True)
     real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
-    us = gan.spectral_norm_init(d_params, fnn.random.key(3))
+    us = models.spectral_norm_init(d_params, fnn.random.key(3))
     g = (g_params, gen.init_state((1, 16)), g_opt.init(g_params), g_params)
     d = (d_params, d_opt.init(d_params), us)
     g2, d2, stats = step(g, d, real, fnn.random.normal(fnn.random.key(2), (8, 16)), 0)
@@ -150,14 +157,14 @@ def test_hinge_step_with_spectral_norm_and_mapping_layers(gan):
 
 
 @pytest.mark.parametrize("pack", [1, 2])
-def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan, pack):
+def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan, models, pack):
     k, dim = 5, 12
-    gen = gan.make_generator(8)
-    disc = gan.make_discriminator(8, hidden=16, info_codes=pack * k)
+    gen = models.make_generator(8)
+    disc = models.make_discriminator(8, hidden=16, info_codes=pack * k)
     g_params = gen.init(fnn.random.key(0), (1, dim + k))
     g_state = gen.init_state((1, dim + k))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, pack))
-    z = np.asarray(gan.make_latent_sampler(dim, codes=k)(fnn.random.key(2), 8))
+    z = np.asarray(models.make_latent_sampler(dim, codes=k)(fnn.random.key(2), 8))
     real = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
 
     def one_step(weight):
@@ -172,7 +179,7 @@ def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan, pack):
     # The info loss is Q's cross-entropy on the generated batch, before the update.
     fake = np.asarray(gen.apply(g_params, z, state=g_state, train=True)[0])
     packed = np.concatenate([fake[j::pack] for j in range(pack)], axis=-1)
-    logits = np.asarray(gan.discriminate(disc, d_params, packed), np.float64)
+    logits = np.asarray(models.discriminate(disc, d_params, packed), np.float64)
     q = logits[:, 1:].reshape(8, k)  # pack rows of K logits each, in batch order
     q = q - q.max(axis=1, keepdims=True)
     log_probs = q - np.log(np.exp(q).sum(axis=1, keepdims=True))
@@ -190,16 +197,16 @@ def test_infogan_step_scores_the_code_and_feeds_it_to_both_networks(gan, pack):
         assert any(moved)
 
 
-def test_continuous_codes_add_qs_squared_error(gan):
+def test_continuous_codes_add_qs_squared_error(gan, models):
     # Two continuous codes before a one-hot code of 3, packs of 2: Q's outputs per image
     # are 3 logits, then 2 guesses of the continuous codes.
     k, c, dim, pack, weight = 3, 2, 10, 2, 0.5
-    gen = gan.make_generator(8)
-    disc = gan.make_discriminator(8, hidden=16, info_codes=pack * (k + c))
+    gen = models.make_generator(8)
+    disc = models.make_discriminator(8, hidden=16, info_codes=pack * (k + c))
     g_params = gen.init(fnn.random.key(0), (1, dim + c + k))
     g_state = gen.init_state((1, dim + c + k))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, pack))
-    z = np.asarray(gan.make_latent_sampler(dim, codes=k, continuous=c)(fnn.random.key(2), 8))
+    z = np.asarray(models.make_latent_sampler(dim, codes=k, continuous=c)(fnn.random.key(2), 8))
     assert z.shape == (8, dim + c + k)
     assert np.abs(z[:, dim : dim + c]).max() <= 1.0 and z[:, dim : dim + c].std() > 0.3
     np.testing.assert_array_equal(z[:, dim + c :].sum(axis=1), 1.0)
@@ -213,7 +220,7 @@ def test_continuous_codes_add_qs_squared_error(gan):
     _, _, stats = step(g, (d_params, d_opt.init(d_params)), real, z, 0)
     fake = np.asarray(gen.apply(g_params, z, state=g_state, train=True)[0])
     packed = np.concatenate([fake[j::pack] for j in range(pack)], axis=-1)
-    q = np.asarray(gan.discriminate(disc, d_params, packed), np.float64)[:, 1:].reshape(8, k + c)
+    q = np.asarray(models.discriminate(disc, d_params, packed), np.float64)[:, 1:].reshape(8, k + c)
     logits = q[:, :k] - q[:, :k].max(axis=1, keepdims=True)
     log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     cross_entropy = -np.mean(np.sum(z[:, dim + c :] * log_probs, axis=1))
@@ -222,42 +229,42 @@ def test_continuous_codes_add_qs_squared_error(gan):
     assert float(stats["info_loss"]) == pytest.approx(expected, rel=1e-4)
 
 
-def test_pack_images_stacks_consecutive_images_as_channels(gan):
+def test_pack_images_stacks_consecutive_images_as_channels(models):
     images = np.random.default_rng(0).standard_normal((6, 4, 5, 1)).astype(np.float32)
-    packed = np.asarray(gan.pack_images(images, 3))
+    packed = np.asarray(models.pack_images(images, 3))
     assert packed.shape == (2, 4, 5, 3)
     for i in range(2):
         for j in range(3):
             np.testing.assert_array_equal(packed[i, :, :, j], images[3 * i + j, :, :, 0])
-    assert gan.pack_images(images, 1) is images
+    assert models.pack_images(images, 1) is images
     with pytest.raises(ValueError, match="batch of 6 images does not divide into packs of 4"):
-        gan.pack_images(images, 4)
+        models.pack_images(images, 4)
 
 
-def test_latent_codes_are_one_hot_and_balanced_for_evaluation(gan):
-    z = np.asarray(gan.make_latent_sampler(6, codes=4)(fnn.random.key(0), 400))
+def test_latent_codes_are_one_hot_and_balanced_for_evaluation(models):
+    z = np.asarray(models.make_latent_sampler(6, codes=4)(fnn.random.key(0), 400))
     codes = z[:, 6:]
     assert z.shape == (400, 10) and set(np.unique(codes)) == {0.0, 1.0}
     np.testing.assert_array_equal(codes.sum(axis=1), 1.0)
     assert 60 < codes.sum(axis=0).min()  # every code drawn (100 expected each)
-    balanced = gan.balanced_codes(z, 4)
+    balanced = models.balanced_codes(z, 4)
     np.testing.assert_array_equal(balanced[:, :6], z[:, :6])  # the noise is kept
     np.testing.assert_array_equal(np.argmax(balanced[:, 6:], axis=1), np.arange(400) % 4)
     # Without codes the draw is the plain Gaussian of before, unchanged.
-    plain = np.asarray(gan.make_latent_sampler(6)(fnn.random.key(0), 5))
+    plain = np.asarray(models.make_latent_sampler(6)(fnn.random.key(0), 5))
     np.testing.assert_array_equal(plain, np.asarray(fnn.random.normal(fnn.random.key(0), (5, 6))))
-    np.testing.assert_array_equal(gan.balanced_codes(plain, 0), plain)
+    np.testing.assert_array_equal(models.balanced_codes(plain, 0), plain)
 
 
-def test_spectral_normalize_gives_unit_top_singular_value(gan):
+def test_spectral_normalize_gives_unit_top_singular_value(models):
     rng = np.random.default_rng(0)
     params = {
         "conv": {"kernel": rng.standard_normal((3, 3, 4, 6)).astype(np.float32), "bias": 0},
         "dense": {"kernel": 5 * rng.standard_normal((10, 1)).astype(np.float32)},
     }
-    us = gan.spectral_norm_init(params, fnn.random.key(0))
+    us = models.spectral_norm_init(params, fnn.random.key(0))
     for _ in range(30):  # the power iteration converges over steps
-        normed, us = gan.spectral_normalize(params, us)
+        normed, us = models.spectral_normalize(params, us)
     for name in ("conv", "dense"):
         w = np.asarray(normed[name]["kernel"])
         top = np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0]
@@ -265,11 +272,11 @@ def test_spectral_normalize_gives_unit_top_singular_value(gan):
     assert normed["conv"]["bias"] == 0  # only weight matrices are normalised
 
 
-def test_sampler_gives_images_in_unit_range_and_its_batch_statistics(gan):
-    gen = gan.make_generator(8)
+def test_sampler_gives_images_in_unit_range_and_its_batch_statistics(models):
+    gen = models.make_generator(8)
     params = gen.init(fnn.random.key(0), (1, 16))
     z = np.random.default_rng(0).standard_normal((7, 16)).astype(np.float32)
-    images, state = gan.make_sampler(8, batch_norm=True)(params, z)
+    images, state = models.make_sampler(8, batch_norm=True)(params, z)
     images = np.asarray(images)
     assert images.shape == (7, 28, 28, 1)
     assert images.min() >= 0.0 and images.max() <= 1.0
@@ -384,19 +391,19 @@ def test_quick_run_writes_samples_losses_and_metrics(tmp_path, mnist_available):
     assert str(out) in proc.stdout
 
 
-def test_minibatch_stddev_channel_is_the_batch_spread(gan):
+def test_minibatch_stddev_channel_is_the_batch_spread(models):
     x = np.random.default_rng(1).standard_normal((6, 3, 3, 2)).astype(np.float32)
-    out = np.asarray(gan.minibatch_stddev(fnn.numpy.asarray(x)))
+    out = np.asarray(models.minibatch_stddev(fnn.numpy.asarray(x)))
     assert out.shape == (6, 3, 3, 3)
     np.testing.assert_array_equal(out[..., :2], x)
     np.testing.assert_allclose(out[..., 2], np.mean(np.std(x, axis=0)), rtol=1e-5)
-    disc = gan.make_discriminator(8, mbstd=True)
+    disc = models.make_discriminator(8, mbstd=True)
     params = disc.init(fnn.random.key(0), (1, 28, 28, 1))
     assert params["dense_6"]["kernel"].shape[0] == 7 * 7 * (16 + 1)
 
 
-def test_discriminator_hidden_layer_sits_before_the_logit(gan):
-    disc = gan.make_discriminator(8, hidden=24)
+def test_discriminator_hidden_layer_sits_before_the_logit(models):
+    disc = models.make_discriminator(8, hidden=24)
     params = disc.init(fnn.random.key(0), (1, 28, 28, 1))
     dense = [v["kernel"].shape for k, v in params.items() if k.startswith("dense")]
     assert dense == [(7 * 7 * 16, 24), (24, 1)]
@@ -404,8 +411,8 @@ def test_discriminator_hidden_layer_sits_before_the_logit(gan):
     assert disc.apply(params, x).shape == (3, 1)
 
 
-def test_latent_mixture_draws_near_its_centres(gan):
-    draw = gan.make_latent_sampler(32, modes=5, spread=4.0, key=fnn.random.key(0))
+def test_latent_mixture_draws_near_its_centres(models):
+    draw = models.make_latent_sampler(32, modes=5, spread=4.0, key=fnn.random.key(0))
     z = np.asarray(draw(fnn.random.key(1), 2000))
     centres = 4.0 * np.asarray(fnn.random.normal(fnn.random.key(0), (5, 32)))
     dist = np.linalg.norm(z[:, None, :] - centres[None], axis=-1)
@@ -413,12 +420,12 @@ def test_latent_mixture_draws_near_its_centres(gan):
     assert np.allclose(np.median(dist.min(axis=1)), np.sqrt(32), rtol=0.1)
     counts = np.bincount(dist.argmin(axis=1), minlength=5)
     assert counts.min() > 300  # equal weights: 400 each
-    plain = np.asarray(gan.make_latent_sampler(32)(fnn.random.key(1), 2000))
+    plain = np.asarray(models.make_latent_sampler(32)(fnn.random.key(1), 2000))
     assert abs(plain.std() - 1.0) < 0.05 and abs(plain.mean()) < 0.05
 
 
-def test_r1_penalty_adds_the_squared_gradient_at_real_images(gan):
-    gen, disc = gan.make_generator(8, refine=4), gan.make_discriminator(8)
+def test_r1_penalty_adds_the_squared_gradient_at_real_images(gan, models):
+    gen, disc = models.make_generator(8, refine=4), models.make_discriminator(8)
     assert gen.output_shape((5, 16)) == (5, 28, 28, 1)
     g_params = gen.init(fnn.random.key(0), (1, 16))
     d_params = disc.init(fnn.random.key(1), (1, 28, 28, 1))
