@@ -1,8 +1,8 @@
 """Shared machinery for defining primitives: shape checks, registration helpers.
 
 A primitive is defined in one place with ``defprim`` and its rules registered into
-the transforms' tables (``jvp_rules``, ``transpose_rules``, ``batching_rules``,
-``codegen_rules``).
+the transforms' tables (``jvp_rules``, ``transpose_rules``, ``batching_rules``) and its
+jit lowering into ``fnn.lowering``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from fnn import core
 from fnn.core import FnnTypeError, Primitive, ShapedArray
-from fnn.transforms import batching, codegen, jvp, vjp
+from fnn.transforms import batching, jvp, vjp
 from fnn.transforms.jvp import Zero
 
 __all__ = [
@@ -22,7 +22,6 @@ __all__ = [
     "jvp_rules",
     "transpose_rules",
     "batching_rules",
-    "codegen_rules",
     "broadcast_shapes",
     "check_same_dtype",
 ]
@@ -30,7 +29,6 @@ __all__ = [
 jvp_rules = jvp.jvp_rules
 transpose_rules = vjp.transpose_rules
 batching_rules = batching.batching_rules
-codegen_rules = codegen.codegen_rules
 
 
 def defprim(

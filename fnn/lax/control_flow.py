@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.jaxpr import Jaxpr
 from fnn.lax.base import batching_rules, jvp_rules, transpose_rules
@@ -753,3 +753,12 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
 
     lo_a, hi_a = asarray(lower).astype(int32), asarray(upper).astype(int32)
     return while_loop(cond_fun, body, (lo_a, hi_a, init_val))[2]
+
+
+# jit runs these by calling their impls.
+for _p in (
+    cond_p,
+    scan_p,
+    while_p,
+):
+    lowering.register(_p, lowering.INTERPRETED)

@@ -32,13 +32,14 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax import split_rules
 from fnn.lax.base import batching_rules, defprim, jvp_rules
 from fnn.lax.dot import dot_general
 from fnn.lax.slicing import pad, rev
 from fnn.lax.structural import moveaxis, reshape, transpose
-from fnn.transforms import codegen
+from fnn.lowering import FRESH, VIEW, Lowering
 from fnn.transforms.jvp import Zero, instantiate
 from fnn.transforms.vjp import transpose_rules
 
@@ -193,12 +194,17 @@ def _patches_codegen(args, eqn, out=None):
     return f"_patches_into({x}, {shape}, {strides}, {out_shape}{out_kw})"
 
 
-codegen.typed_rules[conv_patches_p] = _patches_codegen
-codegen.out_rules[conv_patches_p] = _patches_codegen
-codegen.namespace["_patches_into"] = _patches_into
-# A one-element window's reshape can be a (read-only) view of the input: never donate it.
-# Larger windows always copy (into a fresh array or an arena slot).
-codegen.view_when[conv_patches_p] = _window_is_one
+lowering.register(
+    conv_patches_p,
+    Lowering(
+        emit=_patches_codegen,
+        # A one-element window's reshape can be a (read-only) view of the input. Larger
+        # windows always copy (into a fresh array or an arena slot).
+        memory=lambda eqn: VIEW if _window_is_one(eqn) else FRESH,
+        split=split_rules.leading_axis_rule,
+        helpers={"_patches_into": _patches_into},
+    ),
+)
 
 
 # ---- its transpose: col2im ---------------------------------------------------------------------
@@ -239,7 +245,7 @@ def _col2im_abstract(cols, *, window, strides, dilation, spatial):
 
 
 col2im_p = defprim("col2im", _col2im_impl, _col2im_abstract)
-codegen.allocating_prims.add(col2im_p)
+lowering.register(col2im_p, Lowering(memory=FRESH, split=split_rules.leading_axis_rule))
 
 
 # ---- col2im of a matmul, fused (only in optimized programs) ------------------------------
@@ -373,7 +379,7 @@ def _col2im_dot_abstract(
 
 
 col2im_dot_p = defprim("col2im_dot", _col2im_dot_impl, _col2im_dot_abstract)
-codegen.allocating_prims.add(col2im_dot_p)
+lowering.register(col2im_dot_p, Lowering(memory=FRESH, split=split_rules.col2im_dot_rule))
 
 
 def _col2im(cols, window, strides, dilation, spatial):

@@ -13,12 +13,13 @@ import math
 
 import numpy as np
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax import split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
 from fnn.lax.elementwise import add
 from fnn.lax.structural import moveaxis, transpose
-from fnn.transforms import codegen
+from fnn.lowering import FRESH, Lowering
 from fnn.transforms.vjp import is_undefined_primal, transpose_rules
 
 __all__ = ["dot_general"]
@@ -238,9 +239,14 @@ def _dot_batch(vals, dims, *, dimension_numbers, preferred_element_type=None):
 jvp_rules[dot_general_p] = _dot_jvp
 transpose_rules[dot_general_p] = _dot_transpose
 batching_rules[dot_general_p] = _dot_batch
-codegen.typed_rules[dot_general_p] = _dot_codegen
-codegen.out_rules[dot_general_p] = _dot_codegen
-codegen.allocating_prims.add(dot_general_p)
-codegen.namespace["_matmul_into"] = _matmul_into
-# A 2-D product writes into any 2-D buffer of its shape: out.reshape(shape) is then out.
-codegen.column_major_when[dot_general_p] = lambda eqn: eqn.out_binders[0].aval.ndim == 2
+lowering.register(
+    dot_general_p,
+    Lowering(
+        emit=_dot_codegen,
+        memory=FRESH,
+        # A 2-D product writes into any 2-D buffer of its shape: out.reshape(shape) is out.
+        fortran_out=lambda eqn: eqn.out_binders[0].aval.ndim == 2,
+        split=split_rules.dot_rule,
+        helpers={"_matmul_into": _matmul_into},
+    ),
+)

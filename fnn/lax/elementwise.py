@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as sps
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.lax import _select_bits
 from fnn.lax.base import (
@@ -23,8 +23,10 @@ from fnn.lax.base import (
     jvp_rules,
     transpose_rules,
 )
+from fnn.lax.split_rules import elementwise_rule
 from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
-from fnn.transforms import codegen, split_rules, vjp
+from fnn.lowering import FRESH, Lowering
+from fnn.transforms import vjp
 from fnn.transforms.vjp import is_undefined_primal
 
 __all__ = []  # the lax functions are re-exported by fnn.lax
@@ -70,8 +72,6 @@ def _elementwise_abstract(name, kind, out_dtype=None):
 
 
 def _elementwise_batch(prim):
-    split_rules.elementwise_prims.add(prim)
-
     def rule(vals, dims, **params):
         out_rank = max(core.get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
         new_vals = []
@@ -90,11 +90,19 @@ def _elementwise_batch(prim):
     batching_rules[prim] = rule
 
 
+# An elementwise primitive compiled by calling its impl (a scipy function).
+_IMPL_ELEMENTWISE = Lowering(elementwise=True, split=elementwise_rule)
+
+
 def _ufunc(name, np_fn, kind, nargs, out_dtype=None, ufunc_name=None):
     prim = defprim(name, np_fn, _elementwise_abstract(name, kind, out_dtype))
     _elementwise_batch(prim)
     if ufunc_name:
-        codegen.ufunc_names[prim] = ufunc_name
+        lowering.register(
+            prim, Lowering(ufunc=ufunc_name, memory=FRESH, elementwise=True, split=elementwise_rule)
+        )
+    else:  # a scipy function through its impl
+        lowering.register(prim, _IMPL_ELEMENTWISE)
     return prim
 
 
@@ -138,6 +146,7 @@ def _polygamma_impl(x, *, n):
 
 polygamma_p = defprim("polygamma", _polygamma_impl, _elementwise_abstract("polygamma", _FLOAT))
 _elementwise_batch(polygamma_p)
+lowering.register(polygamma_p, _IMPL_ELEMENTWISE)
 
 # ---- binary ------------------------------------------------------------------------------
 
@@ -192,11 +201,25 @@ integer_pow_p = defprim(
     "integer_pow", _integer_pow_impl, _elementwise_abstract("integer_pow", _NUMERIC)
 )
 _elementwise_batch(integer_pow_p)
-codegen.codegen_rules[integer_pow_p] = lambda a, p: (
-    f"np.square({a[0]})" if p["y"] == 2 else f"_integer_pow({a[0]}, y={p['y']})"
+
+
+def _integer_pow_emit(a, eqn, out=None):
+    if out:
+        return None
+    y = eqn.params["y"]
+    return f"np.square({a[0]})" if y == 2 else f"_integer_pow({a[0]}, y={y})"
+
+
+lowering.register(
+    integer_pow_p,
+    Lowering(
+        emit=_integer_pow_emit,
+        memory=FRESH,
+        elementwise=True,
+        split=elementwise_rule,
+        helpers={"_integer_pow": _integer_pow_impl},
+    ),
 )
-codegen.namespace["_integer_pow"] = _integer_pow_impl
-codegen.allocating_prims.add(integer_pow_p)
 
 
 def _select_impl(pred, on_true, on_false):
@@ -230,13 +253,17 @@ def _select_codegen(args, eqn, out=None):
     return None if out else f"np.where({args[0]}, {args[1]}, {args[2]})"
 
 
-codegen.typed_rules[select_p] = _select_codegen
-codegen.out_rules[select_p] = _select_codegen
-codegen.allocating_prims.add(select_p)
-# _select_bits writes through ufuncs: any layout of ``out`` works.
-codegen.column_major_when[select_p] = lambda eqn: True
-codegen.elementwise_prims.add(select_p)
-codegen.namespace["_select_bits"] = _select_bits.select
+lowering.register(
+    select_p,
+    Lowering(
+        emit=_select_codegen,
+        memory=FRESH,
+        fortran_out=True,  # _select_bits writes through ufuncs: any layout of ``out`` works
+        elementwise=True,
+        split=elementwise_rule,
+        helpers={"_select_bits": _select_bits.select},
+    ),
+)
 
 # ---- lax-level functions (no promotion; used by rules and by fnn.numpy) -------------------
 

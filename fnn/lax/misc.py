@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fnn import core
-from fnn.lax.base import Zero, batching_rules, codegen_rules, defprim, jvp_rules
-from fnn.transforms import codegen
+from fnn import core, lowering
+from fnn.lax import split_rules
+from fnn.lax.base import Zero, batching_rules, defprim, jvp_rules
+from fnn.lowering import VIEW, Lowering
 from fnn.tree_util import tree_map
 
 __all__ = ["stop_gradient"]
@@ -15,9 +16,16 @@ jvp_rules[stop_gradient_p] = lambda primals, tangents: (
     Zero(core.get_aval(primals[0])),
 )
 batching_rules[stop_gradient_p] = lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0])
-codegen_rules[stop_gradient_p] = lambda a, p: a[0]
 # The result is its input's buffer: buffer reuse must treat it as a view.
-codegen.view_prims.add(stop_gradient_p)
+lowering.register(
+    stop_gradient_p,
+    Lowering(
+        emit=lambda a, eqn, out=None: None if out else a[0],
+        memory=VIEW,
+        elementwise=True,
+        split=split_rules.elementwise_rule,
+    ),
+)
 
 
 def stop_gradient(x):

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
-from fnn.lax import _fast_reduce
+from fnn.lax import _fast_reduce, split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, jvp_rules
 from fnn.lax.elementwise import div, eq, mul
 from fnn.lax.structural import (
@@ -19,7 +19,7 @@ from fnn.lax.structural import (
     reshape,
     transpose,
 )
-from fnn.transforms import codegen
+from fnn.lowering import FRESH, Lowering
 from fnn.transforms.vjp import transpose_rules
 
 __all__ = [
@@ -70,8 +70,15 @@ def _extremum_codegen(fn: str, ufunc: str):
 
 
 for _prim, _fn, _ufunc in ((reduce_max_p, "max", "maximum"), (reduce_min_p, "min", "minimum")):
-    codegen.typed_rules[_prim] = codegen.out_rules[_prim] = _extremum_codegen(_fn, _ufunc)
-    codegen.allocating_prims.add(_prim)
+    lowering.register(
+        _prim,
+        Lowering(
+            emit=_extremum_codegen(_fn, _ufunc),
+            memory=FRESH,
+            split=split_rules.reduce_rule(_fn),
+            helpers={"_reduce_small_axes": _fast_reduce.reduce_small_axes},
+        ),
+    )
 
 
 def reduce_max(x, axes):
@@ -208,6 +215,7 @@ def _arg_batch(prim):
 
 for _p in (argmax_p, argmin_p):
     _arg_batch(_p)
+    lowering.register(_p, Lowering(split=split_rules.axis_param_rule("axis", shift_out=True)))
 
     def _arg_jvp(primals, tangents, _p=_p, **params):
         out = _p.bind(*primals, **params)
@@ -308,3 +316,10 @@ def _cum_batch(prim):
 
 _cum_batch(cumsum_p)
 _cum_batch(cumprod_p)
+lowering.register(cumsum_p, Lowering(split=split_rules.axis_param_rule("axis")))
+lowering.register(cumprod_p, Lowering(split=split_rules.axis_param_rule("axis")))
+
+
+# jit runs these by calling their impls.
+for _p in (reduce_prod_p,):
+    lowering.register(_p, lowering.INTERPRETED)

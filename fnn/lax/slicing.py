@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
-from fnn.lax.base import Zero, batching_rules, codegen_rules, defprim, is_zero, jvp_rules
+from fnn.lax import split_rules
+from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
 from fnn.lax.elementwise import eq, mul, select
 from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
-from fnn.transforms import codegen
+from fnn.lowering import FRESH, VIEW, Lowering
 from fnn.transforms.vjp import is_undefined_primal, transpose_rules
 
 __all__ = ["slice", "slice_in_dim", "pad", "concatenate", "rev", "gather", "scatter"]
@@ -65,10 +66,17 @@ def _slice_impl(x, *, start, limit, strides):
 
 
 slice_p = defprim("slice", _slice_impl, _slice_abstract, silent=True)
-codegen.view_prims.add(slice_p)
-codegen_rules[slice_p] = lambda a, p: (
-    f"{a[0]}[{', '.join(f'{s}:{l}:{st}' for s, l, st in zip(p['start'], p['limit'], p['strides']))},]"
-)
+
+
+def _slice_emit(a, eqn, out=None):
+    if out:
+        return None
+    p = eqn.params
+    bounds = zip(p["start"], p["limit"], p["strides"], strict=True)
+    return f"{a[0]}[{', '.join(f'{s}:{l}:{st}' for s, l, st in bounds)},]"
+
+
+lowering.register(slice_p, Lowering(emit=_slice_emit, memory=VIEW, split=split_rules.slice_rule))
 
 
 def slice(x, start, limit, strides=None):  # noqa: A001 - lax's name
@@ -171,14 +179,19 @@ def _pad_impl(x, padding_value, *, config):
 pad_p = defprim("pad", _pad_impl, _pad_abstract)
 
 
-def _pad_out_rule(args, eqn, out):
-    if any(lo < 0 or hi < 0 for lo, hi, _ in eqn.params["config"]):
-        return None  # a crop: the plain impl
+def _pad_emit(args, eqn, out=None):
+    """Into ``out`` only; a fresh result and a crop call the impl."""
+    if out is None or any(lo < 0 or hi < 0 for lo, hi, _ in eqn.params["config"]):
+        return None
     return f"_pad_into({args[0]}, {args[1]}, {out}, config={eqn.params['config']})"
 
 
-codegen.out_rules[pad_p] = _pad_out_rule
-codegen.namespace["_pad_into"] = _pad_into
+lowering.register(
+    pad_p,
+    Lowering(
+        emit=_pad_emit, memory=FRESH, split=split_rules.pad_rule, helpers={"_pad_into": _pad_into}
+    ),
+)
 
 
 def pad(x, padding_value, config):
@@ -269,13 +282,17 @@ concatenate_p = defprim(
     _concat_abstract,
     silent=True,
 )
-codegen_rules[concatenate_p] = lambda a, p: (
-    f"np.concatenate(({', '.join(a)},), axis={p['dimension']})"
+lowering.register(
+    concatenate_p,
+    Lowering(
+        emit=lambda a, eqn, out=None: (
+            f"np.concatenate(({', '.join(a)},), axis={eqn.params['dimension']}"
+            + (f", out={out})" if out else ")")
+        ),
+        memory=FRESH,
+        split=split_rules.concatenate_rule,
+    ),
 )
-codegen.out_rules[concatenate_p] = lambda a, eqn, out: (
-    f"np.concatenate(({', '.join(a)},), axis={eqn.params['dimension']}, out={out})"
-)
-codegen.allocating_prims.update({concatenate_p, pad_p})
 
 
 def concatenate(xs, dimension):
@@ -326,7 +343,7 @@ def _rev_abstract(x, *, dimensions):
 
 
 rev_p = defprim("rev", lambda x, *, dimensions: np.flip(x, dimensions), _rev_abstract, silent=True)
-codegen.view_prims.add(rev_p)
+lowering.register(rev_p, Lowering(memory=VIEW, split=split_rules.rev_rule))
 
 
 def rev(x, dimensions):
@@ -630,3 +647,12 @@ def _scatter_batch(vals, dims, *, template, mode):
 
 batching_rules[gather_p] = _gather_batch
 batching_rules[scatter_p] = _scatter_batch
+
+
+# jit runs these by calling their impls (a gather with basic indices returns a view: declared
+# interpreted, its result may share memory with any input).
+for _p in (
+    gather_p,
+    scatter_p,
+):
+    lowering.register(_p, lowering.INTERPRETED)

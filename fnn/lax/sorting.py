@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnn import config, core
+from fnn import config, core, lowering
 from fnn.core import FnnTypeError, ShapedArray
+from fnn.lax import split_rules
 from fnn.lax.base import (
     Zero,
     batching_rules,
-    codegen_rules,
     defprim,
     is_zero,
     jvp_rules,
@@ -28,6 +28,7 @@ from fnn.lax.base import (
 )
 from fnn.lax.slicing import gather
 from fnn.lax.structural import moveaxis
+from fnn.lowering import Lowering
 
 __all__ = ["sort", "argsort", "take_along_dimension"]
 
@@ -134,7 +135,24 @@ jvp_rules[sort_p] = _sort_jvp
 jvp_rules[argsort_p] = _argsort_jvp
 _batch(sort_p)
 _batch(argsort_p)
-codegen_rules[sort_p] = lambda a, p: f"np.sort({a[0]}, axis={p['dimension']})"
-codegen_rules[argsort_p] = lambda a, p: (
-    f"np.argsort({a[0]}, axis={p['dimension']}, kind='stable').astype(np.{p['index_dtype']})"
+lowering.register(
+    sort_p,
+    Lowering(
+        emit=lambda a, eqn, out=None: (
+            None if out else f"np.sort({a[0]}, axis={eqn.params['dimension']})"
+        ),
+        split=split_rules.axis_param_rule("dimension"),
+    ),
+)
+lowering.register(
+    argsort_p,
+    Lowering(
+        emit=lambda a, eqn, out=None: (
+            None
+            if out
+            else f"np.argsort({a[0]}, axis={eqn.params['dimension']}, kind='stable')"
+            f".astype(np.{eqn.params['index_dtype']})"
+        ),
+        split=split_rules.axis_param_rule("dimension"),
+    ),
 )

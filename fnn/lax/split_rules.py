@@ -1,4 +1,5 @@
-"""Per-primitive rules of the batch split (``batch_split.py``): where the batch axis goes.
+"""Per-primitive rules of jit's batch split (``fnn/transforms/batch_split.py``): where
+the batch axis goes. Each primitive's record (``fnn/lowering.py``) names its rule.
 
 Like vmap's batching rules, but the batch is split rather than added: each rule gets an
 equation and, per input, ``None`` (not mapped) or ``Mapped(axis, unit)``, and returns the
@@ -12,35 +13,28 @@ an outer product over the batch, a slice along it).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from fnn import core
+from fnn.lowering import Mapped, Partial, Unsplittable
 
-__all__ = ["Mapped", "Partial", "Unsplittable", "split_rules", "elementwise_prims", "rule_for"]
-
-
-class Unsplittable(Exception):
-    """The program has no batch structure this pass can use."""
-
-
-@dataclass(frozen=True)
-class Mapped:
-    axis: int
-    unit: int = 1
-
-
-@dataclass(frozen=True)
-class Partial:
-    combine: str  # "add", "max" or "min"
-
+__all__ = [
+    "elementwise_rule",
+    "reduce_rule",
+    "axis_param_rule",
+    "transpose_rule",
+    "broadcast_rule",
+    "reshape_rule",
+    "dot_rule",
+    "slice_rule",
+    "pad_rule",
+    "concatenate_rule",
+    "leading_axis_rule",
+    "col2im_dot_rule",
+    "rev_rule",
+]
 
 # rule(eqn, infos, B) -> (out_infos, slices, new_params_fn)
 #   infos[i]: None | Mapped for each input; slices: {input index: Mapped} for unmapped
 #   inputs that must be cut per chunk; new_params_fn(c) -> params for chunk size c.
-split_rules: dict[core.Primitive, Callable] = {}
-# Primitives computed elementwise with numpy broadcasting (registered by fnn.lax).
-elementwise_prims: set[core.Primitive] = set()
 
 
 def _show_infos(eqn, infos) -> str:
@@ -51,7 +45,7 @@ def _same(params):
     return lambda c: params
 
 
-def _elementwise_rule(eqn, infos, B):
+def elementwise_rule(eqn, infos, B):
     out_nd = eqn.out_binders[0].aval.ndim
     target = None
     for x, info in zip(eqn.inputs, infos, strict=True):
@@ -75,7 +69,7 @@ def _elementwise_rule(eqn, infos, B):
     return [target] * len(eqn.out_binders), slices, _same(eqn.params)
 
 
-def _reduce_rule(combine):
+def reduce_rule(combine):
     def rule(eqn, infos, B):
         (info,) = infos
         axes = eqn.params["axes"]
@@ -87,7 +81,7 @@ def _reduce_rule(combine):
     return rule
 
 
-def _axis_param_rule(name, shift_out=False):
+def axis_param_rule(name, shift_out=False):
     """Primitives with one axis parameter that must not be the batch axis."""
 
     def rule(eqn, infos, B):
@@ -105,13 +99,13 @@ def _axis_param_rule(name, shift_out=False):
     return rule
 
 
-def _transpose_rule(eqn, infos, B):
+def transpose_rule(eqn, infos, B):
     (info,) = infos
     perm = eqn.params["permutation"]
     return [Mapped(perm.index(info.axis), info.unit)], {}, _same(eqn.params)
 
 
-def _broadcast_rule(eqn, infos, B):
+def broadcast_rule(eqn, infos, B):
     (info,) = infos
     dims = eqn.params["broadcast_dimensions"]
     axis = dims[info.axis]
@@ -127,7 +121,7 @@ def _broadcast_rule(eqn, infos, B):
     return [Mapped(axis, info.unit)], {}, params
 
 
-def _reshape_rule(eqn, infos, B):
+def reshape_rule(eqn, infos, B):
     (info,) = infos
     in_shape = eqn.inputs[0].aval.shape
     new = eqn.params["new_sizes"]
@@ -150,7 +144,7 @@ def _reshape_rule(eqn, infos, B):
     return [Mapped(axis, unit)], {}, params
 
 
-def _dot_rule(eqn, infos, B):
+def dot_rule(eqn, infos, B):
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     li, ri = infos
     lhs, rhs = (x.aval for x in eqn.inputs)
@@ -194,7 +188,7 @@ def _dot_rule(eqn, infos, B):
     return [Mapped(out_axis, unit)], slices, _same(eqn.params)
 
 
-def _slice_rule(eqn, infos, B):
+def slice_rule(eqn, infos, B):
     (info,) = infos
     p = eqn.params
     a = info.axis
@@ -210,14 +204,14 @@ def _slice_rule(eqn, infos, B):
     return [info], {}, params
 
 
-def _pad_rule(eqn, infos, B):
+def pad_rule(eqn, infos, B):
     info, pv = infos
     if pv is not None or tuple(eqn.params["config"][info.axis]) != (0, 0, 0):
         raise Unsplittable("pad along the batch axis")
     return [info], {}, _same(eqn.params)
 
 
-def _concatenate_rule(eqn, infos, B):
+def concatenate_rule(eqn, infos, B):
     d = eqn.params["dimension"]
     mapped = {i for i, info in enumerate(infos) if info is not None}
     target = infos[min(mapped)]
@@ -232,7 +226,7 @@ def _concatenate_rule(eqn, infos, B):
     return [target], slices, _same(eqn.params)
 
 
-def _leading_axis_rule(eqn, infos, B):
+def leading_axis_rule(eqn, infos, B):
     """conv_patches / col2im: images (N, spatial..., C) mapped along N only."""
     (info,) = infos
     if info.axis != 0 or info.unit != 1:
@@ -240,7 +234,7 @@ def _leading_axis_rule(eqn, infos, B):
     return [info], {}, _same(eqn.params)
 
 
-def _col2im_dot_rule(eqn, infos, B):
+def col2im_dot_rule(eqn, infos, B):
     """A convolution's input gradient: cotangent images mapped along N, the kernel whole."""
     ct, w = infos
     if w is not None or ct.axis != 0 or ct.unit != 1:
@@ -248,49 +242,8 @@ def _col2im_dot_rule(eqn, infos, B):
     return [ct], {}, _same(eqn.params)
 
 
-def _rev_rule(eqn, infos, B):
+def rev_rule(eqn, infos, B):
     (info,) = infos
     if info.axis in eqn.params["dimensions"]:
         raise Unsplittable("rev along the batch axis")
     return [info], {}, _same(eqn.params)
-
-
-def _register_structural_rules():
-    from fnn.lax import conv, misc, reductions, slicing, sorting, structural
-    from fnn.lax.dot import dot_general_p
-
-    elementwise_prims.update({structural.convert_element_type_p, misc.stop_gradient_p})
-
-    split_rules.update(
-        {
-            structural.reduce_sum_p: _reduce_rule("add"),
-            reductions.reduce_max_p: _reduce_rule("max"),
-            reductions.reduce_min_p: _reduce_rule("min"),
-            structural.transpose_p: _transpose_rule,
-            structural.broadcast_in_dim_p: _broadcast_rule,
-            structural.reshape_p: _reshape_rule,
-            dot_general_p: _dot_rule,
-            slicing.slice_p: _slice_rule,
-            slicing.pad_p: _pad_rule,
-            slicing.concatenate_p: _concatenate_rule,
-            slicing.rev_p: _rev_rule,
-            conv.conv_patches_p: _leading_axis_rule,
-            conv.col2im_p: _leading_axis_rule,
-            conv.col2im_dot_p: _col2im_dot_rule,
-            reductions.argmax_p: _axis_param_rule("axis", shift_out=True),
-            reductions.argmin_p: _axis_param_rule("axis", shift_out=True),
-            reductions.cumsum_p: _axis_param_rule("axis"),
-            reductions.cumprod_p: _axis_param_rule("axis"),
-            sorting.sort_p: _axis_param_rule("dimension"),
-            sorting.argsort_p: _axis_param_rule("dimension"),
-        }
-    )
-
-
-def rule_for(prim: core.Primitive) -> Callable | None:
-    """The split rule of ``prim`` (elementwise primitives share one), or None."""
-    if not split_rules:
-        _register_structural_rules()
-    if prim in elementwise_prims:
-        return _elementwise_rule
-    return split_rules.get(prim)

@@ -8,19 +8,19 @@ import math
 
 import numpy as np
 
-from fnn import config, core
+from fnn import config, core, lowering
 from fnn.core import FnnTypeError, ShapedArray
-from fnn.lax import _fast_reduce
+from fnn.lax import _fast_reduce, split_rules
 from fnn.lax.base import (
     Zero,
     batching_rules,
-    codegen_rules,
     defprim,
     is_zero,
     jvp_rules,
     transpose_rules,
 )
-from fnn.transforms import batching, codegen, jvp
+from fnn.lowering import FRESH, VIEW, Lowering
+from fnn.transforms import batching, jvp
 
 __all__ = [
     "broadcast_in_dim",
@@ -105,12 +105,18 @@ def _bid_batch(vals, dims, *, shape, broadcast_dimensions):
 _linear_jvp(broadcast_in_dim_p)
 transpose_rules[broadcast_in_dim_p] = _bid_transpose
 batching_rules[broadcast_in_dim_p] = _bid_batch
-codegen.view_prims.add(broadcast_in_dim_p)
 
 
-codegen_rules[broadcast_in_dim_p] = lambda args, p: (
-    f"np.broadcast_to({args[0]}.reshape("
-    f"{_static_bid_shape_expr(args[0], p['shape'], p['broadcast_dimensions'])}), {p['shape']})"
+def _bid_emit(args, eqn, out=None):
+    if out:
+        return None
+    p = eqn.params
+    shape = _static_bid_shape_expr(args[0], p["shape"], p["broadcast_dimensions"])
+    return f"np.broadcast_to({args[0]}.reshape({shape}), {p['shape']})"
+
+
+lowering.register(
+    broadcast_in_dim_p, Lowering(emit=_bid_emit, memory=VIEW, split=split_rules.broadcast_rule)
 )
 
 
@@ -152,8 +158,16 @@ def _reshape_batch(vals, dims, *, new_sizes):
 
 
 batching_rules[reshape_p] = _reshape_batch
-codegen_rules[reshape_p] = lambda args, p: f"np.reshape({args[0]}, {p['new_sizes']})"
-codegen.view_prims.add(reshape_p)
+lowering.register(
+    reshape_p,
+    Lowering(
+        emit=lambda a, eqn, out=None: (
+            None if out else f"np.reshape({a[0]}, {eqn.params['new_sizes']})"
+        ),
+        memory=VIEW,
+        split=split_rules.reshape_rule,
+    ),
+)
 
 
 # ---- transpose ---------------------------------------------------------------------------
@@ -195,8 +209,16 @@ def _transpose_batch(vals, dims, *, permutation):
 
 
 batching_rules[transpose_p] = _transpose_batch
-codegen_rules[transpose_p] = lambda args, p: f"np.transpose({args[0]}, {p['permutation']})"
-codegen.view_prims.add(transpose_p)
+lowering.register(
+    transpose_p,
+    Lowering(
+        emit=lambda a, eqn, out=None: (
+            None if out else f"np.transpose({a[0]}, {eqn.params['permutation']})"
+        ),
+        memory=VIEW,
+        split=split_rules.transpose_rule,
+    ),
+)
 
 
 # ---- reduce_sum --------------------------------------------------------------------------
@@ -260,13 +282,18 @@ def _reduce_sum_codegen(args, eqn, out=None):
     return f"np.add.reduce({args[0]}, axis={axis}, dtype=np.{dtype}{out_kw})"
 
 
-codegen.namespace["_sum_leading"] = _fast_reduce.sum_leading
-codegen.namespace["_reduce_small_axes"] = _fast_reduce.reduce_small_axes
-
-
-codegen.typed_rules[reduce_sum_p] = _reduce_sum_codegen
-codegen.out_rules[reduce_sum_p] = _reduce_sum_codegen
-codegen.allocating_prims.add(reduce_sum_p)
+lowering.register(
+    reduce_sum_p,
+    Lowering(
+        emit=_reduce_sum_codegen,
+        memory=FRESH,
+        split=split_rules.reduce_rule("add"),
+        helpers={
+            "_sum_leading": _fast_reduce.sum_leading,
+            "_reduce_small_axes": _fast_reduce.reduce_small_axes,
+        },
+    ),
+)
 
 
 # ---- convert_element_type ----------------------------------------------------------------
@@ -325,23 +352,25 @@ def _convert_codegen(args, eqn, out=None):
     return f"_cast_into({args[0]}, {out})" if out else f"{args[0]}.astype(np.{dtype})"
 
 
-codegen.typed_rules[convert_element_type_p] = _convert_codegen
-codegen.out_rules[convert_element_type_p] = _convert_codegen
-codegen.allocating_prims.add(convert_element_type_p)
-codegen.view_when[convert_element_type_p] = _bool_to_byte
-# Elementwise, and order-keeping: astype and views keep the input's order, _cast_into
-# (np.copyto) writes any layout of ``out``.
-codegen.elementwise_prims.add(convert_element_type_p)
-codegen.column_major_when[convert_element_type_p] = lambda eqn: True
-
-
 def _cast_into(x, out):
     """``out`` := x converted to out's dtype (as ``astype``: unsafe casting)."""
     np.copyto(out, x, casting="unsafe")
     return out
 
 
-codegen.namespace["_cast_into"] = _cast_into
+lowering.register(
+    convert_element_type_p,
+    Lowering(
+        emit=_convert_codegen,
+        memory=lambda eqn: VIEW if _bool_to_byte(eqn) else FRESH,
+        # Order-keeping: astype and views keep the input's order, _cast_into (np.copyto)
+        # writes any layout of ``out``.
+        fortran_out=True,
+        elementwise=True,
+        split=split_rules.elementwise_rule,
+        helpers={"_cast_into": _cast_into},
+    ),
+)
 
 
 # ---- helpers -----------------------------------------------------------------------------

@@ -31,7 +31,8 @@ floating-point sums.
 Values: ``None`` (not mapped), ``Mapped(axis, unit)`` (``unit`` entries per batch row
 along ``axis``: a reshape of (B, S, D) to (B*S, D) has unit S), or ``Partial(op)``
 (a reduction over the batch: chunk results are combined with ``op``). The per-primitive
-rules are in ``split_rules.py``.
+rules are named by each primitive's lowering record (``fnn/lowering.py``), most of
+them written in ``fnn/lax/split_rules.py``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import numpy as np
 
 from fnn import config, core
 from fnn.jaxpr import Jaxpr, Literal, Var, trace_to_jaxpr
-from fnn.transforms.split_rules import Mapped, Partial, Unsplittable, elementwise_prims, rule_for
+from fnn.lowering import Mapped, Partial, Unsplittable, lowering_of
 
 __all__ = ["plan_split", "SplitProgram", "describe"]
 
@@ -140,7 +141,7 @@ def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
                 )
             if p > 2 * MAX_ROUNDS:
                 raise Unsplittable(f"more than {MAX_ROUNDS} rounds of batch reductions")
-            rule = rule_for(eqn.primitive)
+            rule = lowering_of(eqn.primitive).split
             if rule is None:
                 raise Unsplittable(f"no split rule for {eqn.primitive.name}")
             # Combined reductions are whole values, not per-example ones.
@@ -165,7 +166,7 @@ def _analyse(jaxpr: Jaxpr, B: int, mapped_inputs) -> _Analysis:
         size = sum(math.prod(o.aval.shape) for o in eqn.out_binders)
         if p % 2 == 1:
             in_chunks += size
-        elif size >= PARALLEL_ELEMENTWISE and eqn.primitive in elementwise_prims:
+        elif size >= PARALLEL_ELEMENTWISE and lowering_of(eqn.primitive).elementwise:
             elementwise += size
         else:
             serial += size

@@ -1,12 +1,11 @@
 """jaxpr -> a Python function whose body is straight-line numpy calls.
 
-Each primitive may register ``codegen_rules[prim](args, params) -> str``, the numpy
-expression computing its output from the names in ``args``. Primitives without one
-call their ``impl`` through the generated function's namespace. Elementwise numpy
-ufuncs registered in ``ufunc_names`` may write into a dead input's buffer
+Each primitive's lowering record (``fnn/lowering.py``) says how it is emitted: a numpy
+ufunc, an expression from ``emit``, or a call of its ``impl`` through the generated
+function's namespace. Ufunc calls may write into a dead input's buffer
 (``np.add(a, b, out=a)``) when that buffer belongs to the program alone; other
-temporaries live in an arena of buffers kept between calls (``buffers.py``), which saves
-the allocation and the page faults of a fresh temporary.
+temporaries with an ``out`` form live in an arena of buffers kept between calls
+(``buffers.py``), which saves the allocation and the page faults of a fresh temporary.
 """
 
 from __future__ import annotations
@@ -18,43 +17,18 @@ import numpy as np
 
 from fnn import config, core
 from fnn.jaxpr import Jaxpr, Literal, Var
+from fnn.lowering import FRESH, VIEW, lowering_of
 from fnn.transforms import buffers, jit_check
 
-__all__ = [
-    "allocating_prims",
-    "codegen_rules",
-    "compile_jaxpr",
-    "namespace",
-    "out_rules",
-    "typed_rules",
-    "ufunc_names",
-    "view_prims",
-    "view_when",
-]
+__all__ = ["compile_jaxpr"]
 
-codegen_rules: dict[core.Primitive, Callable[[list[str], dict], str]] = {}
-# Rules that need the equation's shapes: rule(args, eqn) -> str.
-typed_rules: dict[core.Primitive, Callable[[list[str], Any], str]] = {}
-# Primitives whose impl is exactly a numpy ufunc call on (broadcast) inputs.
-ufunc_names: dict[core.Primitive, str] = {}
-# Primitives whose result may share memory with their first input (reshape, transpose...).
-view_prims: set[core.Primitive] = set()
-# Primitives whose result may be such a view for some equations (rule(eqn) -> True) and
-# is a fresh array, as for allocating_prims, for the others.
-view_when: dict[core.Primitive, Callable[[Any], bool]] = {}
-# Primitives whose generated code always returns a fresh array sharing no input's memory.
-allocating_prims: set[core.Primitive] = set()
-# Rules that write the result into a given C-contiguous buffer of the output's shape and
-# dtype: rule(args, eqn, out) -> str, or None when this equation has no such form.
-out_rules: dict[core.Primitive, Callable[[list[str], Any, str], str | None]] = {}
-# Primitives whose out rule also writes correctly into a Fortran-ordered buffer, for the
-# equations where rule(eqn) is True (buffers.prefers_column_major slots; ufuncs always do).
-column_major_when: dict[core.Primitive, Callable[[Any], bool]] = {}
-# Primitives besides the ufuncs whose code loops elementwise over operands of the output's
-# shape: the buffer plan keeps such operands in one memory order.
-elementwise_prims: set[core.Primitive] = set()
-# Helpers the generated code may call by name (registered by the lax modules).
-namespace: dict[str, Any] = {}
+
+def _is_ufunc(eqn) -> bool:
+    return lowering_of(eqn.primitive).ufunc is not None and not eqn.params
+
+
+def _memory(eqn) -> str:
+    return lowering_of(eqn.primitive).memory_of(eqn)
 
 
 def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[..., list]:
@@ -62,7 +36,9 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
 
     The result has ``.source`` (the generated code) and ``.plan`` (its BufferPlan).
     """
-    ns: dict[str, Any] = {"np": np, **namespace}
+    ns: dict[str, Any] = {"np": np}
+    for eqn in jaxpr.eqns:
+        ns.update(lowering_of(eqn.primitive).helpers)
     names: dict[Var, str] = {}
     counter = [0]
 
@@ -85,42 +61,32 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         names[v] = fresh("a")
         args.append(names[v])
 
-    def is_ufunc(eqn):
-        return eqn.primitive in ufunc_names and not eqn.params
+    def emit_into(eqn):
+        emit = lowering_of(eqn.primitive).emit
+        return emit is not None and emit(["_"] * len(eqn.inputs), eqn, "_out") is not None
 
     def can_write_out(i):
         eqn = jaxpr.eqns[i]
-        if is_ufunc(eqn):
-            return True
-        rule = out_rules.get(eqn.primitive)
-        return rule is not None and rule(["_"] * len(eqn.inputs), eqn, "_out") is not None
+        return _is_ufunc(eqn) or emit_into(eqn)
 
     def column_major_out(i):
         eqn = jaxpr.eqns[i]
-        if is_ufunc(eqn):
-            return True
-        accepts = column_major_when.get(eqn.primitive)
-        return accepts is not None and accepts(eqn)
+        return _is_ufunc(eqn) or lowering_of(eqn.primitive).fortran_out_for(eqn)
 
-    def is_view(eqn):
-        prim = eqn.primitive
-        return prim in view_prims or (prim in view_when and view_when[prim](eqn))
-
-    def allocates(eqn):
-        prim = eqn.primitive
-        if prim in view_when:
-            return not view_when[prim](eqn)
-        return is_ufunc(eqn) or prim in allocating_prims
+    def order_elementwise(eqn):
+        # Loops elementwise over operands of its output's shape, keeping their order.
+        low = lowering_of(eqn.primitive)
+        return _is_ufunc(eqn) or (low.elementwise and low.fortran_out_for(eqn))
 
     plan = buffers.plan_buffers(
         jaxpr,
-        is_ufunc=is_ufunc,
-        is_view=is_view,
-        allocates=allocates,
+        is_ufunc=_is_ufunc,
+        is_view=lambda eqn: _memory(eqn) == VIEW,
+        allocates=lambda eqn: _memory(eqn) == FRESH,
         can_write_out=can_write_out,
         max_arena_bytes=int(config.jit_arena_mb * 2**20),
         column_major_out=column_major_out,
-        is_elementwise=lambda eqn: is_ufunc(eqn) or eqn.primitive in elementwise_prims,
+        is_elementwise=order_elementwise,
     )
     arena_arg = ", _S" if plan.slot_specs else ""
     # Overflow to inf and 0/0 to nan are results, not errors (as in JAX): silence numpy.
@@ -128,9 +94,7 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
     ns["_errstate"] = np.errstate
     checker = None
     if config.jit_check:
-        declared = [
-            "view" if is_view(e) else "fresh" if allocates(e) else "unknown" for e in jaxpr.eqns
-        ]
+        declared = [_memory(e) for e in jaxpr.eqns]
         checker = ns["_checker"] = jit_check.ProgramChecker(jaxpr, names, declared)
         ns["_consts"] = [ns[names[v]] for v in jaxpr.constvars]
         arena = "_S" if plan.slot_specs else "None"
@@ -147,21 +111,22 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         out_buf = f"_S[{plan.slots[i]}]" if i in plan.slots else None
         if i in plan.donors:
             out_buf = names[plan.donors[i]]
-        if is_ufunc(eqn):
+        low = lowering_of(prim)
+        expr = None
+        if _is_ufunc(eqn):
             out_kw = f", out={out_buf}" if out_buf else ""
-            lines.append(f"    {target} = np.{ufunc_names[prim]}({', '.join(ins)}{out_kw})")
+            expr = f"np.{low.ufunc}({', '.join(ins)}{out_kw})"
         elif out_buf is not None:
-            lines.append(f"    {target} = {out_rules[prim](ins, eqn, out_buf)}")
-        elif prim in typed_rules:
-            lines.append(f"    {target} = {typed_rules[prim](ins, eqn)}")
-        elif prim in codegen_rules:
-            lines.append(f"    {target} = {codegen_rules[prim](ins, eqn.params)}")
-        else:
+            expr = low.emit(ins, eqn, out_buf)
+        elif low.emit is not None:
+            expr = low.emit(ins, eqn)
+        if expr is None:
             key = fresh(f"impl_{prim.name}_")
             ns[key] = prim.impl
             pkey = fresh("params")
             ns[pkey] = eqn.params
-            lines.append(f"    {target} = {key}({', '.join(ins)}, **{pkey})")
+            expr = f"{key}({', '.join(ins)}, **{pkey})"
+        lines.append(f"    {target} = {expr}")
         if checker is not None:
             lines.append(f"    _k.post({i}, [{', '.join(outs)}])")
     outs = [ref(x) for x in jaxpr.outvars]

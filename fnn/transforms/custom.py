@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from fnn import core
+from fnn import core, lowering
 from fnn.core import ShapedArray
 from fnn.transforms import jvp, vjp
 from fnn.tree_util import tree_flatten, tree_unflatten
@@ -201,3 +201,8 @@ def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals):
 
 
 vjp.transpose_rules[custom_lin_p] = _custom_lin_transpose
+
+
+# jit runs these by calling their impls.
+for _p in (custom_lin_p,):
+    lowering.register(_p, lowering.INTERPRETED)

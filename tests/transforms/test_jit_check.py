@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,9 +13,11 @@ import pytest
 
 import fnn
 import fnn.numpy as fnp
+from fnn import lowering
 from fnn.core import ShapedArray
 from fnn.jaxpr import trace_to_jaxpr
 from fnn.lax import elementwise, slicing
+from fnn.lowering import FRESH, Lowering
 from fnn.transforms import codegen, passes
 from fnn.transforms.jit_check import JitCheckError, values_agree
 
@@ -90,7 +93,7 @@ def test_an_impl_without_a_declared_lowering_may_alias_every_input():
 
 def test_check_mode_names_a_wrong_lowering_declaration(checking, monkeypatch):
     """Declaring gather allocating (it returns views) is caught when the program runs."""
-    monkeypatch.setattr(codegen, "allocating_prims", codegen.allocating_prims | {slicing.gather_p})
+    monkeypatch.setitem(lowering.lowerings, slicing.gather_p, Lowering(memory=FRESH))
     x0, x1 = _inputs("float32")
     with pytest.raises(
         JitCheckError, match=r"gather.*shares memory with t\d+, which is still live"
@@ -99,7 +102,8 @@ def test_check_mode_names_a_wrong_lowering_declaration(checking, monkeypatch):
 
 
 def test_check_mode_names_an_equation_that_differs_from_its_impl(checking, monkeypatch):
-    monkeypatch.setitem(codegen.ufunc_names, elementwise.sin_p, "cos")
+    cos = dataclasses.replace(lowering.lowering_of(elementwise.sin_p), ufunc="cos")
+    monkeypatch.setitem(lowering.lowerings, elementwise.sin_p, cos)
     with pytest.raises(
         JitCheckError, match=r"equation 0 `t\d+ = sin\(a1\)`.*differs from the eager"
     ):
@@ -108,11 +112,9 @@ def test_check_mode_names_an_equation_that_differs_from_its_impl(checking, monke
 
 def test_check_mode_reports_a_modified_argument(checking, monkeypatch):
     # A lowering that (wrongly) writes its result into its operand.
-    monkeypatch.setitem(codegen.ufunc_names, elementwise.neg_p, "negative")
-    monkeypatch.setitem(
-        codegen.codegen_rules, elementwise.exp_p, lambda a, p: f"np.exp({a[0]}, out={a[0]})"
-    )
-    monkeypatch.delitem(codegen.ufunc_names, elementwise.exp_p)
+    # Declared "unknown" (may alias its input), so only the write itself is wrong.
+    in_place = Lowering(emit=lambda a, eqn, out=None: f"np.exp({a[0]}, out={a[0]})")
+    monkeypatch.setitem(lowering.lowerings, elementwise.exp_p, in_place)
     x = np.arange(4.0, dtype=np.float32)  # a writeable numpy argument
     with pytest.raises(
         JitCheckError, match="modified its argument 0|changed after it was computed"
