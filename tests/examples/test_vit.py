@@ -39,29 +39,35 @@ def vit():
         # The example sets a default thread count for its own process only.
         if saved_env is None:
             os.environ.pop("OPENBLAS_NUM_THREADS", None)
-        for name in ("vit_mnist", "_shared"):
+        for name in ("vit_mnist", "_shared", "_vit_utils"):
             sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def utils(vit):
+    """examples/_vit_utils.py (patches and the attention picture), as vit_mnist imports it."""
+    return sys.modules["_vit_utils"]
 
 
 # -- unit checks -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("patch", [4, 7])
-def test_patchify_cuts_row_major_patches_and_unpatchify_inverts_it(vit, patch):
+def test_patchify_cuts_row_major_patches_and_unpatchify_inverts_it(utils, patch):
     x = np.random.default_rng(0).random((3, 28, 28, 2), dtype=np.float32)
-    tokens = vit.patchify(x, patch)
+    tokens = utils.patchify(x, patch)
     grid = 28 // patch
     assert tokens.shape == (3, grid * grid, patch * patch * 2)
     # Token i * grid + j is the patch at grid row i, column j, flattened (row, col, channel).
     i, j = 1, grid - 1
     expected = x[:, i * patch : (i + 1) * patch, j * patch : (j + 1) * patch].reshape(3, -1)
     np.testing.assert_array_equal(tokens[:, i * grid + j], expected)
-    np.testing.assert_array_equal(vit.unpatchify(tokens, patch, 28, 28), x)
+    np.testing.assert_array_equal(utils.unpatchify(tokens, patch, 28, 28), x)
 
 
-def test_patchify_rejects_sizes_the_patch_does_not_divide(vit):
+def test_patchify_rejects_sizes_the_patch_does_not_divide(utils):
     with pytest.raises(ValueError, match="multiple of patch=5"):
-        vit.patchify(np.zeros((1, 28, 28, 1)), 5)
+        utils.patchify(np.zeros((1, 28, 28, 1)), 5)
 
 
 def test_embedding_and_logits_shapes(vit):
@@ -73,7 +79,7 @@ def test_embedding_and_logits_shapes(vit):
 
 
 @pytest.mark.parametrize("block", [0, -1])
-def test_attention_rows_sum_to_one_and_maps_cover_the_patches(vit, block):
+def test_attention_rows_sum_to_one_and_maps_cover_the_patches(vit, utils, block):
     model = vit.ViT(patch=7, d_model=16, depth=2, num_heads=2, mlp_dim=32)
     params = model.init(fnn.random.key(1), (1, 28, 28, 1))
     x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
@@ -82,18 +88,18 @@ def test_attention_rows_sum_to_one_and_maps_cover_the_patches(vit, block):
     assert (weights >= 0).all()
     np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
 
-    maps = vit.cls_attention_maps(weights, (4, 4))
+    maps = utils.cls_attention_maps(weights, (4, 4))
     assert maps.shape == (4, 2, 4, 4)
     # The class token's row: its weight on itself plus the patch map make up the whole row.
     np.testing.assert_allclose(maps.sum((-2, -1)) + weights[:, :, 0, 0], 1.0, rtol=1e-5)
 
 
-def test_ink_following_head_finds_the_head_that_looks_at_the_digit(vit):
+def test_ink_following_head_finds_the_head_that_looks_at_the_digit(utils):
     images = np.random.default_rng(2).random((5, 28, 28, 1), dtype=np.float32)
-    ink = vit.patchify(images, 7).mean(-1).reshape(5, 4, 4)
+    ink = utils.patchify(images, 7).mean(-1).reshape(5, 4, 4)
     noise = np.random.default_rng(3).random((5, 4, 4))
     maps = np.stack([noise, ink / ink.sum((1, 2), keepdims=True), noise[::-1]], axis=1)
-    head, corr = vit.ink_following_head(maps, images, 7)
+    head, corr = utils.ink_following_head(maps, images, 7)
     assert head == 1 and corr == pytest.approx(1.0)
 
 
