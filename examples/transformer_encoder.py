@@ -28,6 +28,7 @@ Usage:
     python examples/transformer_encoder.py --quick --out /tmp/enc   # seconds-long smoke run
 
 ``train_loss`` includes the label smoothing, ``test_loss`` is the plain cross-entropy.
+Target: >= 99 % on the 2,000 test sequences; results: docs/experiments/transformer_encoder.md.
 
 Outputs in --out: metrics.json, history.json, loss.png, attention.png.
 """

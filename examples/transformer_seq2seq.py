@@ -18,6 +18,7 @@ Usage:
     python examples/transformer_seq2seq.py --quick --out /tmp/s2s   # seconds-long smoke run
 
 ``train_loss`` includes the label smoothing, ``test_loss`` is the plain cross-entropy.
+Results: docs/experiments/transformer_seq2seq.md.
 
 Outputs in --out: metrics.json, history.json, loss.png, cross_attention.png.
 """
