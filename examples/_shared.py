@@ -326,7 +326,7 @@ def machine_info() -> dict[str, Any]:
     """What a timing depends on: CPUs, CPU model, load average, versions, BLAS threads.
 
     The BLAS thread variables (``OPENBLAS_NUM_THREADS``, ...) are included when set:
-    on a busy machine they change matmul times tenfold.
+    on a busy machine they change matmul times many times over.
 
     Example:
         >>> {"cpus", "cpu_model", "load_average", "numpy", "python"} <= set(machine_info())
