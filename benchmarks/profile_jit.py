@@ -7,7 +7,7 @@ with a timer around every line (same namespace, so the same constants and buffer
 and prints the lines that dominate, with the jaxpr primitive each line comes from.
 The timers add about a microsecond per line, negligible beside these workloads' lines.
 It profiles the unsplit program (``jit_threads`` 1); the batch split of
-``fnn/transforms/batch_split.py`` runs chunks of it on several threads.
+``fnn/backend/batch_split.py`` runs chunks of it on several threads.
 """
 
 from __future__ import annotations
@@ -41,12 +41,11 @@ def instrument(fn):
         stmts.append(stmt)
         out += [f"{pad}_t0 = _pc()", line, f"{pad}_T[{k}] += _pc() - _t0"]
     timings = [0.0] * len(stmts)
-    body = getattr(fn, "body", fn)
-    ns = dict(body.__globals__, _pc=time.perf_counter, _T=timings)
+    ns = dict(fn.namespace, _pc=time.perf_counter, _T=timings)
     exec(compile("\n".join(out), "<instrumented>", "exec"), ns)
     name = lines[0].split()[1].split("(")[0]
     instrumented = ns[name]
-    if hasattr(fn, "arena"):  # the generated body takes the arena's buffers last
+    if fn.arena is not None:  # the generated body takes the arena's buffers last
         slots = fn.arena.acquire()
         return (lambda *args: instrumented(*args, slots)), stmts, timings
     return instrumented, stmts, timings

@@ -13,6 +13,7 @@ from fnn import config, lax, numpy, random, tree_util
 from fnn import core as _core
 from fnn._malloc import tune_malloc
 from fnn.array import Array
+from fnn.backend.jit import jit, make_jaxpr
 from fnn.core import ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
 from fnn.jaxpr import ClosedJaxpr
 from fnn.lax import stop_gradient
@@ -28,7 +29,6 @@ from fnn.transforms.autodiff import (
 )
 from fnn.transforms.batching import vmap
 from fnn.transforms.custom import custom_jvp, custom_vjp
-from fnn.transforms.jit import jit, make_jaxpr
 
 __version__ = "0.1.0"
 from fnn import pde  # noqa: E402  (last: fnn.pde uses the names above)

@@ -16,7 +16,7 @@ __all__ = ["update", "x64_enabled", "default_float", "default_int", "canonicaliz
 
 x64_enabled = False
 # Largest buffer arena (MiB) a jit-compiled program keeps between calls for its
-# temporaries (fnn/transforms/buffers.py); 0 allocates every temporary afresh. Read when
+# temporaries (fnn/backend/buffers.py); 0 allocates every temporary afresh. Read when
 # a program is compiled.
 jit_arena_mb = 1024.0
 
@@ -28,7 +28,7 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-# Threads a jit-compiled program may split its batch over (fnn/transforms/batch_split.py);
+# Threads a jit-compiled program may split its batch over (fnn/backend/batch_split.py);
 # 1 runs every program whole. Read when a program is compiled. FNN_JIT_THREADS sets the
 # default (like OMP_NUM_THREADS for OpenMP). Without it, programs split over every core
 # only when the environment limits BLAS to one thread: chunks that each call a
@@ -63,7 +63,7 @@ def default_jit_threads() -> int:
 jit_threads = default_jit_threads()
 
 # Whether jit checks every compiled program against the eager impls as it runs
-# (fnn/transforms/jit_check.py): slow, for tests and debugging. Read when a program is
+# (fnn/backend/jit_check.py): slow, for tests and debugging. Read when a program is
 # compiled; FNN_JIT_CHECK=1 sets the default.
 jit_check = os.environ.get("FNN_JIT_CHECK", "0") not in ("", "0")
 

@@ -79,7 +79,7 @@ class Lowering:
     * ``fortran_out``: whether the ``out`` form also writes correctly into a
       Fortran-ordered buffer (bool, or a function of the equation).
     * ``elementwise``: computed elementwise over operands broadcast to its output.
-    * ``split(eqn, infos, B)``: the batch split rule (``fnn/transforms/batch_split.py``);
+    * ``split(eqn, infos, B)``: the batch split rule (``fnn/backend/batch_split.py``);
       elementwise primitives share one and need none.
     * ``helpers``: names the emitted code calls, and the objects they stand for.
     """

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from fnn import config, core
+from fnn.backend.program import Program
 from fnn.jaxpr import Jaxpr, Literal, Var, trace_to_jaxpr
 from fnn.lowering import Mapped, Partial, Unsplittable, lowering_of
 
@@ -373,10 +374,8 @@ def _build(jaxpr, consts, a: _Analysis, threads, compile_fn, name, split_segment
             )
             part.fns[None] = fn
             sources.append(fn.source)
-    run = _executor(jaxpr, a, parts, sizes, threads, const_env)
-    inner = [
-        f.split for p in parts if not p.is_chunk for f in p.fns.values() if hasattr(f, "split")
-    ]
+    run = ChunkExecutor(jaxpr, a, parts, sizes, threads, const_env)
+    inner = [f.split for p in parts if not p.is_chunk for f in p.fns.values() if f.split]
     return SplitProgram(a, sizes, run, "\n\n".join(sources), inner)
 
 
@@ -391,8 +390,7 @@ def _compile_global(part: _Part, const_env, compile_fn, name, split_segments: bo
     if split_segments:
         inner = plan_split(j, c, compile_fn, name, split_segments=False)
         if inner is not None:
-            inner.run.source, inner.run.split = inner.source, inner
-            return inner.run
+            return Program(inner.run, inner.source, split=inner)
     return compile_fn(j, c, name)
 
 
@@ -455,103 +453,115 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 _COMBINE = {"add": np.add, "max": np.maximum, "min": np.minimum}
 
 
-def _executor(jaxpr, a: _Analysis, parts: list[_Part], sizes, threads: int, const_env: dict):
-    """The split program's run function."""
-    bounds = np.cumsum([0, *sizes]).tolist()
-    n_chunks = len(sizes)
-    invars = list(jaxpr.invars)
-    # Per chunk round: how to read each input (a cut argument or a carry) and each
-    # output (kept with its chunk, or combined into a global value).
-    steps = []
-    for part in parts:
-        if not part.fns:
-            continue
-        reads = [(invars.index(v) if v in invars else None, v) for v in part.inputs]
-        carried = [(k, v) for k, v in enumerate(part.outputs) if isinstance(a.info[v], Mapped)]
-        combined = [
-            (k, v, _COMBINE[a.info[v].combine])
-            for k, v in enumerate(part.outputs)
-            if isinstance(a.info[v], Partial)
-        ]
-        steps.append((part, reads, carried, combined))
-    outputs = []  # ("literal", value) | ("arg", position) | ("mapped", var) | ("global", var)
-    for v in jaxpr.outvars:
-        if type(v) is Literal:
-            outputs.append(("literal", v.val))
-        elif v in invars and isinstance(a.info[v], Mapped):
-            outputs.append(("arg", invars.index(v)))
-        elif isinstance(a.info[v], Mapped):
-            outputs.append(("mapped", v))
-        else:
-            outputs.append(("global", v))
+@dataclass
+class _Round:
+    """How one part of a split program reads its inputs and returns its outputs."""
 
-    def cut(x, sl: Mapped, k: int):
-        lo, hi = bounds[k] * sl.unit, bounds[k + 1] * sl.unit
+    part: _Part
+    reads: list  # per input: (argument position or None for a carry, var)
+    carried: list  # (output index, var): per-example outputs kept with their chunk
+    combined: list  # (output index, var, combine ufunc): reductions over the batch
+
+
+class ChunkExecutor:
+    """Runs a split program: its global parts once, its chunk rounds on the thread pool.
+
+    Each pool thread runs a fixed, contiguous run of chunks and combines their
+    reductions in chunk order; the partials of the threads are then combined in thread
+    order. Which thread finishes first never changes the order of the sums, so a
+    program gives the same bits on every run.
+    """
+
+    def __init__(self, jaxpr, a: _Analysis, parts: list[_Part], sizes, threads, const_env):
+        self.analysis, self.sizes, self.threads = a, sizes, threads
+        self.const_env = const_env
+        self.bounds = np.cumsum([0, *sizes]).tolist()
+        self.invars = list(jaxpr.invars)
+        self.rounds = [self._round(part) for part in parts if part.fns]
+        self.outputs = [self._output(v) for v in jaxpr.outvars]
+        n = len(sizes)
+        self.per_thread = [range(n * t // threads, n * (t + 1) // threads) for t in range(threads)]
+
+    def _round(self, part: _Part) -> _Round:
+        info, invars = self.analysis.info, self.invars
+        reads = [(invars.index(v) if v in invars else None, v) for v in part.inputs]
+        carried = [(k, v) for k, v in enumerate(part.outputs) if isinstance(info[v], Mapped)]
+        combined = [
+            (k, v, _COMBINE[info[v].combine])
+            for k, v in enumerate(part.outputs)
+            if isinstance(info[v], Partial)
+        ]
+        return _Round(part, reads, carried, combined)
+
+    def _output(self, v):
+        """("literal", value) | ("arg", position) | ("mapped", var) | ("global", var)."""
+        info = self.analysis.info
+        if type(v) is Literal:
+            return ("literal", v.val)
+        if v in self.invars and isinstance(info[v], Mapped):
+            return ("arg", self.invars.index(v))
+        return ("mapped" if isinstance(info[v], Mapped) else "global", v)
+
+    def __call__(self, *args) -> list:
+        info = self.analysis.info
+        env = dict(self.const_env)  # constants cut per chunk are read from here
+        env.update(
+            (v, x)
+            for v, x in zip(self.invars, args, strict=True)
+            if not isinstance(info[v], Mapped)
+        )
+        carries = [{} for _ in self.sizes]
+        for r in self.rounds:
+            if r.part.is_chunk:
+                self._run_chunks(r, args, env, carries)
+            else:
+                outs = r.part.fns[None](*[env[v] for v in r.part.inputs])
+                env.update(zip(r.part.outputs, outs, strict=True))
+        return [self._result(kind, x, args, env, carries) for kind, x in self.outputs]
+
+    def _result(self, kind, x, args, env, carries):
+        if kind == "literal":
+            return x
+        if kind == "arg":
+            return args[x]
+        if kind == "mapped":
+            return np.concatenate([c[x] for c in carries], axis=self.analysis.info[x].axis)
+        return env[x]
+
+    def _cut(self, x, sl: Mapped, k: int):
+        lo, hi = self.bounds[k] * sl.unit, self.bounds[k + 1] * sl.unit
         return x[(slice(None),) * sl.axis + (slice(lo, hi),)]
 
-    # Each pool thread runs a fixed, contiguous run of chunks and combines their
-    # reductions in chunk order; the partials of the threads are then combined in thread
-    # order. Which thread finishes first never changes the order of the sums, so a
-    # program gives the same bits on every run.
-    per_thread = [
-        range(n_chunks * t // threads, n_chunks * (t + 1) // threads) for t in range(threads)
-    ]
-
-    def run_round(part, reads, carried, combined, args, env, carries):
-        """Run the chunk round on the pool and combine its reductions into ``env``."""
+    def _run_chunks(self, r: _Round, args, env, carries) -> None:
+        """Run a chunk round on the pool and combine its reductions into ``env``."""
 
         def one(k):
-            vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in reads]
-            vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in part.uses]
-            return part.fns[sizes[k]](*vals)
+            cut = self._cut
+            vals = [carries[k][v] if p is None else cut(args[p], Mapped(0), k) for p, v in r.reads]
+            vals += [cut(env[v], sl, k) if sl else env[v] for v, sl in r.part.uses]
+            return r.part.fns[self.sizes[k]](*vals)
 
-        def run_chunks(ks):
+        def run_thread(ks):
             totals = None
             for k in ks:
-                r = one(k)
-                if carried:
-                    carries[k].update((v, r[j]) for j, v in carried)
+                out = one(k)
+                if r.carried:
+                    carries[k].update((v, out[j]) for j, v in r.carried)
                 if totals is None:
-                    totals = [np.array(r[j], copy=True) for j, _, _ in combined]
+                    totals = [np.array(out[j], copy=True) for j, _, _ in r.combined]
                     continue
-                for total, (j, _, combine) in zip(totals, combined, strict=True):
-                    combine(total, r[j], out=total)
+                for total, (j, _, combine) in zip(totals, r.combined, strict=True):
+                    combine(total, out[j], out=total)
             return totals
 
         # The pool is looked up per call: a forked child gets a fresh one.
-        partials = [t for t in _pool(threads).map(run_chunks, per_thread) if t is not None]
-        for i, (_, v, combine) in enumerate(combined):
+        pool = _pool(self.threads)
+        partials = [t for t in pool.map(run_thread, self.per_thread) if t is not None]
+        for i, (_, v, combine) in enumerate(r.combined):
             total = partials[0][i]
             for other in partials[1:]:
                 combine(total, other[i], out=total)
             env[v] = total
-
-    def run(*args):
-        env = dict(const_env)  # constants cut per chunk are read from here
-        env.update(
-            (v, x) for v, x in zip(invars, args, strict=True) if not isinstance(a.info[v], Mapped)
-        )
-        carries = [{} for _ in range(n_chunks)]
-        for part, reads, carried, combined in steps:
-            if part.is_chunk:
-                run_round(part, reads, carried, combined, args, env, carries)
-            else:
-                outs = part.fns[None](*[env[v] for v in part.inputs])
-                env.update(zip(part.outputs, outs, strict=True))
-        result = []
-        for kind, x in outputs:
-            if kind == "literal":
-                result.append(x)
-            elif kind == "arg":
-                result.append(args[x])
-            elif kind == "mapped":
-                axis = a.info[x].axis
-                result.append(np.concatenate([c[x] for c in carries], axis=axis))
-            else:
-                result.append(env[x])
-        return result
-
-    return run
 
 
 def describe(program: SplitProgram) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from fnn import config, core
+from fnn.backend import buffers, jit_check
+from fnn.backend.program import Program
 from fnn.jaxpr import Jaxpr, Literal, Var
 from fnn.lowering import FRESH, VIEW, lowering_of
-from fnn.transforms import buffers, jit_check
 
 __all__ = ["compile_jaxpr"]
 
@@ -34,7 +35,8 @@ def _memory(eqn) -> str:
 def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[..., list]:
     """Generate ``f(*args) -> list of numpy arrays`` computing ``jaxpr`` with numpy.
 
-    The result has ``.source`` (the generated code) and ``.plan`` (its BufferPlan).
+    Returns a :class:`Program` with the generated ``source``, its buffer ``plan`` and
+    the ``arena`` of buffers it keeps between calls.
     """
     ns: dict[str, Any] = {"np": np}
     for eqn in jaxpr.eqns:
@@ -138,12 +140,10 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
     code = compile(src, f"<fnn.jit {name}>", "exec")
     exec(code, ns)
     body = ns[name]
-    if plan.slot_specs:
-        fn = _with_arena(body, buffers.Arena(plan.slot_specs, plan.column_major))
-    else:
-        fn = body
-    fn.source, fn.plan, fn.body = src, plan, body
-    return fn
+    if not plan.slot_specs:
+        return Program(body, src, plan, namespace=ns)
+    arena = buffers.Arena(plan.slot_specs, plan.column_major)
+    return Program(_with_arena(body, arena), src, plan, arena, namespace=ns)
 
 
 def _with_arena(body, arena):
@@ -157,5 +157,4 @@ def _with_arena(body, arena):
         finally:
             release(slots)
 
-    run.arena = arena
     return run

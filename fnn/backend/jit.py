@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fnn import core
+from fnn.backend import batch_split, codegen, passes
+from fnn.backend.program import Program
 from fnn.core import ShapedArray
 from fnn.jaxpr import ClosedJaxpr, trace_to_jaxpr
-from fnn.transforms import batch_split, codegen, passes
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["jit", "make_jaxpr", "Jitted"]
@@ -157,12 +158,12 @@ class Jitted:
         if split is None:
             fn = codegen.compile_jaxpr(jaxpr, consts, name)
         else:
-            fn = split.run
-            fn.source, fn.split = split.source, split
+            fn = Program(split.run, split.source, split=split)
         return _Compiled(fn, jaxpr, consts, raw, out_store["tree"])
 
     def lower(self, *args, **kwargs) -> _Compiled:
-        """The compiled entry for these arguments (its .jaxpr, and .fn.source for the code)."""
+        """The compiled entry for these arguments: its ``.jaxpr``, and ``.fn``, the
+        :class:`~fnn.backend.program.Program` (``.fn.source`` is the generated code)."""
         static_pos, statics, dyn_args, dyn_kwargs = self._split(args, kwargs)
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         vals = [_leaf_value(x, f"jit of `{self._name}`") for x in leaves]

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from fnn import core, lowering
+from fnn.backend import codegen
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.jaxpr import Jaxpr
 from fnn.lax.base import batching_rules, jvp_rules, transpose_rules
-from fnn.transforms import codegen
 from fnn.transforms import jaxpr_transforms as jt
 from fnn.transforms.vjp import is_undefined_primal, partial_eval_rules
 from fnn.tree_util import tree_flatten, tree_unflatten

@@ -1,4 +1,4 @@
-"""Per-primitive rules of jit's batch split (``fnn/transforms/batch_split.py``): where
+"""Per-primitive rules of jit's batch split (``fnn/backend/batch_split.py``): where
 the batch axis goes. Each primitive's record (``fnn/lowering.py``) names its rule.
 
 Like vmap's batching rules, but the batch is split rather than added: each rule gets an

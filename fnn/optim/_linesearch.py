@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import fnn.numpy as fnp
 from fnn import core
+from fnn.backend.jit import jit
 from fnn.optim import _tree
 from fnn.transforms.autodiff import value_and_grad
-from fnn.transforms.jit import jit
 
 
 def concrete_bool(x) -> bool | None:

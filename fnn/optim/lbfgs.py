@@ -44,11 +44,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import fnn.numpy as fnp
+from fnn.backend.jit import jit
 from fnn.optim import _tree
 from fnn.optim.base import GradientTransformation, ScalarOrSchedule, chain, identity
 from fnn.optim.linesearch import scale_by_zoom_linesearch
 from fnn.optim.transforms import scale, scale_by_learning_rate
-from fnn.transforms.jit import jit
 from fnn.tree_util import tree_map
 
 __all__ = ["lbfgs", "scale_by_lbfgs", "ScaleByLBFGSState"]

@@ -40,8 +40,8 @@ import numpy as np
 import scipy.optimize
 
 import fnn.numpy as fnp
+from fnn.backend.jit import jit as _jit
 from fnn.transforms.autodiff import value_and_grad
-from fnn.transforms.jit import jit as _jit
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["minimize", "MinimizeResult"]

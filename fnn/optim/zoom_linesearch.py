@@ -12,10 +12,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import fnn.numpy as fnp
+from fnn.backend.jit import jit
 from fnn.optim import _tree
 from fnn.optim._linesearch import EvalCache, check_kwargs, concrete_bool, nan_to_inf, select
 from fnn.optim.base import GradientTransformation
-from fnn.transforms.jit import jit
 
 __all__ = ["scale_by_zoom_linesearch", "ScaleByZoomLinesearchState", "ZoomLinesearchInfo"]
 

@@ -59,7 +59,7 @@ def test_outputs_never_alias_arena_buffers():
 
     compiled = fnn.jit(f).lower(X, W)
     outs = compiled.fn(X, W)
-    arena = compiled.fn.arena.acquire() if hasattr(compiled.fn, "arena") else []
+    arena = compiled.fn.arena.acquire() if compiled.fn.arena is not None else []
     for o in outs:
         for b in arena:
             assert not np.shares_memory(o, b)
@@ -262,7 +262,7 @@ def test_tall_skinny_slots_are_column_major_and_match_eager():
 def test_slots_written_through_a_reshape_stay_row_major():
     # The 3-D product writes into its slot through out.reshape((3000, 16)): that reshape
     # would copy a Fortran-ordered buffer, so this slot must stay C-ordered.
-    from fnn.transforms import buffers
+    from fnn.backend import buffers
 
     x = RNG.standard_normal((3, 1000, 8)).astype(np.float32)
     w = RNG.standard_normal((8, 16)).astype(np.float32)
@@ -344,7 +344,7 @@ def test_a_row_major_argument_of_the_shape_keeps_its_slots_row_major():
     # r (128, 512) is an argument, C-ordered: Fortran slots of its shape would make the
     # elementwise loops that meet it walk one operand strided (19x slower), so the
     # (128, 512) slots stay C-ordered.
-    from fnn.transforms import buffers
+    from fnn.backend import buffers
 
     x = RNG.standard_normal((128, 96)).astype(np.float32)
     w = (RNG.standard_normal((96, 512)) / 10).astype(np.float32)

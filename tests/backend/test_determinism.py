@@ -16,7 +16,7 @@ import hashlib, sys
 import numpy as np
 import fnn, fnn.numpy as fnp
 from fnn import nn, optim
-from fnn.transforms import batch_split
+from fnn.backend import batch_split
 
 if sys.argv[1] == "split":
     batch_split.MIN_MAPPED_ELEMENTS = 0  # split even this small program

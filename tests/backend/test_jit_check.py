@@ -14,12 +14,12 @@ import pytest
 import fnn
 import fnn.numpy as fnp
 from fnn import lowering
+from fnn.backend import codegen, passes
+from fnn.backend.jit_check import JitCheckError, values_agree
 from fnn.core import ShapedArray
 from fnn.jaxpr import trace_to_jaxpr
 from fnn.lax import elementwise, slicing
 from fnn.lowering import FRESH, Lowering
-from fnn.transforms import codegen, passes
-from fnn.transforms.jit_check import JitCheckError, values_agree
 
 
 @pytest.fixture

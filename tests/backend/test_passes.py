@@ -8,8 +8,8 @@ import pytest
 
 import fnn
 import fnn.numpy as fnp
+from fnn.backend import passes
 from fnn.jaxpr import Literal, eval_jaxpr
-from fnn.transforms import passes
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ STEP = """
 import numpy as np
 import fnn, fnn.numpy as fnp
 from fnn import nn, optim
-from fnn.transforms import batch_split
+from fnn.backend import batch_split
 
 batch_split.MIN_MAPPED_ELEMENTS = 0  # split even this small program
 fnn.config.update("jit_threads", 2)
