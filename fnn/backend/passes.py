@@ -14,6 +14,35 @@ import numpy as np
 
 from fnn import core
 from fnn.jaxpr import Jaxpr, JaxprEqn, Literal, Var
+from fnn.lax.conv import col2im_dot_p, col2im_p
+from fnn.lax.dot import dot_general_p
+from fnn.lax.elementwise import (
+    add_p,
+    and_p,
+    div_p,
+    eq_p,
+    gt_p,
+    integer_pow_p,
+    max_p,
+    min_p,
+    mul_p,
+    ne_p,
+    neg_p,
+    or_p,
+    select_p,
+    sub_p,
+    xor_p,
+)
+from fnn.lax.misc import stop_gradient_p
+from fnn.lax.random_bits import random_argsort_p, threefry2x32_p
+from fnn.lax.slicing import slice_p
+from fnn.lax.structural import (
+    broadcast_in_dim_p,
+    convert_element_type_p,
+    reduce_sum_p,
+    reshape_p,
+    transpose_p,
+)
 
 __all__ = ["dce", "cse", "fold_constants", "simplify", "optimize"]
 
@@ -73,7 +102,8 @@ def _const_key(c):
     return ("val", arr.dtype.str, arr.shape, arr.tobytes())
 
 
-_COMMUTATIVE = frozenset({"add", "mul", "max", "min", "eq", "ne", "and", "or", "xor"})
+_RANDOM_BITS = frozenset({threefry2x32_p, random_argsort_p})
+_COMMUTATIVE = frozenset({add_p, mul_p, max_p, min_p, eq_p, ne_p, and_p, or_p, xor_p})
 
 
 def cse(jaxpr: Jaxpr, consts):
@@ -90,7 +120,7 @@ def cse(jaxpr: Jaxpr, consts):
     for eqn in jaxpr.eqns:
         inputs = [_subst(x, env) for x in eqn.inputs]
         in_keys = tuple(_input_key(x) for x in inputs)
-        if eqn.primitive.name in _COMMUTATIVE:
+        if eqn.primitive in _COMMUTATIVE:
             in_keys = tuple(sorted(in_keys, key=repr))  # a*b and b*a are one value
         key = (eqn.primitive, in_keys, _hashable(eqn.params))
         prev = seen.get(key)
@@ -129,7 +159,7 @@ def fold_constants(jaxpr: Jaxpr, consts):
         foldable = (
             all(v is not None for v in vals)
             and eqn.primitive.impl is not None
-            and not eqn.primitive.name.startswith(("random", "threefry"))
+            and eqn.primitive not in _RANDOM_BITS
             and sum(sizes) <= _FOLD_LIMIT
             and not _has_subprogram(eqn)
         )
@@ -174,11 +204,11 @@ def _uniform_consts(jaxpr: Jaxpr, consts) -> dict[Var, object]:
 # Elementwise primitives where a constant of one repeated value may become a scalar
 # literal (numpy broadcasts it): it is not read from memory, and select's fast paths
 # (``select(p, x, 0)``, ReLU) apply. The folded zeros of ``where(x > 0, x, 0)`` are one.
-_SCALAR_OPERAND_PRIMS = {"select", "mul", "add", "sub", "div", "max", "min"}
+_SCALAR_OPERAND_PRIMS = {select_p, mul_p, add_p, sub_p, div_p, max_p, min_p}
 
 
-def _uniform_operands_to_scalars(name, inputs, out, uniform, const_of):
-    first = 1 if name == "select" else 0  # select's predicate stays as it is
+def _uniform_operands_to_scalars(prim, inputs, out, uniform, const_of):
+    first = 1 if prim is select_p else 0  # select's predicate stays as it is
     for i in range(first, len(inputs)):
         x = inputs[i]
         if type(x) is not Var or x not in uniform:
@@ -216,13 +246,13 @@ def simplify(jaxpr: Jaxpr, consts):
     eqns = []
     for eqn in jaxpr.eqns:
         inputs = [_subst(x, env) for x in eqn.inputs]
-        name = eqn.primitive.name
+        prim = eqn.primitive
         out = eqn.out_binders[0] if eqn.out_binders else None
         replacement = None
-        if name in _SCALAR_OPERAND_PRIMS:
-            inputs = _uniform_operands_to_scalars(name, inputs, out, uniform, const_of)
+        if prim in _SCALAR_OPERAND_PRIMS:
+            inputs = _uniform_operands_to_scalars(prim, inputs, out, uniform, const_of)
         if (
-            name == "add"
+            prim is add_p
             and inputs[0] is inputs[1]
             and type(inputs[0]) is Var
             and out.aval.dtype.kind == "f"
@@ -231,7 +261,7 @@ def simplify(jaxpr: Jaxpr, consts):
             eqns.append(new)
             producer[out] = new
             continue
-        if name == "mul" and out.aval.dtype.kind == "f" and any(type(x) is Literal for x in inputs):
+        if prim is mul_p and out.aval.dtype.kind == "f" and any(type(x) is Literal for x in inputs):
             k = 0 if type(inputs[0]) is Literal else 1
             c, x = inputs[k].val, inputs[1 - k]
             prev = producer.get(x) if type(x) is Var else None
@@ -249,27 +279,27 @@ def simplify(jaxpr: Jaxpr, consts):
                 eqns.append(new)
                 producer[out] = new
                 continue
-        if name in ("mul", "add", "sub", "div") and len(inputs) == 2:
+        if prim in (mul_p, add_p, sub_p, div_p) and len(inputs) == 2:
             x, y = inputs
-            neutral = 1 if name in ("mul", "div") else 0
+            neutral = 1 if prim in (mul_p, div_p) else 0
             if is_neutral(y, neutral) and x.aval == out.aval:
                 replacement = x
-            elif name in ("mul", "add") and is_neutral(x, neutral) and y.aval == out.aval:
+            elif prim in (mul_p, add_p) and is_neutral(x, neutral) and y.aval == out.aval:
                 replacement = y
         elif (
-            name == "broadcast_in_dim" and type(inputs[0]) is Literal and inputs[0].aval != out.aval
+            prim is broadcast_in_dim_p and type(inputs[0]) is Literal and inputs[0].aval != out.aval
         ):
             uniform[out] = inputs[0].val.item()
-        elif name == "integer_pow" and eqn.params.get("y") == 1:
+        elif prim is integer_pow_p and eqn.params.get("y") == 1:
             replacement = inputs[0]
-        elif name == "stop_gradient":
+        elif prim is stop_gradient_p:
             # An identity on values, and an optimized program is only run, never
             # differentiated again. Left in, it would read as an opaque use (the buffer
             # plan keeps a short-and-wide value it reads row-major).
             replacement = inputs[0]
-        elif name == "select" and _select_is_its_max(inputs, out, producer):
+        elif prim is select_p and _select_is_its_max(inputs, out, producer):
             replacement = inputs[2]  # select(x > c, x, max(x, c)) -> max(x, c): ReLU
-        elif name == "transpose" and _swapped_dot(inputs[0], eqn, producer, uses):
+        elif prim is transpose_p and _swapped_dot(inputs[0], eqn, producer, uses):
             # (a @ b).T == b.T @ a.T: contract in the other order, no transpose of the result.
             dot = producer[inputs[0]]
             (lc, rc), _ = dot.params["dimension_numbers"]
@@ -278,32 +308,32 @@ def simplify(jaxpr: Jaxpr, consts):
             eqns.append(new)
             producer[out] = new
             continue
-        elif name in ("reshape", "convert_element_type", "broadcast_in_dim", "transpose"):
+        elif prim in (reshape_p, convert_element_type_p, broadcast_in_dim_p, transpose_p):
             x = inputs[0]
             if x.aval == out.aval and (
-                name != "transpose" or eqn.params["permutation"] == tuple(range(x.aval.ndim))
+                prim is not transpose_p or eqn.params["permutation"] == tuple(range(x.aval.ndim))
             ):
                 replacement = x
-            elif name in ("transpose", "reshape") and type(x) is Var and x in producer:
+            elif prim in (transpose_p, reshape_p) and type(x) is Var and x in producer:
                 prev = producer[x]
                 if prev.primitive is eqn.primitive:
-                    if name == "transpose":
+                    if prim is transpose_p:
                         p1, p2 = prev.params["permutation"], eqn.params["permutation"]
                         perm = tuple(p1[i] for i in p2)
                         params = {"permutation": perm}
                     else:
                         params = dict(eqn.params)
                     src = prev.inputs[0]
-                    if name == "transpose" and perm == tuple(range(len(perm))):
+                    if prim is transpose_p and perm == tuple(range(len(perm))):
                         replacement = src
-                    elif name == "reshape" and src.aval == out.aval:
+                    elif prim is reshape_p and src.aval == out.aval:
                         replacement = src  # reshape back to the original shape
                     else:
                         new = JaxprEqn(eqn.primitive, [src], params, eqn.out_binders)
                         eqns.append(new)
                         producer[out] = new
                         continue
-        elif name == "neg" and type(inputs[0]) is Var and inputs[0] in producer:
+        elif prim is neg_p and type(inputs[0]) is Var and inputs[0] in producer:
             prev = producer[inputs[0]]
             if prev.primitive is eqn.primitive:
                 replacement = prev.inputs[0]
@@ -336,7 +366,7 @@ def _select_is_its_max(inputs, out, producer) -> bool:
     if type(p) is not Var or type(m) is not Var or m.aval != out.aval:
         return False
     cmp, mx = producer.get(p), producer.get(m)
-    if cmp is None or mx is None or cmp.primitive.name != "gt" or mx.primitive.name != "max":
+    if cmp is None or mx is None or cmp.primitive is not gt_p or mx.primitive is not max_p:
         return False
     a, c = cmp.inputs
     u, v = mx.inputs
@@ -358,7 +388,7 @@ def _same_operand(a, b) -> bool:
 
 def _scale_of(eqn, uses):
     """``(x, c)`` if ``eqn`` is ``x * c`` for a scalar literal c and its result has one use."""
-    if eqn is None or eqn.primitive.name != "mul" or uses.get(eqn.out_binders[0], 0) != 1:
+    if eqn is None or eqn.primitive is not mul_p or uses.get(eqn.out_binders[0], 0) != 1:
         return None
     a, b = eqn.inputs
     if type(b) is Literal and b.val.ndim == 0 and type(a) is Var:
@@ -384,7 +414,6 @@ def _exact_product(a, c, dtype) -> bool:
 
 def _mul_by(x: Var, c, eqn: JaxprEqn) -> JaxprEqn:
     """``eqn``'s output computed as ``x * c`` (c a scalar of x's dtype)."""
-    from fnn.lax.elementwise import mul_p
 
     lit = Literal(np.asarray(c, dtype=x.aval.dtype))
     return JaxprEqn(mul_p, [x, lit], {}, eqn.out_binders)
@@ -407,7 +436,7 @@ def _swapped_dot(x, eqn, producer, uses) -> bool:
     if type(x) is not Var or uses.get(x) != 1 or x not in producer:
         return False
     dot = producer[x]
-    if dot.primitive.name != "dot_general":
+    if dot.primitive is not dot_general_p:
         return False
     (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
     if lb or rb:
@@ -434,7 +463,7 @@ def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
 
 # How a negated operand passes through each primitive, exactly (negation commutes with
 # rounding): "linear" ops carry the sign to their output, -(f(x)); add/sub absorb it.
-_SIGN_LINEAR_UNARY = {"reshape", "transpose", "broadcast_in_dim", "reduce_sum"}
+_SIGN_LINEAR_UNARY = {reshape_p, transpose_p, broadcast_in_dim_p, reduce_sum_p}
 
 
 def sink_negations(jaxpr: Jaxpr) -> Jaxpr:
@@ -447,7 +476,6 @@ def sink_negations(jaxpr: Jaxpr) -> Jaxpr:
     Exact in IEEE arithmetic (a negation is, and rounding is symmetric). A negated value
     is negated once, at its first use that the rules do not cover (or on return).
     """
-    from fnn.lax.elementwise import add_p, neg_p, sub_p
 
     negated: dict[Var, Var] = {}  # v -> x where v == -x and v's neg is not emitted
     env: dict[Var, Var] = {}  # renames: -(-x) is x
@@ -467,12 +495,12 @@ def sink_negations(jaxpr: Jaxpr) -> Jaxpr:
         negated[out] = tmp
 
     for eqn in jaxpr.eqns:
-        name = eqn.primitive.name
+        prim = eqn.primitive
         ins = [_subst(x, env) for x in eqn.inputs]
         neg_in = [type(x) is Var and x in negated for x in ins]
         floating = len(eqn.out_binders) == 1 and eqn.out_binders[0].aval.dtype.kind == "f"
         out = eqn.out_binders[0] if eqn.out_binders else None
-        if name == "neg" and floating and type(ins[0]) is Var:
+        if prim is neg_p and floating and type(ins[0]) is Var:
             if neg_in[0]:
                 env[out] = negated[ins[0]]  # -(-x) -> x
             else:
@@ -480,30 +508,30 @@ def sink_negations(jaxpr: Jaxpr) -> Jaxpr:
             continue
         plain = [negated[x] if n else x for x, n in zip(ins, neg_in, strict=True)]
         handled = floating and any(neg_in)
-        if handled and name not in ("add", "sub") or name == "add" and all(neg_in):
+        if handled and prim not in (add_p, sub_p) or prim is add_p and all(neg_in):
             # The sign moves to the output: only when that is no larger (a negated weight
             # matrix stays negated before the product with a batch, not after it).
             biggest = max(math.prod(x.aval.shape) for x, n in zip(ins, neg_in) if n)
             handled = handled and math.prod(out.aval.shape) <= biggest
-        if handled and name == "add" and neg_in[0] != neg_in[1]:
+        if handled and prim is add_p and neg_in[0] != neg_in[1]:
             a, b = plain if neg_in[1] else plain[::-1]  # a + (-b) -> a - b
             emit(sub_p, [a, b], {}, out, 1)
-        elif handled and name == "add":
+        elif handled and prim is add_p:
             emit(add_p, plain, {}, out, -1)  # (-a) + (-b) -> -(a + b)
-        elif handled and name == "sub":
+        elif handled and prim is sub_p:
             if neg_in[0] and neg_in[1]:
                 emit(sub_p, plain[::-1], {}, out, 1)  # (-a) - (-b) -> b - a
             else:  # a - (-b) -> a + b;  (-a) - b -> -(a + b)
                 emit(add_p, plain, {}, out, -1 if neg_in[0] else 1)
-        elif handled and name in ("mul", "div", "dot_general"):
+        elif handled and prim in (mul_p, div_p, dot_general_p):
             sign = -1 if sum(neg_in) == 1 else 1
             lits = [i for i, x in enumerate(ins) if type(x) is Literal and x.val.ndim == 0]
-            if name == "mul" and sign < 0 and lits:
+            if prim is mul_p and sign < 0 and lits:
                 k = lits[0]  # c * (-x) -> (-c) * x: the scaling takes the sign
                 plain[k] = Literal(-ins[k].val)
                 sign = 1
             emit(eqn.primitive, plain, eqn.params, out, sign)
-        elif handled and name in _SIGN_LINEAR_UNARY and len(ins) == 1:
+        elif handled and prim in _SIGN_LINEAR_UNARY and len(ins) == 1:
             emit(eqn.primitive, plain, eqn.params, out, -1)
         else:
             for x, n in zip(ins, neg_in, strict=True):
@@ -528,8 +556,6 @@ def merge_selects(jaxpr: Jaxpr) -> Jaxpr:
     the result is the same bit for bit. The reshaped mask is a view when ``p`` is
     contiguous, as a select's mask usually is.
     """
-    from fnn.lax.elementwise import and_p, select_p
-    from fnn.lax.structural import reshape_p
 
     producer: dict[Var, JaxprEqn] = {}
     uses = _use_counts(jaxpr)
@@ -597,9 +623,6 @@ def fuse_col2im_dot(jaxpr: Jaxpr) -> Jaxpr:
     the spatial axes that alone uses the result (the crop of a SAME convolution's
     padding) becomes col2im_dot's ``crop``: no padding rows are computed.
     """
-    from fnn.lax.conv import col2im_dot_p, col2im_p
-    from fnn.lax.dot import dot_general_p
-    from fnn.lax.structural import reshape_p
 
     uses = _use_counts(jaxpr)
     producer = {e.out_binders[0]: e for e in jaxpr.eqns if len(e.out_binders) == 1}
@@ -658,7 +681,7 @@ def _crop_of(v: Var, consumers: dict, uses: dict, n: int):
     if uses.get(v) != 1 or v not in consumers:
         return None
     eqn = consumers[v]
-    if eqn.primitive.name != "slice":
+    if eqn.primitive is not slice_p:
         return None
     start, limit, strides = (eqn.params[k] for k in ("start", "limit", "strides"))
     shape = v.aval.shape
