@@ -144,6 +144,22 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     return [core.ensure_array(read(x)) for x in jaxpr.outvars]
 
 
+def run_jaxpr_impls(jaxpr: Jaxpr, consts, *args) -> list:
+    """Run a jaxpr on numpy values by calling each primitive's ``impl`` (no tracing).
+
+    The eager path of control flow's bodies; under jit they are compiled instead.
+    """
+    env: dict[Var, Any] = dict(zip(jaxpr.constvars, consts, strict=True))
+    env.update(zip(jaxpr.invars, args, strict=True))
+    for eqn in jaxpr.eqns:
+        vals = [x.val if type(x) is Literal else env[x] for x in eqn.inputs]
+        outs = eqn.primitive.impl(*vals, **eqn.params)
+        if not eqn.primitive.multiple_results:
+            outs = [outs]
+        env.update(zip(eqn.out_binders, outs, strict=True))
+    return [x.val if type(x) is Literal else env[x] for x in jaxpr.outvars]
+
+
 # ----------------------------------------------------------------------------------------
 # Staging: a dynamic trace that records every primitive into a jaxpr
 

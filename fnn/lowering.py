@@ -82,6 +82,8 @@ class Lowering:
     * ``split(eqn, infos, B)``: the batch split rule (``fnn/backend/batch_split.py``);
       elementwise primitives share one and need none.
     * ``helpers``: names the emitted code calls, and the objects they stand for.
+    * ``bodies``: the parameters holding sub-programs (jaxprs, or tuples of them) that
+      the backend compiles and passes to the ``impl`` in their place (control flow).
     """
 
     ufunc: str | None = None
@@ -91,6 +93,7 @@ class Lowering:
     elementwise: bool = False
     split: Callable | None = None
     helpers: Mapping[str, Any] = field(default_factory=dict)
+    bodies: tuple[str, ...] = ()
 
     def memory_of(self, eqn) -> str:
         """What this equation's result may share memory with."""

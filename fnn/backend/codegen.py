@@ -126,7 +126,7 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
             key = fresh(f"impl_{prim.name}_")
             ns[key] = prim.impl
             pkey = fresh("params")
-            ns[pkey] = eqn.params
+            ns[pkey] = _with_compiled_bodies(eqn.params, low.bodies)
             expr = f"{key}({', '.join(ins)}, **{pkey})"
         lines.append(f"    {target} = {expr}")
         if checker is not None:
@@ -141,9 +141,23 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
     exec(code, ns)
     body = ns[name]
     if not plan.slot_specs:
-        return Program(body, src, plan, namespace=ns)
+        return Program(body, src, plan, namespace=ns, jaxpr=jaxpr)
     arena = buffers.Arena(plan.slot_specs, plan.column_major)
-    return Program(_with_arena(body, arena), src, plan, arena, namespace=ns)
+    return Program(_with_arena(body, arena), src, plan, arena, namespace=ns, jaxpr=jaxpr)
+
+
+def _with_compiled_bodies(params: dict, bodies: tuple[str, ...]) -> dict:
+    """``params`` with the sub-programs named in ``bodies`` compiled (control flow)."""
+    if not bodies:
+        return params
+    out = dict(params)
+    for name in bodies:
+        value = params[name]
+        if isinstance(value, Jaxpr):
+            out[name] = compile_jaxpr(value, [], "body")
+        else:
+            out[name] = tuple(compile_jaxpr(j, [], "body") for j in value)
+    return out
 
 
 def _with_arena(body, arena):

@@ -25,6 +25,7 @@ class Program:
     arena: Any = None
     split: Any = None
     namespace: dict | None = None
+    jaxpr: Any = None  # the program it computes
 
     def __call__(self, *args) -> list:
         return self.run(*args)

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from fnn import core, lowering
-from fnn.backend import codegen
 from fnn.core import FnnTypeError, ShapedArray
-from fnn.jaxpr import Jaxpr
+from fnn.jaxpr import Jaxpr, run_jaxpr_impls
 from fnn.lax.base import batching_rules, jvp_rules, transpose_rules
+from fnn.lowering import Lowering
 from fnn.transforms import jaxpr_transforms as jt
 from fnn.transforms.vjp import is_undefined_primal, partial_eval_rules
 from fnn.tree_util import tree_flatten, tree_unflatten
@@ -36,16 +36,13 @@ def _to_array(x):
     return asarray(x)
 
 
-_compiled: dict[int, tuple[Jaxpr, Callable]] = {}
-
-
-def _compile(jaxpr: Jaxpr) -> Callable:
-    """The body as generated numpy code, compiled once per jaxpr object."""
-    hit = _compiled.get(id(jaxpr))
-    if hit is None or hit[0] is not jaxpr:
-        hit = (jaxpr, codegen.compile_jaxpr(jaxpr, [], "body"))
-        _compiled[id(jaxpr)] = hit
-    return hit[1]
+def _compile(body: Jaxpr | Callable) -> Callable:
+    """A body as a function of numpy values: under jit, codegen passes the body already
+    compiled (a program with its ``.jaxpr``; the records below name the parameters that
+    hold bodies); eagerly, the jaxpr runs through its primitives' impls."""
+    if isinstance(body, Jaxpr):
+        return lambda *args: run_jaxpr_impls(body, [], *args)
+    return body
 
 
 def _trace_branch(fun, in_tree, avals, name):
@@ -261,7 +258,7 @@ def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse):
     consts = args[:num_consts]
     carry = list(args[num_consts : num_consts + num_carry])
     xs = args[num_consts + num_carry :]
-    ys_avals = jaxpr.out_avals[num_carry:]
+    ys_avals = (jaxpr if isinstance(jaxpr, Jaxpr) else jaxpr.jaxpr).out_avals[num_carry:]
     ys = [np.empty((length,) + a.shape, a.dtype) for a in ys_avals]
     order = range(length - 1, -1, -1) if reverse else range(length)
     for i in order:
@@ -755,10 +752,7 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
     return while_loop(cond_fun, body, (lo_a, hi_a, init_val))[2]
 
 
-# jit runs these by calling their impls.
-for _p in (
-    cond_p,
-    scan_p,
-    while_p,
-):
-    lowering.register(_p, lowering.INTERPRETED)
+# jit runs these by calling their impls, with their bodies compiled.
+lowering.register(cond_p, Lowering(bodies=("branches",)))
+lowering.register(scan_p, Lowering(bodies=("jaxpr",)))
+lowering.register(while_p, Lowering(bodies=("cond_jaxpr", "body_jaxpr")))
