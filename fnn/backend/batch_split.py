@@ -55,19 +55,19 @@ from fnn.lowering import Mapped, Partial, Unsplittable, lowering_of
 __all__ = ["plan_split", "SplitProgram", "describe"]
 
 
-# A program is split only when its per-example part produces at least this many elements
-# (tens of milliseconds of numpy work). Below it the hand-offs and the smaller matmuls
-# cost more than they save: the benchmark MLP step (0.9 M elements, matmul-bound) took
-# 2.4 ms whole with two BLAS threads and 3.3 ms split in two chunks.
+# A program is split only when its per-example part produces at least this many elements.
+# Below it the hand-offs and the smaller matmuls cost more than they save: the benchmark
+# MLP step (0.9 M elements, matmul-bound) runs faster whole with two BLAS threads than
+# split in two chunks (measurements in benchmarks/README.md).
 MIN_MAPPED_ELEMENTS = 1 << 22
 # Aim for chunks whose largest intermediate is about this many bytes (cache-sized).
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 MAX_CHUNKS_PER_THREAD = 4
 # At most this many rows per chunk of a program whose per-row values are narrow (the
 # PINN's points, 20 units wide): OpenBLAS's small-matrix kernel takes a column-major
-# (M, 20) @ (20, 20) product only up to M * 400 = 10**6 multiply-adds, twice as fast
-# per row as beyond (buffers.tall_skinny). Measured on the benchmark PINN (10,000
-# points, 2 threads): chunks of 2,500 rows 24.2 ms against 26.0-26.5 ms for 5,000.
+# (M, 20) @ (20, 20) product only up to M * 400 = 10**6 multiply-adds, faster per row
+# than the kernel beyond (buffers.tall_skinny); the benchmark PINN step (10,000 points)
+# runs faster in chunks of 2,500 rows than of 5,000 (benchmarks/README.md).
 MAX_NARROW_CHUNK_ROWS = 2500
 NARROW_ROW_BYTES = 32 * 8
 PARTIAL_SHARE = 8

@@ -8,8 +8,8 @@ Two ways to avoid allocating a fresh temporary for an equation's output:
   slot: an array allocated once per compiled program (per concurrent call) and reused by
   every later call, and by later temporaries of the same shape and dtype whose lifetimes
   do not overlap. A fresh numpy temporary of a few hundred KiB comes from ``mmap`` and
-  costs its page faults on every call; measured on the PINN benchmark step these were
-  about a quarter of the time.
+  costs its page faults on every call, a large share of a step made of many such
+  temporaries (the PINN's; benchmarks/README.md has the measurements).
 
 A buffer is only reused when nothing can still see it: values that may share memory
 (views, donation chains, and conservatively the inputs and outputs of any equation not
@@ -59,17 +59,18 @@ TALL_MAX_COLUMNS = 32
 TALL_MIN_ROWS = 1024
 # A float matrix with at least this many rows and at least twice as many columns as rows
 # is "short and wide": a dense layer's activations over a batch (the MLP's (128, 512)),
-# or over a chunk of one (the CNN's (8, 3136) input gradient of its dense layer:
-# 201 -> 102 us column-major; 2-row ones 177 -> 85 us).
+# or over a chunk of one (the CNN's (8, 3136) input gradient of its dense layer, which
+# BLAS writes faster column-major down to 2 rows; measurements in benchmarks/README.md).
 WIDE_MIN_ROWS = 2
 
 
 def tall_skinny(shape: tuple[int, ...], dtype) -> bool:
     """Whether a matrix of this shape is "tall and skinny" (see :func:`prefers_column_major`).
 
-    OpenBLAS multiplies an (M, 20) matrix by a 20 x 20 one about twice as fast when the
-    M rows run down contiguous columns (its small-matrix kernel then vectorizes along
-    M; measured 4.7 against 9.0 ns per row up to 2,500 rows, 7.7 against 9.3 at 5,000).
+    OpenBLAS multiplies an (M, 20) matrix by a 20 x 20 one faster when the M rows run
+    down contiguous columns: its small-matrix kernel then vectorizes along M (the gain
+    is largest up to 2,500 rows, where that kernel applies; measurements in
+    benchmarks/README.md).
 
     Example:
         >>> tall_skinny((5000, 20), np.float32), tall_skinny((128, 512), np.float32)
@@ -87,10 +88,10 @@ def short_and_wide(shape: tuple[int, ...], dtype) -> bool:
     """Whether a matrix of this shape is "short and wide" (see :func:`prefers_column_major`).
 
     OpenBLAS writes an (M, N) product with N >= 2M faster into a column-major output,
-    above all on two threads: (128, 512) outputs of K = 512 products in 0.75-0.88x the
-    time, (16, 512) ones in 0.43-0.79x (``np.matmul(a, b, out=...)``, every operand
-    layout of a dense layer's forward and backward products), (8, 3136) ones of K = 128
-    in 0.51x on one thread.
+    above all on two threads and for small M. That holds for every operand layout of a
+    dense layer's forward and backward products (``np.matmul(a, b, out=...)``): (128, 512)
+    and (16, 512) outputs of K = 512 products, (8, 3136) ones of K = 128 (measurements in
+    benchmarks/README.md).
 
     Example:
         >>> short_and_wide((128, 512), np.float32), short_and_wide((512, 128), np.float32)
@@ -110,8 +111,8 @@ def prefers_column_major(shape: tuple[int, ...], dtype) -> bool:
     Tall-and-skinny and short-and-wide float matrices multiply faster that way, and
     numpy's elementwise loops run the same over either order *as long as every operand
     has it*: a ufunc over one C and one Fortran operand walks one of them strided (a
-    128 x 512 bit-pattern select: 185 against 14 us). So :func:`plan_buffers` makes a
-    shape column-major only where every value it meets in such loops can be (see
+    128 x 512 bit-pattern select then runs many times slower). So :func:`plan_buffers`
+    makes a shape column-major only where every value it meets in such loops can be (see
     ``_column_major_slots``).
 
     Example:
@@ -196,11 +197,11 @@ def _column_major_slots(
             ):
                 row_major.add(components.find(x))
     for v in jaxpr.invars + jaxpr.constvars:
-        # C-ordered arguments cost their elementwise uses 5x for a tall-and-skinny shape
-        # (43 against 9 us per (2500, 20) multiply) but 19x for a short-and-wide one
-        # (196 against 11 us at (128, 512)): only the first still gains overall (the
-        # PINN's chunks take arguments of their activations' shape: 12.7 ms with
-        # column-major slots, 14.1 without).
+        # A C-ordered argument slows the elementwise loops where it meets column-major
+        # values, far more for a short-and-wide shape than for a tall-and-skinny one:
+        # only the latter still gains overall (the PINN's chunks take arguments of their
+        # activations' shape and run faster with column-major slots; measurements in
+        # benchmarks/README.md).
         if v.aval.shape in wanted and not tall_skinny(v.aval.shape, v.aval.dtype):
             row_major.add(components.find(v))
     slot_of: dict[Var, int] = {}
@@ -235,8 +236,8 @@ def _column_major_slots(
 # Readers of a short-and-wide matrix, besides elementwise loops, that run as fast on it
 # column-major: products (BLAS takes either order), a reshape (one copy, cheaper than the
 # row-major product it follows), a transpose (a C-ordered view), and reductions over its
-# rows (axis 0). A reduction along a row walks a column-major matrix strided: a sum over
-# axis 1 of (8, 3136) float32 takes 40 against 5 us, of (4, 50000) 545 against 33.
+# rows (axis 0). A reduction along a row walks a column-major matrix strided, many times
+# slower than over a C-ordered one (benchmarks/README.md).
 _COLUMN_MAJOR_READERS = {dot_general_p, reshape_p, transpose_p}
 _ROW_REDUCTIONS = {reduce_sum_p, reduce_max_p, reduce_min_p}
 
