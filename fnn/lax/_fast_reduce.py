@@ -5,12 +5,12 @@ output row, well below memory speed. Two shapes of that kind dominate convolutio
 training steps:
 
 - **every axis but the last** (a bias gradient, ``sum(ct, axis=(0, 1, 2))``): one BLAS
-  matrix-vector product with a vector of ones reads the array at memory speed
-  (128x28x28x32 float32: 1.9 -> 0.5 ms);
+  matrix-vector product with a vector of ones reads the array at memory speed;
 - **small windows** (max pooling's ``max(x, axis=(2, 4))`` over 2x2 windows, and its
   gradient's tie counts): one elementwise ufunc call per window element on strided
-  slices (3.5 -> 1.4 ms on the same array; 6.2 -> 0.2 ms with one channel; the uint8
-  tie counts of a 16x28x28x32 chunk 270 -> 59 us).
+  slices, the gain largest with one channel.
+
+benchmarks/README.md records the gains on the benchmark cnn's arrays.
 
 Both give numpy's results: max and min exactly (NaN propagates as in ``np.max``),
 integer sums exactly (they wrap around alike in any order), float sums up to rounding
@@ -45,9 +45,8 @@ __all__ = [
 # Below this many elements numpy's own reduction is as fast as either form.
 _MIN_SIZE = 16384
 # At most this many elements per reduced window: one ufunc call per element. Fewer when
-# the window includes the last axis, whose runs numpy reduces well. Measured (float32):
-# (100000, 4) over axis 1, max 3.7 -> 0.17 ms, sum 1.3 -> 0.19 ms; (100000, 16) over
-# axis 1, sum 1.8 -> 4.1 ms by slices.
+# the window includes the last axis, whose runs numpy reduces well: by slices, a 4-element
+# last axis reduces far faster, a 16-element one slower (benchmarks/README.md).
 _MAX_WINDOW = 16
 _MAX_WINDOW_WITH_LAST_AXIS = 8
 _BLAS_KINDS = (np.dtype(np.float32), np.dtype(np.float64))

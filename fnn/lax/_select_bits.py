@@ -1,17 +1,17 @@
 """A branch-free ``np.where`` for same-shape numeric arrays.
 
 numpy's ``where`` branches once per element; on an unpredictable mask (ReLU's, dropout's)
-it runs at about 5 ns per element, 15-20x slower than a multiply. Selecting through the
-bit patterns is exact (NaN, inf and signed zeros are copied, never computed on): viewed
-as integers of the same size, a value times the boolean (0 or 1) is itself or 0, so
+it runs many times slower than a multiply. Selecting through the bit patterns is exact
+(NaN, inf and signed zeros are copied, never computed on): viewed as integers of the
+same size, a value times the boolean (0 or 1) is itself or 0, so
 
     out = t * pred                    # select(pred, t, 0), ReLU's form: one pass
     out = f ^ ((t ^ f) * pred)        # the general form
 
-(an integer multiply by a bool needs no mask array: 128x512 float32 in 13 us against 19
-for an and with a -1/0 mask, 152 against 283 us for 1.6 MB). Large contiguous operands
-of the general form are taken in blocks of ``_BLOCK`` elements, so the temporary stays
-in cache. It is used by the select primitive's eager impl and by its generated code in
+(an integer multiply by a bool needs no mask array, so it is faster than an and with a
+-1/0 mask; measurements in benchmarks/README.md). Large contiguous operands of the
+general form are taken in blocks of ``_BLOCK`` elements, so the temporary stays in
+cache. It is used by the select primitive's eager impl and by its generated code in
 ``jit``.
 """
 

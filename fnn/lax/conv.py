@@ -94,11 +94,11 @@ def _patch_buffer(out_shape, shape, dtype) -> np.ndarray:
 
     With one input channel (a grayscale image) each window row is a run of a few
     elements, which numpy copies one element at a time: laid out (K, N, *out) instead,
-    the copy runs along the image rows (16 x 28 x 28 MNIST images, 5x5 windows: 296 ->
-    57 us), and it still reshapes to the ``(N * out, K)`` and ``(K, N * out)`` matrices
+    the copy runs along the image rows, several times faster on MNIST images with 5x5
+    windows, and it still reshapes to the ``(N * out, K)`` and ``(K, N * out)`` matrices
     of the convolution's products without a copy. From three channels up the C-ordered
-    copy is as fast or faster (3: 289 against 321 us); with one output position per
-    image the window rows are the long runs.
+    copy is as fast or faster; with one output position per image the window rows are
+    the long runs (measurements in benchmarks/README.md).
     """
     if not _offsets_outermost(shape, len(out_shape) - 2):
         return np.empty(out_shape, dtype)
@@ -262,8 +262,8 @@ def _col2im_dot_impl(ct, w, *, window, strides, dilation, spatial, kernel_layout
 
     A stride-1, undilated ``kc_f`` kernel goes through :func:`_col2im_dot_rows`. Other
     cases run one (N*out, F) @ (F, C) product per kernel offset, added straight into
-    place: measured 1.9x faster than the (N*out, prod(window)*C) patch matrix followed
-    by strided adds, which does not fit in cache.
+    place: faster than the (N*out, prod(window)*C) patch matrix followed by strided
+    adds, which does not fit in cache (benchmarks/README.md).
     """
     n = len(window)
     if kernel_layout == "kc_f" and all(s == 1 for s in strides) and all(d == 1 for d in dilation):
@@ -291,8 +291,8 @@ def _col2im_dot_impl(ct, w, *, window, strides, dilation, spatial, kernel_layout
 
 
 # Images per block of _col2im_dot_rows: its row-window copy of a block stays near this
-# size, so that the copy, the product and the adds of a block run in cache. Measured on
-# 16 and 128 images of 14x14x64: 256 KB 8 % slower, 512 KB to 16 MB the same.
+# size, so that the copy, the product and the adds of a block run in cache. Smaller
+# blocks are slower, larger ones no faster (benchmarks/README.md).
 _ROWS_BLOCK_BYTES = 1024 * 1024
 
 
@@ -305,8 +305,8 @@ def _col2im_dot_rows(ct, w, window, crop):
     axes; one shifted add per such offset places them. Against one product per kernel
     offset with C output columns, the product has prod(window[:-1]) * C columns and
     window[-1] * F terms, which BLAS runs far nearer its peak, and there are window[-1]
-    times fewer adds. Measured on the benchmark cnn's second convolution (16 images of
-    14x14x64, 5x5 kernel to 32 channels, SAME): 3.6 -> 2.3 ms.
+    times fewer adds. benchmarks/README.md has the gain on the benchmark cnn's second
+    convolution.
     """
     n, f = len(window), ct.shape[-1]
     k_last, lead = window[-1], window[:-1]

@@ -54,7 +54,8 @@ def _dot_impl(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
     a = np.transpose(lhs, lperm).reshape(lmat)
     b = np.transpose(rhs, rperm).reshape(rmat)
     # A transposed operand (a weight gradient's x.T) goes to BLAS as a transpose flag;
-    # computing (b.T @ a.T).T and copying it contiguous instead measured 2.5x slower.
+    # computing (b.T @ a.T).T and copying it contiguous instead is slower (see
+    # benchmarks/README.md).
     return np.matmul(a, b).reshape(out_shape)
 
 

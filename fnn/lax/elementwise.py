@@ -179,8 +179,9 @@ def _integer_pow_impl(x, *, y):
     return np.power(x, y) if y >= 0 else np.power(x, float(y)).astype(x.dtype)
 
 
-# numpy's power is fast for exponents 0-2 only (x**3 measured ~50x slower than x*x*x);
-# small ones are multiplied out by squaring, as XLA expands integer_pow.
+# numpy's power is fast for exponents 0-2 only (x**3 is far slower than x*x*x; see
+# benchmarks/README.md): small ones are multiplied out by squaring, as XLA expands
+# integer_pow.
 _MAX_EXPANDED_POW = 16
 
 

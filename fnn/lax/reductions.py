@@ -109,8 +109,8 @@ def _chooser_jvp(prim):
     # (inf * 0 = NaN). The count is summed in the smallest unsigned integer that holds a
     # window (a view of the bool mask in jit), not in floats. The product costs a float
     # cast of the mask and no longer lets passes.merge_selects fold the ReLU's select
-    # into the pool's: the gradient of ReLU then max-pool on the benchmark cnn's
-    # 16 x 28 x 28 x 32 chunk went from about 0.9 to 1.0 ms (a loaded 2-core machine).
+    # into the pool's: the gradient of ReLU then max-pool on the benchmark cnn's chunk
+    # got slower (benchmarks/README.md, the NaN propagation row).
     def rule(primals, tangents, *, axes):
         (x,), (t,) = primals, tangents
         out = prim.bind(x, axes=axes)
