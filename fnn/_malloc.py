@@ -3,9 +3,9 @@
 glibc serves every allocation above its mmap threshold (128 KiB at start) with a fresh
 ``mmap`` and returns it with ``munmap`` when freed, so each large temporary costs its
 page faults again on every use; numpy has no buffer cache of its own for such sizes.
-fnn's eager code makes many temporaries of a few hundred KiB (one per primitive), and
-measured on the benchmark MLP step, eager took 7.7 ms with glibc's defaults and 5.9 ms
-with temporaries up to 64 MiB served from the heap (2 cores, otherwise idle).
+fnn's eager code makes many temporaries of a few hundred KiB (one per primitive): the
+eager benchmark MLP step runs markedly faster with temporaries up to 64 MiB served from
+the heap (benchmarks/README.md has the measurement).
 PyTorch and JAX keep such memory in their own caching allocators; this is ours.
 
 This changes the allocator of the whole process (freed memory up to the trim threshold

@@ -34,7 +34,7 @@ class Array:
     __array_priority__ = 100
 
     def __init__(self, value: np.ndarray):
-        value.setflags(write=False)  # half the cost of the flags-object setter
+        value.setflags(write=False)  # cheaper than the flags-object setter
         self._value = value
         self._aval = None
 
