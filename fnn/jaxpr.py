@@ -19,6 +19,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -63,13 +67,17 @@ class Literal:
 
 
 class JaxprEqn:
-    __slots__ = ("primitive", "inputs", "params", "out_binders")
+    """``out_binders = primitive(*inputs, **params)``; ``source`` is the user's line that
+    staged it (``"file.py:12 (loss)"``), where known."""
 
-    def __init__(self, primitive, inputs, params, out_binders):
+    __slots__ = ("primitive", "inputs", "params", "out_binders", "source")
+
+    def __init__(self, primitive, inputs, params, out_binders, source=None):
         self.primitive = primitive
         self.inputs = list(inputs)
         self.params = dict(params)
         self.out_binders = list(out_binders)
+        self.source = source
 
     def __repr__(self):
         return f"JaxprEqn({self.primitive.name})"
@@ -164,6 +172,40 @@ def run_jaxpr_impls(jaxpr: Jaxpr, consts, *args) -> list:
 # Staging: a dynamic trace that records every primitive into a jaxpr
 
 
+_FNN_DIR = os.path.dirname(os.path.abspath(core.__file__)) + os.sep
+
+
+_source_lines = threading.local()
+
+
+@contextlib.contextmanager
+def source_line(line: str | None):
+    """Stage the primitives bound in this block as coming from ``line`` (the transpose of
+    a forward equation keeps the forward equation's line)."""
+    stack = _source_lines.__dict__.setdefault("stack", [])
+    stack.append(line)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def user_source_line() -> str | None:
+    """The user's line staging a primitive now: ``"file.py:12 (function)"``, the
+    innermost calling line outside fnn unless :func:`source_line` says otherwise."""
+    stack = _source_lines.__dict__.get("stack")
+    if stack and stack[-1] is not None:
+        return stack[-1]
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_FNN_DIR) and not filename.startswith("<fnn"):
+            name = os.path.basename(filename)
+            return f"{name}:{frame.f_lineno} ({frame.f_code.co_name})"
+        frame = frame.f_back
+    return None
+
+
 class _Builder:
     """Collects equations and constants while a function is staged."""
 
@@ -229,6 +271,7 @@ class StagingTrace(Trace):
                 [builder.get_var(t) for t in tracers],
                 params,
                 [builder.get_var(t) for t in outs],
+                user_source_line(),
             )
         )
         return outs if primitive.multiple_results else outs[0]

@@ -128,7 +128,8 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
             pkey = fresh("params")
             ns[pkey] = _with_compiled_bodies(eqn.params, low.bodies)
             expr = f"{key}({', '.join(ins)}, **{pkey})"
-        lines.append(f"    {target} = {expr}")
+        where = f"  # {eqn.source}" if eqn.source else ""
+        lines.append(f"    {target} = {expr}{where}")
         if checker is not None:
             lines.append(f"    _k.post({i}, [{', '.join(outs)}])")
     outs = [ref(x) for x in jaxpr.outvars]

@@ -21,12 +21,13 @@ from typing import Any
 
 from fnn import core
 from fnn.backend import batch_split, codegen, passes
+from fnn.backend.profile import format_profile, profile_program
 from fnn.backend.program import Program
 from fnn.core import ShapedArray
-from fnn.jaxpr import ClosedJaxpr, trace_to_jaxpr
+from fnn.jaxpr import ClosedJaxpr, pp_jaxpr, trace_to_jaxpr
 from fnn.tree_util import tree_flatten, tree_unflatten
 
-__all__ = ["jit", "make_jaxpr", "Jitted"]
+__all__ = ["jit", "make_jaxpr", "Jitted", "Lowered"]
 
 
 def _leaf_value(x, where: str):
@@ -44,8 +45,22 @@ def _leaf_value(x, where: str):
 _NO_STATICS: frozenset = frozenset()
 
 
-class _Compiled:
-    __slots__ = ("fn", "jaxpr", "consts", "raw_jaxpr", "out_tree")
+class Lowered:
+    """A jitted function compiled for one input signature: what ``jit(f).lower(*args)``
+    returns, to read and to time.
+
+    ``jaxpr`` is the optimized program, ``source`` the generated numpy code (each line
+    ends with the user's line it came from), ``fn`` the compiled
+    :class:`~fnn.backend.program.Program`.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> lowered = fnn.jit(lambda x: fnp.sum(fnp.tanh(x) ** 2)).lower(fnp.ones(3))
+        >>> "np.tanh" in lowered.source
+        True
+    """
+
+    __slots__ = ("fn", "jaxpr", "consts", "raw_jaxpr", "out_tree", "_args")
 
     def __init__(self, fn, jaxpr, consts, raw_jaxpr, out_tree):
         self.fn = fn
@@ -53,6 +68,40 @@ class _Compiled:
         self.consts = consts
         self.raw_jaxpr = raw_jaxpr
         self.out_tree = out_tree
+        self._args = None
+
+    @property
+    def source(self) -> str:
+        return self.fn.source
+
+    def as_text(self) -> str:
+        """The optimized jaxpr, then the generated source."""
+        return f"{pp_jaxpr(self.jaxpr)}\n\n{self.source}"
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def profile(self, repeats: int = 10, top: int = 15, print_report: bool = True):
+        """Run the program on the arguments given to ``lower`` and report the time of
+        each generated line and of each of the user's lines, slowest first. The whole
+        program is timed, unsplit. Returns the rows
+        (:class:`~fnn.backend.profile.LineTime`).
+
+        Example:
+            >>> import fnn, fnn.numpy as fnp
+            >>> f = fnn.jit(lambda x: fnp.sum(fnp.tanh(x) ** 2))
+            >>> rows = f.lower(fnp.ones(3)).profile(repeats=2, print_report=False)
+            >>> rows[0].seconds >= 0
+            True
+        """
+        whole = self.fn
+        if whole.split is not None:
+            whole = codegen.compile_jaxpr(self.jaxpr, self.consts, "whole")
+        vals = self._args
+        rows = profile_program(whole, vals, repeats=repeats)
+        if print_report:
+            print(format_profile(rows, top))
+        return rows
 
 
 class Jitted:
@@ -67,7 +116,7 @@ class Jitted:
             (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         )
         self.optimize = optimize
-        self._cache: dict[Any, _Compiled] = {}
+        self._cache: dict[Any, Lowered] = {}
         self.trace_count = 0
         self._name = getattr(fun, "__name__", type(fun).__name__)
         try:
@@ -159,9 +208,9 @@ class Jitted:
             fn = codegen.compile_jaxpr(jaxpr, consts, name)
         else:
             fn = Program(split.run, split.source, split=split)
-        return _Compiled(fn, jaxpr, consts, raw, out_store["tree"])
+        return Lowered(fn, jaxpr, consts, raw, out_store["tree"])
 
-    def lower(self, *args, **kwargs) -> _Compiled:
+    def lower(self, *args, **kwargs) -> Lowered:
         """The compiled entry for these arguments: its ``.jaxpr``, and ``.fn``, the
         :class:`~fnn.backend.program.Program` (``.fn.source`` is the generated code)."""
         static_pos, statics, dyn_args, dyn_kwargs = self._split(args, kwargs)
@@ -170,7 +219,9 @@ class Jitted:
         key = (in_tree, tuple((v.shape, v.dtype) for v in vals), statics)
         if key not in self._cache:
             self._cache[key] = self._compile(args, kwargs, static_pos, in_tree, vals)
-        return self._cache[key]
+        lowered = self._cache[key]
+        lowered._args = vals
+        return lowered
 
 
 def _py_name(name: str) -> str:

@@ -450,6 +450,7 @@ def _swapped_dot(x, eqn, producer, uses) -> bool:
 def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
     """The default pipeline: fold, simplify, CSE, DCE (twice, as each enables the others),
     then fusions of equation pairs that numpy runs faster as one."""
+    original = jaxpr
     for _ in range(rounds):
         jaxpr, consts = fold_constants(jaxpr, consts)
         jaxpr, consts = simplify(jaxpr, consts)
@@ -458,7 +459,22 @@ def optimize(jaxpr: Jaxpr, consts, rounds: int = 2):
     jaxpr = sink_negations(jaxpr)
     jaxpr, consts = dce(merge_selects(jaxpr), consts)
     jaxpr = fuse_col2im_dot(jaxpr)
-    return jaxpr, consts
+    return _keep_sources(jaxpr, original), consts
+
+
+def _keep_sources(jaxpr: Jaxpr, original: Jaxpr) -> Jaxpr:
+    """Give a rewritten equation the user's line of the equation it replaced: the one
+    that computed the same output, else the producer of its first input that has one."""
+    line = {v: e.source for e in original.eqns for v in e.out_binders}
+    for eqn in jaxpr.eqns:
+        if eqn.source is None:
+            for v in [*eqn.out_binders, *eqn.inputs]:
+                if line.get(v) is not None:
+                    eqn.source = line[v]
+                    break
+        for v in eqn.out_binders:
+            line.setdefault(v, eqn.source)
+    return jaxpr
 
 
 # How a negated operand passes through each primitive, exactly (negation commutes with

@@ -15,7 +15,7 @@ from typing import Any
 
 from fnn import core
 from fnn.core import ShapedArray, Trace, Tracer
-from fnn.jaxpr import Jaxpr, JaxprEqn, Literal, Var
+from fnn.jaxpr import Jaxpr, JaxprEqn, Literal, Var, source_line, user_source_line
 from fnn.transforms.jvp import Zero, instantiate, jvp_flat
 
 __all__ = [
@@ -56,7 +56,7 @@ def is_undefined_primal(x) -> bool:
 
 
 class EqnRecipe:
-    __slots__ = ("prim", "in_tracers", "params", "out_avals", "out_vars")
+    __slots__ = ("prim", "in_tracers", "params", "out_avals", "out_vars", "source")
 
     def __init__(self, prim, in_tracers, params, out_avals):
         self.prim = prim
@@ -64,6 +64,7 @@ class EqnRecipe:
         self.params = params
         self.out_avals = out_avals
         self.out_vars = None
+        self.source = user_source_line()
 
 
 _LAMBDA = "lambda"
@@ -162,7 +163,7 @@ def tracers_to_jaxpr(in_tracers, out_tracers) -> tuple[Jaxpr, list]:
             if r.out_vars is None:
                 r.out_vars = [Var(a) for a in r.out_avals]
                 ins = [tracer_var[id(x)] for x in r.in_tracers]
-                eqns.append(JaxprEqn(r.prim, ins, r.params, r.out_vars))
+                eqns.append(JaxprEqn(r.prim, ins, r.params, r.out_vars, r.source))
             tracer_var[id(t)] = r.out_vars[t.index]
     outvars = [tracer_var[id(t)] for t in out_tracers]
     jaxpr = Jaxpr(constvars, [tracer_var[id(t)] for t in in_tracers], eqns, outvars)
@@ -249,14 +250,15 @@ def backward_pass(jaxpr: Jaxpr, consts, cts_out) -> list:
         rule = transpose_rules.get(eqn.primitive)
         if rule is None:
             raise NotImplementedError(f"reverse-mode differentiation of '{eqn.primitive}'")
-        if eqn.primitive.multiple_results:
-            cts = [
-                instantiate(Zero(v.aval)) if c is None else c
-                for c, v in zip(cts, eqn.out_binders, strict=True)
-            ]
-            cts_in = rule(cts, *primals_in, **eqn.params)
-        else:
-            cts_in = rule(cts[0], *primals_in, **eqn.params)
+        with source_line(eqn.source):  # the backward pass of a line is staged as that line
+            if eqn.primitive.multiple_results:
+                cts = [
+                    instantiate(Zero(v.aval)) if c is None else c
+                    for c, v in zip(cts, eqn.out_binders, strict=True)
+                ]
+                cts_in = rule(cts, *primals_in, **eqn.params)
+            else:
+                cts_in = rule(cts[0], *primals_in, **eqn.params)
         for x, ct in zip(eqn.inputs, cts_in, strict=True):
             if type(x) is Var and is_undefined_primal(read_primal(x)):
                 write_ct(x, ct)
