@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fnn import random
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 
@@ -93,8 +94,5 @@ def batches(
                 "batches: shuffle=True needs a PRNG key, e.g. key=fnn.random.key(0); "
                 "or pass shuffle=False to keep the original order"
             )
-        # Imported here so that fnn.data loads without the array machinery behind fnn.random.
-        from fnn.random import permutation
-
-        order = np.asarray(permutation(key, sizes[0]))
+        order = np.asarray(random.permutation(key, sizes[0]))
     return Batches(leaves, treedef, order, int(batch_size), drop_last)

@@ -18,8 +18,13 @@ from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.jaxpr import Jaxpr, run_jaxpr_impls
 from fnn.lax.base import batching_rules, jvp_rules, transpose_rules
+from fnn.lax.elementwise import add, eq, max_, min_, ne, select
+from fnn.lax.reductions import reduce_max
+from fnn.lax.structural import broadcast_in_dim, convert_element_type, moveaxis
 from fnn.lowering import Lowering
 from fnn.transforms import jaxpr_transforms as jt
+from fnn.transforms.batching import bdim_at_front
+from fnn.transforms.jvp import instantiate
 from fnn.transforms.vjp import is_undefined_primal, partial_eval_rules
 from fnn.tree_util import tree_flatten, tree_unflatten
 
@@ -31,9 +36,7 @@ def _avals(xs):
 
 
 def _to_array(x):
-    from fnn.numpy import asarray
-
-    return asarray(x)
+    return core.ensure_array(x)
 
 
 def _compile(body: Jaxpr | Callable) -> Callable:
@@ -103,12 +106,11 @@ def switch(index, branches: Sequence[Callable], *operands):
                 f"returns {out_tree} with types {traced[0][0].out_avals}; all branches must "
                 "return the same structure, shapes and dtypes"
             )
-    from fnn.numpy import clip, int32
-
     idx = _to_array(index)
     if idx.shape != ():
         raise TypeError(f"switch: the index must be a scalar, got shape {idx.shape}")
-    idx = clip(idx.astype(int32), 0, len(branches) - 1)
+    idx = convert_element_type(idx, np.int32)
+    idx = max_(min_(idx, np.int32(len(branches) - 1)), np.int32(0))
     outs = _bind_cond(idx, [(j, c) for j, c, _ in traced], leaves)
     return tree_unflatten(out_tree, outs)
 
@@ -129,14 +131,13 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands):
             f"cond: pred must be a scalar (a bool or a number), got shape {p.shape}; use "
             "fnn.numpy.where for elementwise choices"
         )
-    from fnn.numpy import int32, not_equal
-
-    index = not_equal(p, 0).astype(int32) if p.dtype != np.bool_ else p.astype(int32)
+    if p.dtype != np.bool_:
+        p = ne(p, np.zeros((), p.dtype))
+    index = convert_element_type(p, np.int32)
     return switch(index, [false_fun, true_fun], *operands)
 
 
 def _cond_jvp(primals, tangents, *, branches):
-    from fnn.transforms.jvp import instantiate
 
     index, *ops = primals
     tans = [instantiate(t) for t in tangents[1:]]
@@ -147,8 +148,6 @@ def _cond_jvp(primals, tangents, *, branches):
 
 
 def _cond_batch(vals, dims, *, branches):
-    from fnn.lax.elementwise import eq, select
-    from fnn.lax.structural import broadcast_in_dim, moveaxis
 
     index, *ops = vals
     d_index, *op_dims = dims
@@ -233,7 +232,6 @@ def _cond_partial_eval(trace, tracers, *, branches):
 
 
 def _cond_transpose(cts, index, *ops, branches):
-    from fnn.transforms.jvp import instantiate
 
     linear = [is_undefined_primal(x) for x in ops]
     transposed = [jt.transpose_jaxpr(b, linear) for b in branches]
@@ -355,7 +353,6 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
 
 
 def _scan_jvp(primals, tangents, *, jaxpr, num_consts, num_carry, length, reverse):
-    from fnn.transforms.jvp import instantiate
 
     tans = [instantiate(t) for t in tangents]
     jvp, jvp_consts = jt.jvp_jaxpr(jaxpr)
@@ -400,8 +397,6 @@ def _scan_jvp(primals, tangents, *, jaxpr, num_consts, num_carry, length, revers
 
 
 def _scan_batch(vals, dims, *, jaxpr, num_consts, num_carry, length, reverse):
-    from fnn.lax.structural import moveaxis
-    from fnn.transforms.batching import bdim_at_front
 
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     consts, carry, xs = (
@@ -490,8 +485,6 @@ def _scan_partial_eval(trace, tracers, *, jaxpr, num_consts, num_carry, length, 
 
 
 def _scan_transpose(cts, *args, jaxpr, num_consts, num_carry, length, reverse):
-    from fnn.lax.elementwise import add
-    from fnn.transforms.jvp import instantiate
 
     consts, carry, xs = (
         args[:num_consts],
@@ -610,7 +603,6 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
 
 
 def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
-    from fnn.transforms.jvp import instantiate
 
     nc, nb = cond_nconsts, body_nconsts
     cc, bc, val = primals[:nc], primals[nc : nc + nb], primals[nc + nb :]
@@ -643,10 +635,6 @@ def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_
 
 
 def _while_batch(vals, dims, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
-    from fnn.lax.elementwise import select
-    from fnn.lax.reductions import reduce_max
-    from fnn.lax.structural import broadcast_in_dim, moveaxis
-    from fnn.transforms.batching import bdim_at_front
 
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     nc, nb = cond_nconsts, body_nconsts
@@ -725,8 +713,6 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
         Array(10, dtype=int32)
     """
     lo, hi = _concrete_int(lower), _concrete_int(upper)
-    from fnn.numpy import asarray, int32
-
     if lo is not None and hi is not None:
         n = max(hi - lo, 0)
 
@@ -735,7 +721,7 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
             return (i + 1, body_fun(i, val)), None
 
         (_, out), _ = (
-            scan(step, (asarray(lo, int32), init_val), None, length=n)
+            scan(step, (np.asarray(lo, np.int32), init_val), None, length=n)
             if n
             else ((None, init_val), None)
         )
@@ -748,7 +734,8 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
         i, h, val = c
         return (i + 1, h, body_fun(i, val))
 
-    lo_a, hi_a = asarray(lower).astype(int32), asarray(upper).astype(int32)
+    lo_a = convert_element_type(_to_array(lower), np.int32)
+    hi_a = convert_element_type(_to_array(upper), np.int32)
     return while_loop(cond_fun, body, (lo_a, hi_a, init_val))[2]
 
 

@@ -10,7 +10,8 @@ from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.lax import _fast_reduce, split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, jvp_rules
-from fnn.lax.elementwise import div, eq, mul
+from fnn.lax.elementwise import div, eq, mul, select
+from fnn.lax.slicing import pad, slice_in_dim
 from fnn.lax.structural import (
     broadcast_in_dim,
     convert_element_type,
@@ -148,7 +149,6 @@ def _prod_jvp(primals, tangents, *, axes):
 
 
 def _exclusive_cumprod(x, reverse):
-    from fnn.lax.slicing import pad, slice_in_dim
 
     aval = core.get_aval(x)
     n, axis = aval.shape[-1], aval.ndim - 1
@@ -273,7 +273,6 @@ def _cumsum_jvp(primals, tangents, *, axis, reverse):
 def _cumprod_jvp(primals, tangents, *, axis, reverse):
     # d y_i = sum_{j<=i} t_j prod_{k<=i, k!=j} x_k, built from an (n, n) table of
     # masked products so that zeros in x are handled exactly. O(n^2) in the axis length.
-    from fnn.lax.elementwise import select
 
     (x,), (t,) = primals, tangents
     y = cumprod(x, axis, reverse)

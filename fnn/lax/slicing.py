@@ -14,9 +14,19 @@ from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.lax import split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
-from fnn.lax.elementwise import eq, mul, select
-from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
+from fnn.lax.elementwise import add, eq, mul, select
+from fnn.lax.structural import (
+    broadcast_in_dim,
+    broadcast_to,
+    moveaxis,
+    reduce_sum,
+    reshape,
+    transpose,
+    unbroadcast,
+)
 from fnn.lowering import FRESH, VIEW, Lowering
+from fnn.transforms.batching import bdim_at_front
+from fnn.transforms.jvp import instantiate
 from fnn.transforms.vjp import is_undefined_primal, transpose_rules
 
 __all__ = ["slice", "slice_in_dim", "pad", "concatenate", "rev", "gather", "scatter"]
@@ -37,7 +47,6 @@ def _linear_jvp(prim, nlinear=1):
 
 
 def _instantiate_zero(t):
-    from fnn.transforms.jvp import instantiate
 
     return instantiate(t)
 
@@ -214,7 +223,6 @@ def _pad_jvp(primals, tangents, *, config):
 
 
 def _pad_transpose(ct, x, pv, *, config):
-    from fnn.lax.structural import reduce_sum
 
     shape = core.get_aval(ct).shape
     # Undo negative padding by padding the cotangent back with zeros, then take a strided slice.
@@ -234,7 +242,6 @@ def _pad_transpose(ct, x, pv, *, config):
 
 
 def _pad_batch(vals, dims, *, config):
-    from fnn.transforms.batching import bdim_at_front
 
     x, pv = vals
     dx, dpv = dims
@@ -321,7 +328,6 @@ def _concat_transpose(ct, *xs, dimension):
 
 def _concat_batch(vals, dims, *, dimension):
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-    from fnn.transforms.batching import bdim_at_front
 
     xs = [bdim_at_front(v, d, size) for v, d in zip(vals, dims, strict=True)]
     return concatenate(xs, dimension + 1), 0
@@ -488,7 +494,6 @@ def _scatter_jvp(primals, tangents, *, template, mode):
         if not is_zero(tangents[1]):
             _check_unique_indices(idx)
         gathered_x = gather(x, idx, template)
-        from fnn.lax.elementwise import add
 
         part_x = scatter(tx, u, idx, template, "mul")
         zeros = np.zeros(core.get_aval(x).shape, core.get_aval(x).dtype)
@@ -558,7 +563,6 @@ def _batch_indexing(vals, dims, template, size):
     numpy moves the broadcast index dimensions to the front when index arrays are
     separated by slices, so ``perm`` is the identity only when that move is harmless.
     """
-    from fnn.transforms.batching import bdim_at_front
 
     x, idx = vals[0], list(vals[1:])
     dx, didx = dims[0], list(dims[1:])
@@ -599,7 +603,6 @@ def _full_perm(perm, ndim):
 
 
 def _gather_batch(vals, dims, *, template):
-    from fnn.lax.structural import transpose
 
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     x, idx, tmpl, perm = _batch_indexing(vals, dims, template, size)
@@ -609,7 +612,6 @@ def _gather_batch(vals, dims, *, template):
 
 
 def _scatter_batch(vals, dims, *, template, mode):
-    from fnn.lax.structural import broadcast_in_dim, transpose
 
     size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
     x, u = vals[0], vals[1]

@@ -28,13 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 import fnn.numpy as fnp
-from fnn import lax
+from fnn import lax, random
 from fnn.lax.conv import (
     _conv_transpose_padding,
     conv_general_dilated,
     conv_transpose,
     padtype_to_pads,
 )
+from fnn.nn import initializers
 
 __all__ = ["Conv", "ConvTranspose"]
 
@@ -43,7 +44,6 @@ PaddingLike = str | int | Sequence[int | tuple[int, int]]
 
 def _default_inits(kernel_init, bias_init):
     # Imported here: fnn.nn.initializers needs fnn.random, which imports after lax.
-    from fnn.nn import initializers
 
     return (
         kernel_init if kernel_init is not None else initializers.lecun_normal(),
@@ -52,7 +52,6 @@ def _default_inits(kernel_init, bias_init):
 
 
 def _split_key(key):
-    from fnn import random
 
     k1, k2 = random.split(key)
     return k1, k2

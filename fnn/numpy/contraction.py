@@ -9,7 +9,7 @@ from fnn.core import FnnTypeError
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.math import multiply, where
 from fnn.numpy.reductions import sum as _sum
-from fnn.numpy.shape import broadcast_shapes, moveaxis, ravel
+from fnn.numpy.shape import broadcast_shapes, moveaxis, ravel, stack
 
 __all__ = [
     "matmul", "dot", "vdot", "tensordot", "einsum", "outer", "inner", "trace", "diag",
@@ -296,7 +296,6 @@ def cross(a, b, axis=-1):
         raise FnnTypeError(f"cross: only 3-vectors are supported, got {a.shape} and {b.shape}")
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    from fnn.numpy.shape import stack
 
     out = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
     return moveaxis(out, -1, axis)

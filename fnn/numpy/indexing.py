@@ -13,6 +13,7 @@ import numpy as np
 from fnn import core, lax
 from fnn.array import Array
 from fnn.core import FnnTypeError, Tracer
+from fnn.lax.slicing import _gather_shape
 from fnn.numpy._core import asarray, convert, is_array
 
 __all__ = ["take", "take_along_axis", "nonzero", "argwhere", "flatnonzero"]
@@ -270,7 +271,6 @@ def _update(x, items, values, mode):
 
 
 def _broadcast_updates(values, x, template, arrays):
-    from fnn.lax.slicing import _gather_shape
 
     target = _gather_shape(x.shape, [core.get_aval(a) for a in arrays], template)
     vshape = core.get_aval(values).shape

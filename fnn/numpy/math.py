@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import config, lax
+from fnn.lax.elementwise import floor_divide_p
 from fnn.numpy._core import asarray, promote_args
+from fnn.numpy.indexing import nonzero
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "mod",
@@ -132,7 +134,6 @@ def floor_divide(x1, x2, /):
     a, b = promote_args("floor_divide", x1, x2)
     if np.issubdtype(a.dtype, np.floating):
         return lax.floor(lax.div(a, b))
-    from fnn.lax.elementwise import floor_divide_p
 
     return floor_divide_p.bind(a, b)
 
@@ -317,8 +318,6 @@ def where(condition, x=None, y=None, /):
     The one-argument form needs a concrete condition (its output shape depends on values).
     """
     if x is None and y is None:
-        from fnn.numpy.indexing import nonzero
-
         return nonzero(condition)
     if x is None or y is None:
         raise TypeError("where: give both x and y, or neither")

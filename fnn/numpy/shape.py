@@ -10,6 +10,7 @@ import numpy as np
 from fnn import lax
 from fnn.core import FnnTypeError
 from fnn.numpy._core import asarray, promote_args
+from fnn.numpy.indexing import take
 from fnn.numpy.reductions import normalize_axes
 
 __all__ = [
@@ -299,7 +300,6 @@ def repeat(a, repeats, axis=None):
     reps = np.asarray(repeats)
     if reps.size == 0:
         reps = reps.astype(np.intp)  # [] is float64 to numpy, which np.repeat refuses
-    from fnn.numpy.indexing import take
 
     return take(a, np.repeat(np.arange(a.shape[ax]), reps), axis=ax)
 
@@ -316,8 +316,6 @@ def pad(array, pad_width, mode="constant", constant_values=0):
             raise NotImplementedError("pad: only a scalar constant_values is supported")
         return lax.pad(a, value, [(lo, hi, 0) for lo, hi in pw])
     if mode in ("edge", "reflect", "symmetric", "wrap"):
-        from fnn.numpy.indexing import take
-
         out = a
         for ax, (lo, hi) in enumerate(pw):
             n = a.shape[ax]

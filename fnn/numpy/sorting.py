@@ -19,6 +19,7 @@ from fnn.array import Array
 from fnn.core import FnnTypeError, Tracer
 from fnn.lax import sorting as lax_sorting
 from fnn.numpy._core import asarray, promote_args
+from fnn.numpy.indexing import take
 from fnn.numpy.math import bitwise_or, isnan, logical_not, subtract
 from fnn.numpy.reductions import normalize_axes
 from fnn.numpy.reductions import sum as _sum
@@ -102,8 +103,6 @@ def searchsorted(a, v, side: str = "left", sorter=None, *, method: str = "compar
     if a.ndim != 1:
         raise FnnTypeError(f"searchsorted: a must be 1-D, got shape {a.shape}")
     if sorter is not None:
-        from fnn.numpy.indexing import take
-
         a = take(a, sorter)
     before = (_less if side == "left" else _less_equal)(a, v[..., None])
     return _sum(before, axis=-1, dtype=config.default_int())

@@ -11,6 +11,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from fnn import core
+from fnn.jaxpr import eval_jaxpr
+from fnn.lax.structural import moveaxis
+from fnn.transforms.batching import BatchTrace, BatchTracer, _VmapData, move_batch_axis
 from fnn.transforms.jvp import Zero, jvp_flat
 from fnn.transforms.vjp import linearize_flat, vjp_flat
 from fnn.tree_util import leaf_paths, tree_flatten, tree_map, tree_structure, tree_unflatten
@@ -19,9 +22,7 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd", "jacre
 
 
 def _asarray(x):
-    from fnn.numpy import asarray
-
-    return asarray(x)
+    return core.ensure_array(x)
 
 
 def _flatten_fun(fun, in_tree):
@@ -300,7 +301,6 @@ def linearize(fun: Callable, *primals):
     flat_fun, store = _flatten_fun(fun, in_tree)
     out_flat, jaxpr, consts = linearize_flat(flat_fun, leaves)
     out_tree = store["tree"]
-    from fnn.jaxpr import eval_jaxpr
 
     def f_jvp(*tangents):
         t_leaves, t_tree = tree_flatten(tree_map(_asarray, tangents))
@@ -367,7 +367,6 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
                 block = o[start : start + s]
                 out_shape = tuple(core.get_aval(block).shape[1:])
                 block = block.reshape((s,) + out_shape)
-                from fnn.numpy import moveaxis
 
                 block = moveaxis(block, 0, -1).reshape(out_shape + aval.shape)
                 per_in.append(block)
@@ -389,7 +388,6 @@ def _vmap_flat_auto(f, n, args, with_aux=False):
     With ``with_aux``, ``f`` returns ``(outs, aux)``; aux must not depend on the batch
     and comes back unbatched: ``(outs, aux)``.
     """
-    from fnn.transforms.batching import BatchTrace, BatchTracer, _VmapData, move_batch_axis
 
     with core.new_main(BatchTrace, _VmapData(n, None)) as main:
         trace = BatchTrace(main)

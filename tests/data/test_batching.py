@@ -1,4 +1,3 @@
-import sys
 import types
 
 import numpy as np
@@ -6,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import fnn.data.batching
 from fnn.data import Batches, batches
 from fnn.tree_util import tree_structure
 
@@ -90,7 +90,7 @@ def fake_random(monkeypatch):
 
     module = types.ModuleType("fnn.random")
     module.permutation = permutation
-    monkeypatch.setitem(sys.modules, "fnn.random", module)
+    monkeypatch.setattr(fnn.data.batching, "random", module)
     return calls
 
 
