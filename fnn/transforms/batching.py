@@ -191,8 +191,6 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
-        from fnn.numpy import asarray
-
         if kwargs:
             # As in JAX: keyword arguments are always mapped over their leading axis.
             spec = tuple(in_axes) if isinstance(in_axes, tuple | list) else (in_axes,) * len(args)
@@ -211,7 +209,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
             )
         leaves, in_tree = tree_flatten(args)
         dims = _broadcast_prefix(axes_spec, args, "in_axes")
-        leaves = [asarray(x) if d is not None else x for x, d in zip(leaves, dims, strict=True)]
+        leaves = [
+            core.ensure_array(x) if d is not None else x for x, d in zip(leaves, dims, strict=True)
+        ]
         sizes = {}
         norm_dims = []
         for i, (x, d) in enumerate(zip(leaves, dims, strict=True)):
