@@ -13,6 +13,7 @@ from typing import Any
 
 from fnn import core
 from fnn.core import Trace, Tracer
+from fnn.tree_util import _node_type, leaf_paths, tree_flatten, tree_structure, tree_unflatten
 
 __all__ = ["batching_rules", "BatchTracer", "BatchTrace", "vmap_flat", "not_mapped"]
 
@@ -131,7 +132,6 @@ def bdim_at_front(x, d, size):
 
 def _broadcast_prefix(prefix, tree, name):
     """Expand an in_axes/out_axes prefix (int/None or a pytree of them) to tree's leaves."""
-    from fnn.tree_util import _node_type, tree_flatten, tree_structure
 
     leaves, treedef = tree_flatten(tree)
     if prefix is None or isinstance(prefix, int):
@@ -187,8 +187,6 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     """
     import functools
 
-    from fnn.tree_util import tree_flatten, tree_unflatten
-
     @functools.wraps(fun)
     def batched(*args, **kwargs):
         if kwargs:
@@ -231,8 +229,6 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         if axis_size is not None:
             distinct.add(axis_size)
         if len(distinct) > 1:
-            from fnn.tree_util import leaf_paths
-
             paths = [
                 p.replace("args[", "argument ", 1).replace("]", "", 1)
                 for p in leaf_paths(tuple(args), "args")
@@ -287,7 +283,6 @@ def _vmap_with_out_axes(flat_fun, size, in_dims, args, out_axes, out_store, fun_
 
 
 def _dims_tree(out_store):
-    from fnn.tree_util import tree_unflatten
 
     tree = out_store["tree"]
     return tree_unflatten(tree, [0] * tree.num_leaves)
