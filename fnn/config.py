@@ -66,18 +66,24 @@ jit_threads = default_jit_threads()
 # (fnn/backend/jit_check.py): slow, for tests and debugging. Read when a program is
 # compiled; FNN_JIT_CHECK=1 sets the default.
 jit_check = os.environ.get("FNN_JIT_CHECK", "0") not in ("", "0")
+# How many calls of each compiled program the checking mode checks: 0 checks every
+# call; N checks the first N (the plan and the code are the same on every call, and the
+# second call already reuses the arena), then runs unchecked. FNN_JIT_CHECK_CALLS sets
+# the default.
+jit_check_calls = int(os.environ.get("FNN_JIT_CHECK_CALLS") or 0)
 
 _OPTIONS = {
     "enable_x64": "x64_enabled",
     "jit_arena_mb": "jit_arena_mb",
     "jit_threads": "jit_threads",
     "jit_check": "jit_check",
+    "jit_check_calls": "jit_check_calls",
 }
 
 
 def update(name: str, value) -> None:
     """Set a configuration option: ``"enable_x64"`` (bool), ``"jit_arena_mb"`` (float),
-    ``"jit_threads"`` (int) or ``"jit_check"`` (bool).
+    ``"jit_threads"`` (int), ``"jit_check"`` (bool) or ``"jit_check_calls"`` (int).
 
     Example:
         >>> update("jit_arena_mb", 0)     # jit allocates every temporary afresh
@@ -91,6 +97,12 @@ def update(name: str, value) -> None:
     elif name == "jit_threads":
         if int(value) != value or value < 1:
             raise ValueError(f"fnn.config.update: jit_threads must be an integer >= 1, got {value}")
+        value = int(value)
+    elif name == "jit_check_calls":
+        if int(value) != value or value < 0:
+            raise ValueError(
+                f"fnn.config.update: jit_check_calls must be an integer >= 0, got {value}"
+            )
         value = int(value)
     else:
         value = float(value)

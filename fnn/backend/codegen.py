@@ -137,14 +137,31 @@ def compile_jaxpr(jaxpr: Jaxpr, consts, name: str = "compiled") -> Callable[...,
         lines.append(f"    _k.end([{', '.join(outs)}])")
     lines.append(f"    return [{', '.join(outs)}]")
     lines = lines[:2] + ["  " + line for line in lines[2:]]
-    src = "\n".join(lines)
-    code = compile(src, f"<fnn.jit {name}>", "exec")
-    exec(code, ns)
+    plain = [line for line in lines if not line.lstrip().startswith(("_k.", "_k ="))]
+    src = "\n".join(plain)
+    exec(compile(src, f"<fnn.jit {name}>", "exec"), ns)
     body = ns[name]
+    if checker is not None:
+        checked_ns = dict(ns)
+        exec(compile("\n".join(lines), f"<fnn.jit {name} checked>", "exec"), checked_ns)
+        body = _checked_first_calls(checked_ns[name], body, config.jit_check_calls)
     if not plan.slot_specs:
         return Program(body, src, plan, namespace=ns, jaxpr=jaxpr)
     arena = buffers.Arena(plan.slot_specs, plan.column_major)
     return Program(_with_arena(body, arena), src, plan, arena, namespace=ns, jaxpr=jaxpr)
+
+
+def _checked_first_calls(checked, plain, calls: int):
+    """``checked`` for the first ``calls`` calls (every call if 0), then ``plain``."""
+    if calls <= 0:
+        return checked
+    count = [0]
+
+    def run(*args):
+        count[0] += 1
+        return (checked if count[0] <= calls else plain)(*args)
+
+    return run
 
 
 def _with_compiled_bodies(params: dict, bodies: tuple[str, ...]) -> dict:

@@ -155,3 +155,22 @@ def test_jit_check_is_read_from_the_environment_and_validated():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_jit_check_calls_checks_the_first_calls_only(checking, monkeypatch):
+    """A wrong lowering is caught on the first calls; later calls run unchecked."""
+    cos = dataclasses.replace(lowering.lowering_of(elementwise.sin_p), ufunc="cos")
+    monkeypatch.setitem(lowering.lowerings, elementwise.sin_p, cos)
+    fnn.config.update("jit_check_calls", 2)
+    try:
+        f = fnn.jit(lambda x: fnp.sin(x) * 2.0)
+        x = fnp.arange(4.0)
+        for _ in range(2):
+            with pytest.raises(JitCheckError, match="differs from the eager"):
+                f(x)
+        np.testing.assert_allclose(np.asarray(f(x)), np.cos(np.arange(4.0)) * 2.0, rtol=1e-6)
+        assert "_k." not in f.lower(x).source  # the source shown is the plain program
+    finally:
+        fnn.config.update("jit_check_calls", 0)
+    with pytest.raises(ValueError, match="jit_check_calls must be an integer >= 0"):
+        fnn.config.update("jit_check_calls", -1)
