@@ -299,6 +299,8 @@ def test_jit_threads_option_is_validated():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+# The user forks here on purpose, with fnn's pool threads alive: Python 3.12+ warns.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_can_run_split_programs(split_everything):
     model, params = mlp_params([12, 32, 5])
     x = RNG.standard_normal((64, 12)).astype(np.float32)
