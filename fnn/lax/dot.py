@@ -76,7 +76,7 @@ def _dot_codegen(args, eqn, out=None):
             expr = f"np.reshape({expr}, {mat})"
         return expr
 
-    mat_out = (lmat[0], lmat[-2], rmat[-1]) if len(lmat) == 3 else (lmat[0], rmat[1])
+    mat_out = _mat_out(lmat, rmat)
     lhs_expr, rhs_expr = prep(args[0], lhs, lperm, lmat), prep(args[1], rhs, rperm, rmat)
     if out is not None:
         return f"_matmul_into({lhs_expr}, {rhs_expr}, {out}, {mat_out})"
@@ -86,10 +86,28 @@ def _dot_codegen(args, eqn, out=None):
     return expr
 
 
+def _mat_out(lmat, rmat):
+    """The shape of the planned matmul's result."""
+    return (lmat[0], lmat[-2], rmat[-1]) if len(lmat) == 3 else (lmat[0], rmat[1])
+
+
 def _matmul_into(a, b, out, mat_shape):
-    """``out`` (a C-contiguous array holding ``mat_shape``'s elements) := a @ b."""
-    np.matmul(a, b, out=out.reshape(mat_shape))
+    """``out`` (an array of the output's shape) := a @ b, the product of ``mat_shape``."""
+    if out.shape == mat_shape or out.flags.c_contiguous:
+        np.matmul(a, b, out=out.reshape(mat_shape))  # a view of out
+    else:  # reshaping a Fortran-ordered out copies it: the product would land in the copy
+        np.copyto(out, np.matmul(a, b).reshape(out.shape))
     return out
+
+
+def _writes_fortran_out(eqn) -> bool:
+    """Whether the product writes correctly into a Fortran-ordered buffer: only when
+    its matmul's result has the output's own 2-D shape (a batched matrix times a
+    vector, (2, 4096, 4) @ (4,), is an (8192, 4) @ (4, 1) product reshaped to (2, 4096),
+    which ``_matmul_into`` must copy into a Fortran-ordered buffer)."""
+    lhs, rhs = (v.aval.shape for v in eqn.inputs)
+    _, lmat, _, rmat, out_shape = _plan(lhs, rhs, eqn.params["dimension_numbers"])
+    return len(out_shape) == 2 and _mat_out(lmat, rmat) == out_shape
 
 
 class _ShapesText:
@@ -245,8 +263,7 @@ lowering.register(
     Lowering(
         emit=_dot_codegen,
         memory=FRESH,
-        # A 2-D product writes into any 2-D buffer of its shape: out.reshape(shape) is out.
-        fortran_out=lambda eqn: eqn.out_binders[0].aval.ndim == 2,
+        fortran_out=_writes_fortran_out,
         split=split_rules.dot_rule,
         helpers={"_matmul_into": _matmul_into},
     ),
