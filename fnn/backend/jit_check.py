@@ -94,7 +94,10 @@ def _root(a: np.ndarray):
 
 
 class ProgramChecker:
-    """The checks of one compiled program; ``begin(args)`` starts a call's checks."""
+    """The checks of one compiled program; ``begin(consts, args, arena)`` starts a call's.
+
+    ``names`` maps each variable to its name in the generated code; ``declared[i]`` is
+    what equation i's lowering says its result may share (``fnn.lowering``)."""
 
     def __init__(self, jaxpr: Jaxpr, names: dict, declared: Sequence[str]):
         self.jaxpr = jaxpr
@@ -111,7 +114,6 @@ class ProgramChecker:
                 self.last_use[x] = n + 1
         for v in jaxpr.invars + jaxpr.constvars:
             self.last_use[v] = n + 1  # the caller's memory: never to be written
-        self.arena: list | None = None
 
     def begin(self, consts: Sequence, args: Sequence, arena: list | None = None) -> _Call:
         return _Call(self, consts, args, arena)
