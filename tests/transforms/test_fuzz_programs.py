@@ -12,9 +12,11 @@ DAG of 4-12 statements over 2-3 small inputs, ending in a scalar loss) and check
 in float32 and float64. Each jitted function is compiled in every mode of ``JIT_MODES``
 (jit as configured, and with the size thresholds of its arena slots, column-major
 layouts and batch split lowered so that small programs take those paths too) and called
-twice (the second call reuses the buffer arena of the first); both results are checked,
-the first again after the second call, as are the inputs (unmodified). Inputs closer than ``KINK_GAP`` to a point
-where the program is not smooth (minimum/maximum, where, max/min reductions) are skipped.
+three times, on the inputs, on other inputs, then on the inputs again (later calls
+reuse the buffer arena of the first). Each result is checked when it is returned and
+again after the last call, and the inputs must be left unmodified. Inputs closer than
+``KINK_GAP`` to a point where the program is not smooth (minimum/maximum, where, max/min
+reductions) are skipped.
 
 A failing example prints the program as source (``def f(x0, ...)``, then the inputs)
 that pastes into a regression test like the ones at the end of this file.
@@ -88,12 +90,14 @@ def precision(request):
 # arena slots reused across calls, only tall-and-skinny matrices of 1024 rows or more are
 # laid out column-major, and only a batch of 4M elements or more is split over threads.
 # The other modes lower those thresholds (performance heuristics: jit must be right with
-# any of them) so that small programs take the same paths.
+# any of them) so that small programs take the same paths; "unoptimized" plans buffers
+# for the jaxpr as traced (jit(f, optimize=False): dead and duplicate values kept).
 JIT_MODES = {
     "default": {},
     "arena_every_temporary": {(buffers, "MIN_SLOT_BYTES"): 0},
     "column_major": {(buffers, "MIN_SLOT_BYTES"): 0, (buffers, "TALL_MIN_ROWS"): 2},
     "batch_split": {(batch_split, "MIN_MAPPED_ELEMENTS"): 0, (fnn.config, "jit_threads"): 2},
+    "unoptimized": {(buffers, "MIN_SLOT_BYTES"): 0},
 }
 
 
@@ -145,31 +149,38 @@ def assert_close(actual, expected, precision: str, what: str) -> None:
         assert err <= tol, f"{where}: max abs difference {err:.3g} > {tol:.3g}"
 
 
-def check_jit(f, xs, expected, precision: str, what: str) -> list[str]:
-    """In every mode of ``JIT_MODES``, ``jit(f)`` equals ``expected`` on two calls (the
-    first result checked again after the second call) and leaves ``xs`` unmodified.
-    Returns the modes whose program was split over the batch."""
-    before = [np.array(x, copy=True) for x in fnn.tree_util.tree_leaves(xs)]
+def check_jit(f, calls, expected, precision: str, what: str) -> list[str]:
+    """In every mode of ``JIT_MODES``, ``jit(f)`` is called on each argument list of
+    ``calls`` in turn (one compilation; later calls reuse the arena of the first):
+    each result equals ``expected[k]`` (``f(*calls[k])``) right away and again after
+    the last call, and no argument is modified. Returns the modes whose program was
+    split over the batch."""
+    before = [[np.array(x, copy=True) for x in fnn.tree_util.tree_leaves(xs)] for xs in calls]
     split = []
     for mode in JIT_MODES:
-        jf = fnn.jit(f)
+        jf = fnn.jit(f, optimize=mode != "unoptimized")
         where = f"{what} [jit mode {mode}]"
-        with jit_mode(mode):
-            first = jf(*xs)
-        if jf.lower(*xs).fn.split is not None:
+        results = []
+        for k, xs in enumerate(calls):
+            with jit_mode(mode) if k == 0 else contextlib.nullcontext():
+                results.append(jf(*xs))
+            assert_close(results[k], expected[k], precision, f"{where}, call {k + 1}")
+        if jf.lower(*calls[0]).fn.split is not None:
             split.append(mode)
-        assert_close(first, expected, precision, f"{where}, first call")
-        second = jf(*xs)
-        assert_close(second, expected, precision, f"{where}, second call")
-        assert_close(first, expected, precision, f"{where}, first call's result after the second")
-        for i, (x, b) in enumerate(zip(fnn.tree_util.tree_leaves(xs), before, strict=True)):
-            assert np.array_equal(np.asarray(x), b), f"{where}: input {i} was modified"
+        for k, result in enumerate(results[:-1]):
+            after = f"{where}, call {k + 1}'s result after call {len(calls)}"
+            assert_close(result, expected[k], precision, after)
+        for k, xs in enumerate(calls):
+            leaves = fnn.tree_util.tree_leaves(xs)
+            for i, (x, b) in enumerate(zip(leaves, before[k], strict=True)):
+                assert np.array_equal(np.asarray(x), b), f"{where}: call {k + 1} modified input {i}"
     return split
 
 
-def check_jit_grad(f, xs, argnums, precision: str) -> list[str]:
-    expected = fnn.grad(f, argnums=argnums)(*xs)
-    return check_jit(fnn.grad(f, argnums=argnums), xs, expected, precision, "jit(grad(f))")
+def check_jit_grad(f, calls, argnums, precision: str) -> list[str]:
+    grad_f = fnn.grad(f, argnums=argnums)
+    expected = [grad_f(*xs) for xs in calls]
+    return check_jit(grad_f, calls, expected, precision, "jit(grad(f))")
 
 
 def check_finite_differences(f, xs, argnums, rng) -> None:
@@ -197,15 +208,19 @@ def check_finite_differences(f, xs, argnums, rng) -> None:
         )
 
 
-def check_vmap(f, xs_batched, in_axes, precision: str, what: str) -> list[str]:
-    """``vmap(f)`` and ``jit(vmap(f))`` against a loop over the examples."""
-    sizes = {np.shape(x)[a] for x, a in zip(xs_batched, in_axes, strict=True) if a is not None}
-    (batch,) = sizes
-    outs = [f(*example(xs_batched, in_axes, b)) for b in range(batch)]
-    expected = fnn.tree_util.tree_map(lambda *leaves: fnp.stack(leaves), *outs)
+def check_vmap(f, batches, in_axes, precision: str, what: str) -> list[str]:
+    """``vmap(f)`` and ``jit(vmap(f))`` against a loop over the examples, for each
+    batch of ``batches`` (jit: called on each in turn)."""
+    expected = []
+    for xs_batched in batches:
+        sizes = {np.shape(x)[a] for x, a in zip(xs_batched, in_axes, strict=True) if a is not None}
+        (batch,) = sizes
+        outs = [f(*example(xs_batched, in_axes, b)) for b in range(batch)]
+        expected.append(fnn.tree_util.tree_map(lambda *leaves: fnp.stack(leaves), *outs))
     vf = fnn.vmap(f, in_axes=in_axes)
-    assert_close(vf(*xs_batched), expected, precision, f"vmap({what})")
-    return check_jit(vf, xs_batched, expected, precision, f"jit(vmap({what}))")
+    for xs_batched, e in zip(batches, expected, strict=True):
+        assert_close(vf(*xs_batched), e, precision, f"vmap({what})")
+    return check_jit(vf, batches, expected, precision, f"jit(vmap({what}))")
 
 
 def example(xs_batched, in_axes, b):
@@ -236,26 +251,53 @@ def show(prog: Program, check: str) -> None:
     note(f"check: {check}\nprogram:{prog!r}")
 
 
+def argument_lists(prog: Program, *, smooth: bool = False) -> list:
+    """The program's inputs, other inputs, then its inputs again: jit's second call sees
+    new values in the arena, its third the first call's values."""
+    xs, ys = prog.inputs(), prog.inputs(seed=prog.seed + 7919)
+    usable(prog, xs, smooth=smooth)
+    usable(prog, ys, smooth=smooth)
+    return [xs, ys, xs]
+
+
+def batches(prog: Program) -> list:
+    """Like ``argument_lists``, batches of ``BATCH`` examples along ``prog.in_axes``; an
+    input with in_axes None is the same in every example of a batch."""
+    out = []
+    for start in (0, BATCH):
+        per_example = [prog.inputs(seed=prog.seed + start + b) for b in range(BATCH)]
+        per_example = [
+            [x0 if a is None else x for x0, x, a in zip(per_example[0], xs, prog.in_axes)]
+            for xs in per_example
+        ]
+        for xs in per_example:
+            usable(prog, xs, smooth=False)
+        out.append(
+            [
+                xs[0] if a is None else fnp.stack(xs, axis=a)
+                for xs, a in zip(zip(*per_example, strict=True), prog.in_axes, strict=True)
+            ]
+        )
+    return [out[0], out[1], out[0]]
+
+
 @fuzz(ci_examples=40)
 @given(prog=programs())
 def test_jit_matches_eager(precision, prog):
-    xs = prog.inputs()
-    usable(prog, xs, smooth=False)
+    calls = argument_lists(prog)
     show(prog, "jit(f) == f, jit(f_with_sinks) == f_with_sinks")
-    f = prog.function()
-    split = check_jit(f, xs, f(*xs), precision, "jit(f)")
-    g = prog.function_with_sinks()
-    split += check_jit(g, xs, g(*xs), precision, "jit(f_with_sinks)")
+    split = []
+    for f, name in [(prog.function(), "f"), (prog.function_with_sinks(), "f_with_sinks")]:
+        split += check_jit(f, calls, [f(*xs) for xs in calls], precision, f"jit({name})")
     count_splits(split)
 
 
 @fuzz(ci_examples=40)
 @given(prog=programs())
 def test_jit_grad_matches_grad(precision, prog):
-    xs = prog.inputs()
-    usable(prog, xs, smooth=False)
+    calls = argument_lists(prog)
     show(prog, f"jit(grad(f, argnums={prog.argnums!r})) == grad(f, argnums={prog.argnums!r})")
-    count_splits(check_jit_grad(prog.function(), xs, prog.argnums, precision))
+    count_splits(check_jit_grad(prog.function(), calls, prog.argnums, precision))
 
 
 @fuzz(ci_examples=40)
@@ -270,22 +312,12 @@ def test_grad_matches_finite_differences(x64, prog):
 @fuzz(ci_examples=25)
 @given(prog=programs())
 def test_vmap_matches_loop(precision, prog):
-    first = prog.inputs()
-    per_example = [
-        [x0 if a is None else x for x0, x, a in zip(first, xs, prog.in_axes, strict=True)]
-        for xs in [first] + [prog.inputs(seed=prog.seed + b) for b in range(1, BATCH)]
-    ]  # an input with in_axes None is the same in every example
-    for xs in per_example:
-        usable(prog, xs, smooth=False)
-    xs_batched = [
-        xs[0] if a is None else fnp.stack(xs, axis=a)
-        for xs, a in zip(zip(*per_example, strict=True), prog.in_axes, strict=True)
-    ]
+    calls = batches(prog)
     show(prog, f"vmap(f, in_axes={prog.in_axes!r}), also of grad(f, argnums={prog.argnums!r})")
     f = prog.function()
-    split = check_vmap(f, xs_batched, prog.in_axes, precision, "f")
+    split = check_vmap(f, calls, prog.in_axes, precision, "f")
     grad_f = fnn.grad(f, argnums=prog.argnums)
-    split += check_vmap(grad_f, xs_batched, prog.in_axes, precision, "grad(f)")
+    split += check_vmap(grad_f, calls, prog.in_axes, precision, "grad(f)")
     count_splits(split)
 
 
@@ -311,7 +343,7 @@ def test_jit_grad_of_concatenate_split_einsum_after_at_add(precision):
         return fnp.sum(out * fnp.cos(out)) + 0.1 * fnp.sum(v2**2)
 
     x0, x1 = _inputs(285, (4, 4), (4, 4))
-    check_jit_grad(f, [x0, x1], 0, precision)
+    check_jit_grad(f, [[x0, x1]] * 2, 0, precision)
 
 
 def test_jit_of_batched_matrix_times_vector_through_an_arena_slot(precision):
@@ -326,8 +358,8 @@ def test_jit_of_batched_matrix_times_vector_through_an_arena_slot(precision):
         return fnp.sum(v2 @ v3)
 
     x0, x1 = _inputs(0, (2, 4, 4), (4,))
-    check_jit(f, [x0, x1], f(x0, x1), precision, "jit(f)")
-    check_jit_grad(f, [x0, x1], 0, precision)
+    check_jit(f, [[x0, x1]] * 2, [f(x0, x1)] * 2, precision, "jit(f)")
+    check_jit_grad(f, [[x0, x1]] * 2, 0, precision)
 
 
 def test_jit_of_batched_matrix_times_vector_into_a_default_arena_slot():
@@ -338,4 +370,4 @@ def test_jit_of_batched_matrix_times_vector_into_a_default_arena_slot():
         return w @ v
 
     x0, x1, w = _inputs(0, (2, 4096, 4), (4,), (3, 2))
-    check_jit(f, [x0, x1, w], f(x0, x1, w), "float32", "jit(f)")
+    check_jit(f, [[x0, x1, w]] * 2, [f(x0, x1, w)] * 2, "float32", "jit(f)")
