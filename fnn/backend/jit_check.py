@@ -205,6 +205,8 @@ class _Call:
         for v, got in zip(eqn.out_binders, outs, strict=True):
             self._check_sharing(i, v, got, shared | {v})
             self._record(v, got, shared | {v})
+            if v not in self.c.last_use:  # never read (no DCE ran): dead at once
+                self.live.pop(v)
 
     def _check_sharing(self, i: int, v: Var, got, roots: frozenset) -> None:
         if not isinstance(got, np.ndarray) or got.size == 0:
