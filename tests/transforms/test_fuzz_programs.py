@@ -21,14 +21,17 @@ reductions) are skipped.
 A failing example prints the program as source (``def f(x0, ...)``, then the inputs)
 that pastes into a regression test like the ones at the end of this file.
 
-The CI budget is small and derandomized (the same programs every run, well under a
-minute). A long run:
+The CI budget is small and derandomized (the same programs every run, about 15 s) and
+does not shrink a failing program (that can take minutes). A long run:
 
     FNN_FUZZ_EXAMPLES=5000 python -m pytest tests/transforms/test_fuzz_programs.py
 
-sets every fuzz test's ``max_examples``; ``FNN_FUZZ_SEED=<int>`` draws other programs than
-the derandomized ones (add ``-x -s`` to stop at, and see, the first failure). Nothing here
-registers or loads a hypothesis profile, so other tests keep their settings.
+sets every fuzz test's ``max_examples`` and shrinks the first failure of each test;
+``FNN_FUZZ_SEED=<int>`` draws other programs than the derandomized ones, ``-x`` stops at
+the first failing test, ``--hypothesis-show-statistics`` tells how often jit split a
+program over its batch, and ``FNN_JIT_CHECK=1`` (as in CI) adds jit's own
+equation-by-equation checks. Nothing here registers or loads a hypothesis profile, so
+other tests keep their settings.
 """
 
 from __future__ import annotations
