@@ -12,9 +12,8 @@ Example:
 from fnn import config, lax, numpy, random, tree_util
 from fnn import core as _core
 from fnn._malloc import tune_malloc
-from fnn.array import Array
 from fnn.backend.jit import jit, make_jaxpr
-from fnn.core import ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
+from fnn.core import Array, ConcretizationTypeError, FnnTypeError, UnexpectedTracerError
 from fnn.jaxpr import ClosedJaxpr
 from fnn.lax import stop_gradient
 from fnn.transforms.autodiff import (

@@ -25,6 +25,8 @@ from fnn import config
 
 __all__ = [
     "ShapedArray",
+    "Array",
+    "wrap_array",
     "Primitive",
     "Trace",
     "Tracer",
@@ -127,6 +129,118 @@ def get_aval(x) -> ShapedArray:
 
 
 # ----------------------------------------------------------------------------------------
+# Concrete arrays
+
+
+class Array:
+    """An immutable n-dimensional array backed by a read-only numpy buffer.
+
+    ``np.asarray(x)`` returns the buffer without a copy; updates are functional
+    (``x.at[0].set(1.0)``). The numpy-style operators and methods (``+``, ``x.sum()``,
+    ``x.at``, ...) are fnn.numpy functions, installed on ``Array`` and ``Tracer`` by
+    ``fnn.numpy.array_methods`` (as jax.numpy installs them on jax.Array).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> x = fnp.arange(3.0)
+        >>> x.at[1].set(10.0)
+        Array([ 0., 10.,  2.], dtype=float32)
+    """
+
+    __slots__ = ("_value", "_aval", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, value: np.ndarray):
+        value.setflags(write=False)  # cheaper than the flags-object setter
+        self._value = value
+        self._aval = None
+
+    @property
+    def aval(self) -> ShapedArray:
+        aval = self._aval
+        if aval is None:  # computed once: transforms ask for it many times per array
+            aval = self._aval = ShapedArray(self._value.shape, self._value.dtype)
+        return aval
+
+    shape = property(lambda self: self._value.shape)
+    dtype = property(lambda self: self._value.dtype)
+    ndim = property(lambda self: self._value.ndim)
+    size = property(lambda self: self._value.size)
+    nbytes = property(lambda self: self._value.nbytes)
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._value, dtype=dtype)
+        if dtype is None or np.dtype(dtype) == self._value.dtype:
+            return self._value
+        return self._value.astype(dtype)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(
+            "fnn arrays are immutable: `x[idx] = v` is not supported. "
+            "Use the functional update `x = x.at[idx].set(v)` instead."
+        )
+
+    def __repr__(self):
+        body = np.array2string(self._value, separator=", ", prefix="Array(")
+        return f"Array({body}, dtype={self._value.dtype.name})"
+
+    def __str__(self):
+        return str(self._value)
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __complex__(self):
+        return complex(self._value)
+
+    def __index__(self):
+        return int(self._value.__index__())
+
+    def __len__(self):
+        if self._value.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return len(self._value)
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (wrap_array(v) for v in self._value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __format__(self, spec):
+        if self._value.ndim == 0:
+            return format(self._value.item(), spec)
+        return format(str(self), spec)
+
+    def item(self, *args):
+        return self._value.item(*args)
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def block_until_ready(self):
+        return self
+
+    def __reduce__(self):
+        return (wrap_array, (np.array(self._value),))
+
+
+def wrap_array(value) -> Array:
+    """Wrap a numpy result (array or numpy scalar) into an Array without copying."""
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    return Array(value)
+
+
+# ----------------------------------------------------------------------------------------
 # Primitives
 
 
@@ -209,7 +323,8 @@ class Trace:
 
 
 class Tracer:
-    """A value seen by a transform. Array methods are installed by fnn.array."""
+    """A value seen by a transform. Its numpy-style methods are installed by
+    ``fnn.numpy.array_methods``, as on ``Array``."""
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
@@ -323,10 +438,6 @@ class _TraceState(threading.local):
 
 _state = _TraceState()
 
-# Set by fnn.array: wraps a numpy result into an immutable fnn.Array.
-wrap_array: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]
-array_type: type = None  # type: ignore[assignment]
-
 
 def eval_primitive(prim: Primitive, args, params):
     """Run ``prim.impl`` on concrete values and wrap the results as Arrays."""
@@ -374,7 +485,7 @@ def own_result(out, vals):
 
 
 def _to_numpy(x) -> np.ndarray:
-    if type(x) is array_type:
+    if type(x) is Array:
         return x._value
     if isinstance(x, Tracer):
         raise UnexpectedTracerError(_leak_message(x))
@@ -470,7 +581,7 @@ def ensure_array(x):
     scalars, from literals, constants or symbolic zeros) as fnn Arrays, so that what a
     transform returns has one type. Numpy values are copied unless read-only and owning
     their data: they may be someone's buffer, or a view of one (np.broadcast_to)."""
-    if isinstance(x, Tracer) or type(x) is array_type:
+    if isinstance(x, Tracer) or type(x) is Array:
         return x
     v = canonical_value(x)
     private = not v.flags.writeable and v.flags.owndata

@@ -23,6 +23,7 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,11 @@ __all__ = [
     "eval_jaxpr",
     "trace_to_jaxpr",
     "pp_jaxpr",
+    "trace_closed",
+    "call_closed",
+    "hoist_consts",
+    "permute_jaxpr",
+    "join_consts",
 ]
 
 
@@ -378,3 +384,52 @@ def _pp(jaxpr: Jaxpr, names: _Names, indent: int = 0) -> str:
 def pp_jaxpr(jaxpr: Jaxpr) -> str:
     """The readable text of a jaxpr (one equation a line, shapes and params shown)."""
     return _pp(jaxpr, _Names())
+
+
+# ----------------------------------------------------------------------------------------
+# Closed jaxprs: (jaxpr, consts) with the consts hoisted to leading inputs, the form in
+# which cond, scan and while_loop hold their sub-programs.
+
+
+def hoist_consts(jaxpr: Jaxpr) -> Jaxpr:
+    """The same program with its constvars turned into leading invars."""
+    return Jaxpr([], jaxpr.constvars + jaxpr.invars, jaxpr.eqns, jaxpr.outvars)
+
+
+def trace_closed(fun: Callable, in_avals: Sequence[ShapedArray], name=None):
+    """Stage ``fun`` (flat lists in and out); returns ``(jaxpr, consts)`` with consts hoisted."""
+    jaxpr, consts, _ = trace_to_jaxpr(fun, list(in_avals), name)
+    return hoist_consts(jaxpr), consts
+
+
+def call_closed(jaxpr: Jaxpr, consts, *args):
+    return eval_jaxpr(jaxpr, [], *consts, *args)
+
+
+def permute_jaxpr(jaxpr: Jaxpr, in_order: Sequence[int], out_order: Sequence[int]) -> Jaxpr:
+    """The jaxpr with its inputs and outputs reordered (new position i takes old in_order[i])."""
+    return Jaxpr(
+        jaxpr.constvars,
+        [jaxpr.invars[i] for i in in_order],
+        jaxpr.eqns,
+        [jaxpr.outvars[i] for i in out_order],
+    )
+
+
+def join_consts(closed: Sequence[tuple[Jaxpr, list]]):
+    """Give several closed jaxprs one shared const list (each ignores the others' consts).
+
+    Returns ``(jaxprs, consts)`` where every jaxpr takes ``(*consts, *args)``.
+    """
+    all_consts = [c for _, cs in closed for c in cs]
+    out = []
+    offset = 0
+    for jaxpr, cs in closed:
+        n = len(cs)
+        own = jaxpr.invars[:n]
+        rest = jaxpr.invars[n:]
+        before = [Var(core.get_aval(c)) for c in all_consts[:offset]]
+        after = [Var(core.get_aval(c)) for c in all_consts[offset + n :]]
+        out.append(Jaxpr([], before + own + after + rest, jaxpr.eqns, jaxpr.outvars))
+        offset += n
+    return out, all_consts

@@ -31,7 +31,7 @@ __all__ = ["jit", "make_jaxpr", "Jitted", "Lowered"]
 
 
 def _leaf_value(x, where: str):
-    if type(x) is core.array_type:
+    if type(x) is core.Array:
         return x._value
     try:
         return core.canonical_value(x)
@@ -162,7 +162,7 @@ class Jitted:
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         # fnn Arrays (the usual leaves) hold read-only buffers: only other leaves can be
         # writeable numpy arrays that an output might alias (own_result copies those).
-        array_type = core.array_type
+        array_type = core.Array
         vals, writeable = [], []
         for x in leaves:
             if type(x) is array_type:

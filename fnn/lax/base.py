@@ -1,8 +1,9 @@
 """Shared machinery for defining primitives: shape checks, registration helpers.
 
-A primitive is defined in one place with ``defprim`` and its rules registered into
-the transforms' tables (``jvp_rules``, ``transpose_rules``, ``batching_rules``) and its
-jit lowering into ``fnn.lowering``.
+A primitive is defined in one place with ``defprim``, its rules registered into the
+tables of ``fnn.rules`` (``jvp_rules``, ``transpose_rules``, ``batching_rules``, which
+this module re-exports for the primitive modules) and its jit lowering into
+``fnn.lowering``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ import numpy as np
 
 from fnn import core
 from fnn.core import FnnTypeError, Primitive, ShapedArray
-from fnn.transforms import batching, jvp, vjp
-from fnn.transforms.jvp import Zero
+from fnn.rules import (
+    Zero,
+    batching_rules,
+    is_undefined_primal,
+    is_zero,
+    jvp_rules,
+    not_mapped,
+    transpose_rules,
+)
 
 __all__ = [
     "defprim",
@@ -22,13 +30,13 @@ __all__ = [
     "jvp_rules",
     "transpose_rules",
     "batching_rules",
+    "is_undefined_primal",
+    "is_zero",
+    "not_mapped",
+    "is_float",
     "broadcast_shapes",
     "check_same_dtype",
 ]
-
-jvp_rules = jvp.jvp_rules
-transpose_rules = vjp.transpose_rules
-batching_rules = batching.batching_rules
 
 
 def defprim(
@@ -69,8 +77,9 @@ def aval_of(x) -> ShapedArray:
     return core.get_aval(x)
 
 
-def is_zero(t) -> bool:
-    return type(t) is Zero
+def is_float(dtype) -> bool:
+    """Whether values of ``dtype`` have tangents (floating and complex types do)."""
+    return np.issubdtype(dtype, np.inexact)
 
 
 def normalize_axis(name: str, axis: int, ndim: int, argname: str = "axis") -> int:

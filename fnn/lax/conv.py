@@ -38,10 +38,9 @@ from fnn.lax import split_rules
 from fnn.lax.base import batching_rules, defprim, jvp_rules
 from fnn.lax.dot import dot_general
 from fnn.lax.slicing import pad, rev
-from fnn.lax.structural import moveaxis, reshape, transpose
+from fnn.lax.structural import instantiate, moveaxis, reshape, transpose
 from fnn.lowering import FRESH, VIEW, Lowering
-from fnn.transforms.jvp import Zero, instantiate
-from fnn.transforms.vjp import transpose_rules
+from fnn.rules import Zero, transpose_rules
 
 __all__ = [
     "conv_general_dilated",

@@ -20,7 +20,7 @@ from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
 from fnn.lax.elementwise import add
 from fnn.lax.structural import moveaxis, transpose
 from fnn.lowering import FRESH, Lowering
-from fnn.transforms.vjp import is_undefined_primal, transpose_rules
+from fnn.rules import is_undefined_primal, transpose_rules
 
 __all__ = ["dot_general"]
 

@@ -31,9 +31,8 @@ from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules, tran
 from fnn.lax.dot import dot_general
 from fnn.lax.elementwise import add, div, mul, neg, select, sub
 from fnn.lax.slicing import concatenate, slice_in_dim
-from fnn.lax.structural import moveaxis, reduce_sum, reshape, transpose
-from fnn.transforms.batching import bdim_at_front
-from fnn.transforms.vjp import is_undefined_primal
+from fnn.lax.structural import bdim_at_front, moveaxis, reduce_sum, reshape, transpose
+from fnn.rules import is_undefined_primal
 
 __all__ = [
     "cholesky",

@@ -21,7 +21,7 @@ from fnn.lax.structural import (
     transpose,
 )
 from fnn.lowering import FRESH, Lowering
-from fnn.transforms.vjp import transpose_rules
+from fnn.rules import transpose_rules
 
 __all__ = [
     "reduce_max",

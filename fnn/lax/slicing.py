@@ -16,8 +16,10 @@ from fnn.lax import split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
 from fnn.lax.elementwise import add, eq, mul, select
 from fnn.lax.structural import (
+    bdim_at_front,
     broadcast_in_dim,
     broadcast_to,
+    instantiate,
     moveaxis,
     reduce_sum,
     reshape,
@@ -25,9 +27,7 @@ from fnn.lax.structural import (
     unbroadcast,
 )
 from fnn.lowering import FRESH, VIEW, Lowering
-from fnn.transforms.batching import bdim_at_front
-from fnn.transforms.jvp import instantiate
-from fnn.transforms.vjp import is_undefined_primal, transpose_rules
+from fnn.rules import is_undefined_primal, transpose_rules
 
 __all__ = ["slice", "slice_in_dim", "pad", "concatenate", "rev", "gather", "scatter"]
 

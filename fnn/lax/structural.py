@@ -1,5 +1,7 @@
 """Primitives that move data without arithmetic: broadcast_in_dim, reshape, transpose,
-reduce_sum, convert_element_type; and the helpers the other rules are written with.
+reduce_sum, convert_element_type; and the helpers the other rules, and the
+interpreters in ``fnn.transforms``, are written with (zeros of an abstract value,
+moving or inserting a batch axis).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from fnn.lax.base import (
     Zero,
     batching_rules,
     defprim,
+    is_float,
     is_zero,
     jvp_rules,
     transpose_rules,
 )
 from fnn.lowering import FRESH, VIEW, Lowering
-from fnn.transforms import batching, jvp
 
 __all__ = [
     "broadcast_in_dim",
@@ -32,6 +34,10 @@ __all__ = [
     "moveaxis",
     "broadcast_to",
     "expand_dims",
+    "broadcast_axis",
+    "zeros_like_aval",
+    "instantiate",
+    "bdim_at_front",
 ]
 
 
@@ -320,8 +326,8 @@ def convert_element_type(x, new_dtype):
 def _convert_jvp(primals, tangents, *, new_dtype):
     (x,), (t,) = primals, tangents
     out = convert_element_type_p.bind(x, new_dtype=new_dtype)
-    float_in = jvp.is_float(core.get_aval(x).dtype)
-    if is_zero(t) or not (float_in and jvp.is_float(new_dtype)):
+    float_in = is_float(core.get_aval(x).dtype)
+    if is_zero(t) or not (float_in and is_float(new_dtype)):
         return out, Zero(core.get_aval(out))
     return out, convert_element_type_p.bind(t, new_dtype=new_dtype)
 
@@ -426,10 +432,19 @@ def broadcast_axis(x, size, axis):
     return broadcast_in_dim(x, shape, dims)
 
 
-def zeros_like_aval(aval):
+def zeros_like_aval(aval: ShapedArray):
+    """An array of zeros of ``aval``'s shape and dtype (a broadcast scalar)."""
     return broadcast_in_dim(np.zeros((), aval.dtype), aval.shape, ())
 
 
-batching.moveaxis = moveaxis
-batching.broadcast_axis = broadcast_axis
-jvp.zeros_like_aval = zeros_like_aval
+def instantiate(t):
+    """A real array for a tangent or cotangent that may be the symbolic ``Zero``."""
+    return zeros_like_aval(t.aval) if type(t) is Zero else t
+
+
+def bdim_at_front(x, d, size: int):
+    """``x`` with its batch axis (``d``, or None when it has none) first, broadcasting
+    to ``size`` when it has none."""
+    if d is None:
+        return broadcast_axis(x, size, 0)
+    return moveaxis(x, d, 0) if d != 0 else x

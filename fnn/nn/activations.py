@@ -20,7 +20,7 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import config, lax
-from fnn.array import Array
+from fnn.core import Array
 from fnn.lax import stop_gradient
 
 ArrayLike = Any  # an fnn array, a numpy array or a Python number

@@ -27,7 +27,7 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import config, core
-from fnn.array import Array
+from fnn.core import Array
 from fnn.nn import initializers
 from fnn.nn.activations import ArrayLike, softmax
 from fnn.nn.base import Module, Params, split_key

@@ -16,7 +16,7 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import random
-from fnn.array import Array
+from fnn.core import Array
 from fnn.nn.activations import ArrayLike
 from fnn.nn.base import Module, Params
 

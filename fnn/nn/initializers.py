@@ -23,7 +23,7 @@ import numpy as np
 
 import fnn.numpy as fnp
 from fnn import config, random
-from fnn.array import Array
+from fnn.core import Array
 
 __all__ = [
     "Initializer",

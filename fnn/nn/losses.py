@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnn.numpy as fnp
 from fnn import config
-from fnn.array import Array
+from fnn.core import Array
 from fnn.nn.activations import ArrayLike, log_sigmoid, log_softmax
 from fnn.scipy.special import logsumexp
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import fnn.numpy as fnp
 from fnn import config
-from fnn.array import Array
+from fnn.core import Array
 from fnn.nn import initializers
 from fnn.nn.base import Module, Params
 

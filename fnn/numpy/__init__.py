@@ -8,8 +8,8 @@ Example:
 
 import numpy as _np
 
-from fnn import array as _array_module
-from fnn.array import Array as ndarray
+from fnn.core import Array as ndarray
+from fnn.numpy import array_methods as _array_methods  # noqa: F401 - x + y, x.sum(), x.at
 from fnn.numpy import linalg
 from fnn.numpy._core import array, asarray, result_type
 from fnn.numpy.contraction import *
@@ -36,5 +36,3 @@ issubdtype, floating, integer, inexact, number = (
     _np.number,
 )
 pi, e, inf, nan, newaxis = _np.pi, _np.e, _np.inf, _np.nan, None
-
-_array_module._fnp = __import__("sys").modules[__name__]

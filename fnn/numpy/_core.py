@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import config, core, lax
-from fnn.array import Array
-from fnn.core import FnnTypeError, Tracer
+from fnn.core import Array, FnnTypeError, Tracer
 
 __all__ = ["asarray", "array", "result_type", "promote_args", "is_array", "canonical_dtype"]
 
@@ -105,9 +104,7 @@ def asarray(x, dtype=None):
     if is_array(x):
         return x if dtype is None else lax.convert_element_type(x, dtype)
     if isinstance(x, list | tuple) and _contains_array(x):
-        from fnn.numpy.shape import stack
-
-        return asarray(stack([asarray(e) for e in x]), dtype)
+        return asarray(_stack_elements([asarray(e) for e in x]), dtype)
     if isinstance(x, np.ndarray):
         target = dtype or config.canonicalize_dtype(x.dtype)
         if x.dtype == object:
@@ -138,6 +135,19 @@ def _check_numeric(arr: np.ndarray, x) -> None:
             f"asarray: expected numbers or booleans, got {type(x).__name__} of numpy dtype "
             f"{arr.dtype} ({x!r:.60})"
         )
+
+
+def _stack_elements(elements: list):
+    """The array whose rows are ``elements`` (arrays of one shape; dtypes promote)."""
+    shapes = {e.shape for e in elements}
+    if len(shapes) != 1:
+        raise FnnTypeError(
+            "asarray: a sequence of arrays needs arrays of one shape, got shapes "
+            f"{[e.shape for e in elements]}"
+        )
+    dtype = result_type(*elements)
+    rows = [lax.reshape(lax.convert_element_type(e, dtype), (1, *e.shape)) for e in elements]
+    return lax.concatenate(rows, 0)
 
 
 def _contains_array(xs) -> bool:

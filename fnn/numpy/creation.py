@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import config, core, lax
-from fnn.array import Array
+from fnn.core import Array
 from fnn.numpy._core import asarray, canonical_dtype, is_array, result_type
 
 __all__ = [

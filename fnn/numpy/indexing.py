@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import core, lax
-from fnn.array import Array
-from fnn.core import FnnTypeError, Tracer
+from fnn.core import Array, FnnTypeError, Tracer
 from fnn.lax.slicing import _gather_shape
 from fnn.numpy._core import asarray, convert, is_array
 

@@ -20,8 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fnn import config, lax
-from fnn.array import Array
-from fnn.core import FnnTypeError
+from fnn.core import Array, FnnTypeError
 from fnn.lax import linalg as lax_linalg
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.contraction import cross, matmul, outer, tensordot

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import config
-from fnn.array import Array
-from fnn.core import FnnTypeError, Tracer
+from fnn.core import Array, FnnTypeError, Tracer
 from fnn.lax import sorting as lax_sorting
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.indexing import take

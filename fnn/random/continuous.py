@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from fnn import lax
-from fnn.array import Array
+from fnn.core import Array
 from fnn.numpy import diagonal, linalg, swapaxes
 from fnn.numpy._core import is_array
 from fnn.random._util import (

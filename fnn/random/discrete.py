@@ -12,8 +12,7 @@ import math
 import numpy as np
 
 from fnn import config, core, lax
-from fnn.array import Array
-from fnn.core import FnnTypeError
+from fnn.core import Array, FnnTypeError
 from fnn.lax.base import normalize_axis
 from fnn.lax.random_bits import random_argsort
 from fnn.numpy import arange, cumsum, moveaxis, reshape, take, take_along_axis

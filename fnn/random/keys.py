@@ -15,8 +15,7 @@ import math
 import numpy as np
 
 from fnn import config, core, lax
-from fnn.array import Array
-from fnn.core import FnnTypeError
+from fnn.core import Array, FnnTypeError
 from fnn.lax.random_bits import threefry2x32_p
 from fnn.numpy._core import asarray, canonical_dtype, is_array
 from fnn.random._util import canonical_shape, check_key

@@ -1,28 +1,20 @@
 """vmap: run a function over a batch axis by rewriting each primitive as a batched one.
 
 A ``BatchTracer`` carries a value and the axis of it that is the batch (``None`` when
-the value is the same for every example). ``batching_rules[prim](vals, dims, **params)
+the value is the same for every example). ``fnn.rules.batching_rules[prim](vals, dims, **params)
 -> (out, out_dim)`` turns a primitive on batched inputs into primitives on whole
 arrays, so a vmapped function costs one vectorized numpy call per primitive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fnn import core
 from fnn.core import Trace, Tracer
+from fnn.lax.structural import broadcast_axis, moveaxis
+from fnn.rules import batching_rules, not_mapped
 from fnn.tree_util import _node_type, leaf_paths, tree_flatten, tree_structure, tree_unflatten
 
-__all__ = ["batching_rules", "BatchTracer", "BatchTrace", "vmap_flat", "not_mapped"]
-
-batching_rules: dict[core.Primitive, Callable[..., Any]] = {}
-not_mapped = None
-
-# Set by fnn.lax: move an axis of an array (with fnn ops) and broadcast a new axis.
-moveaxis: Callable[[Any, int, int], Any] = None  # type: ignore[assignment]
-broadcast_axis: Callable[[Any, int, int], Any] = None  # type: ignore[assignment]
+__all__ = ["BatchTracer", "BatchTrace", "vmap_flat", "move_batch_axis"]
 
 
 class BatchTracer(Tracer):
@@ -117,13 +109,6 @@ def move_batch_axis(axis_size: int, src, dst, x):
     if src == dst:
         return x
     return moveaxis(x, src, dst)
-
-
-def bdim_at_front(x, d, size):
-    """``x`` with its batch axis first, broadcasting when it has none."""
-    if d is None:
-        return broadcast_axis(x, size, 0)
-    return moveaxis(x, d, 0) if d != 0 else x
 
 
 # ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ custom_jvp function batches the body, and a later JVP then differentiates the
 batched body; the result agrees with the rule wherever the rule is a true derivative).
 
 ``custom_vjp``: forward mode runs ``fwd`` to get the output and residuals and records a
-``custom_lin`` equation on the tangents; reverse mode transposes it by calling ``bwd``.
+``custom_lin`` equation on the tangents (``fnn.transforms.custom_lin``); reverse mode
+transposes it by calling ``bwd``.
 Pure forward mode (``jvp``) of a custom_vjp function is an error, as in JAX.
 """
 
@@ -16,12 +17,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from fnn import core, lowering
-from fnn.core import ShapedArray
-from fnn.transforms import jvp, vjp
+from fnn import core
 from fnn.tree_util import tree_flatten, tree_unflatten
 
-__all__ = ["custom_jvp", "custom_vjp", "custom_lin_p"]
+__all__ = ["custom_jvp", "custom_vjp"]
 
 
 def _top_trace(leaves):
@@ -166,43 +165,3 @@ class custom_vjp:  # noqa: N801 - JAX's name
         tracers = [core.full_raise(trace, x) for x in leaves]
         outs = trace.process_custom_vjp_call(flat_fun, flat_fwd, flat_bwd, tracers, out_store)
         return tree_unflatten(out_store["tree"], [core.full_lower(o) for o in outs])
-
-
-# ---- custom_lin: the linear stand-in that reverse mode transposes with bwd ----------------
-
-
-def _custom_lin_impl(*args, num_res, bwd, out_avals):
-    raise TypeError(
-        "forward-mode differentiation (jvp, jacfwd) of a custom_vjp function is not "
-        "supported; use reverse mode (grad, vjp, jacrev) or define a custom_jvp instead"
-    )
-
-
-def _custom_lin_abstract(*avals, num_res, bwd, out_avals):
-    return list(out_avals)
-
-
-custom_lin_p = core.Primitive("custom_lin", multiple_results=True)
-custom_lin_p.impl = _custom_lin_impl
-custom_lin_p.abstract_eval = _custom_lin_abstract
-
-
-def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals):
-    res = list(args[:num_res])
-    cts = [jvp.instantiate(c) if type(c) is jvp.Zero else c for c in cts]
-    cts_in = bwd(res, cts)
-    out = [None] * num_res
-    for x, c in zip(args[num_res:], cts_in, strict=True):
-        if c is None:
-            aval = x.aval if vjp.is_undefined_primal(x) else core.get_aval(x)
-            c = jvp.instantiate(jvp.Zero(ShapedArray(aval.shape, aval.dtype)))
-        out.append(c)
-    return out
-
-
-vjp.transpose_rules[custom_lin_p] = _custom_lin_transpose
-
-
-# jit runs these by calling their impls.
-for _p in (custom_lin_p,):
-    lowering.register(_p, lowering.INTERPRETED)

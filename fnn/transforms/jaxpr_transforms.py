@@ -1,17 +1,19 @@
-"""Transforms of whole jaxprs, used by primitives that hold sub-programs (cond, scan,
-while_loop): each returns a *closed* jaxpr ``(jaxpr, consts)`` whose constants are
-hoisted to leading inputs, so a primitive can pass them as ordinary operands.
+"""Transforms of whole jaxprs, used by the rules of primitives that hold sub-programs
+(cond, scan, while_loop): each returns a *closed* jaxpr ``(jaxpr, consts)`` whose
+constants are hoisted to leading inputs (``fnn.jaxpr.trace_closed``), so a primitive
+can pass them as ordinary operands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from fnn import core
 from fnn.core import ShapedArray
-from fnn.jaxpr import Jaxpr, Var, eval_jaxpr, trace_to_jaxpr
-from fnn.transforms.batching import move_batch_axis, vmap_flat
-from fnn.transforms.jvp import instantiate, jvp_flat
+from fnn.jaxpr import Jaxpr, eval_jaxpr, hoist_consts, trace_closed
+from fnn.lax.structural import instantiate
+from fnn.transforms.batching import vmap_flat
+from fnn.transforms.jvp import jvp_flat
 from fnn.transforms.vjp import (
     PartialEvalTrace,
     PartialEvalTracer,
@@ -19,29 +21,7 @@ from fnn.transforms.vjp import (
     tracers_to_jaxpr,
 )
 
-__all__ = [
-    "trace_closed",
-    "jvp_jaxpr",
-    "batch_jaxpr",
-    "partial_eval_jaxpr",
-    "transpose_jaxpr",
-    "permute_jaxpr",
-]
-
-
-def hoist_consts(jaxpr: Jaxpr) -> Jaxpr:
-    """The same program with its constvars turned into leading invars."""
-    return Jaxpr([], jaxpr.constvars + jaxpr.invars, jaxpr.eqns, jaxpr.outvars)
-
-
-def trace_closed(fun: Callable, in_avals: Sequence[ShapedArray], name=None):
-    """Stage ``fun`` (flat lists in and out); returns ``(jaxpr, consts)`` with consts hoisted."""
-    jaxpr, consts, _ = trace_to_jaxpr(fun, list(in_avals), name)
-    return hoist_consts(jaxpr), consts
-
-
-def call_closed(jaxpr: Jaxpr, consts, *args):
-    return eval_jaxpr(jaxpr, [], *consts, *args)
+__all__ = ["jvp_jaxpr", "batch_jaxpr", "partial_eval_jaxpr", "transpose_jaxpr"]
 
 
 def jvp_jaxpr(jaxpr: Jaxpr):
@@ -127,35 +107,3 @@ def transpose_jaxpr(jaxpr: Jaxpr, linear: Sequence[bool]):
 
     avals = [v.aval for v in nonlin_vars] + jaxpr.out_avals
     return trace_closed(f, avals, "transpose")
-
-
-def permute_jaxpr(jaxpr: Jaxpr, in_order: Sequence[int], out_order: Sequence[int]) -> Jaxpr:
-    """The jaxpr with its inputs and outputs reordered (new position i takes old in_order[i])."""
-    return Jaxpr(
-        jaxpr.constvars,
-        [jaxpr.invars[i] for i in in_order],
-        jaxpr.eqns,
-        [jaxpr.outvars[i] for i in out_order],
-    )
-
-
-def join_consts(closed: Sequence[tuple[Jaxpr, list]]):
-    """Give several closed jaxprs one shared const list (each ignores the others' consts).
-
-    Returns ``(jaxprs, consts)`` where every jaxpr takes ``(*consts, *args)``.
-    """
-    all_consts = [c for _, cs in closed for c in cs]
-    out = []
-    offset = 0
-    for jaxpr, cs in closed:
-        n = len(cs)
-        own = jaxpr.invars[:n]
-        rest = jaxpr.invars[n:]
-        before = [Var(core.get_aval(c)) for c in all_consts[:offset]]
-        after = [Var(core.get_aval(c)) for c in all_consts[offset + n :]]
-        out.append(Jaxpr([], before + own + after + rest, jaxpr.eqns, jaxpr.outvars))
-        offset += n
-    return out, all_consts
-
-
-__all__ += ["join_consts", "call_closed", "hoist_consts", "move_batch_axis"]

@@ -1,6 +1,6 @@
 """Forward mode: push tangents through a function alongside its values.
 
-Each primitive registers ``jvp_rules[prim](primals, tangents, **params) ->
+Each primitive registers ``fnn.rules.jvp_rules[prim](primals, tangents, **params) ->
 (primal_out, tangent_out)``. Tangents may be the symbolic ``Zero``, so that inputs
 which do not depend on the differentiated variables cost nothing (a PINN's
 parameters when differentiating with respect to x, for instance). Rules are
@@ -9,41 +9,13 @@ written with fnn operations, so they are differentiable again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
-
 from fnn import core
-from fnn.core import ShapedArray, Trace, Tracer
+from fnn.core import Trace, Tracer
+from fnn.lax.structural import instantiate
+from fnn.rules import Zero, jvp_rules
+from fnn.transforms.custom_lin import custom_lin_p
 
-__all__ = ["jvp_rules", "Zero", "JVPTrace", "JVPTracer", "jvp_flat", "instantiate"]
-
-jvp_rules: dict[core.Primitive, Callable[..., Any]] = {}
-
-# Set by fnn.lax: build an array of zeros of an abstract value with fnn operations.
-zeros_like_aval: Callable[[ShapedArray], Any] = None  # type: ignore[assignment]
-
-
-class Zero:
-    """A symbolic zero tangent of a known abstract value."""
-
-    __slots__ = ("aval",)
-
-    def __init__(self, aval: ShapedArray):
-        self.aval = aval
-
-    def __repr__(self):
-        return f"Zero({self.aval.str_short()})"
-
-
-def instantiate(t):
-    """A real array for a tangent that may be symbolic zero."""
-    return zeros_like_aval(t.aval) if type(t) is Zero else t
-
-
-def is_float(dtype) -> bool:
-    return np.issubdtype(dtype, np.inexact)
+__all__ = ["JVPTrace", "JVPTracer", "jvp_flat"]
 
 
 class JVPTracer(Tracer):
@@ -96,8 +68,6 @@ class JVPTrace(Trace):
         return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out, strict=True)]
 
     def process_custom_vjp_call(self, fun, fwd, bwd, tracers, out_tree_holder):
-        from fnn.transforms.custom import custom_lin_p
-
         primals = [t.primal for t in tracers]
         tangents = [t.tangent for t in tracers]
         primals_out, residuals = fwd(*primals)

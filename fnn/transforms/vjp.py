@@ -4,51 +4,29 @@
 tangents under a partial-evaluation trace: everything that depends only on primals
 is computed now (the residuals), everything that touches a tangent is recorded into
 a *linear* jaxpr. ``backward_pass`` runs that jaxpr backwards with each primitive's
-``transpose_rules`` entry. Both phases bind ordinary primitives, so reverse mode
+``fnn.rules.transpose_rules`` entry. Both phases bind ordinary primitives, so reverse mode
 nests inside any other transform (``grad(grad(f))``, ``jacfwd(jacrev(f))``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fnn import core
-from fnn.core import ShapedArray, Trace, Tracer
+from fnn.core import Trace, Tracer
 from fnn.jaxpr import Jaxpr, JaxprEqn, Literal, Var, source_line, user_source_line
-from fnn.transforms.jvp import Zero, instantiate, jvp_flat
+from fnn.lax.elementwise import add_any
+from fnn.lax.structural import instantiate
+from fnn.rules import (
+    UndefinedPrimal,
+    Zero,
+    is_undefined_primal,
+    partial_eval_rules,
+    transpose_rules,
+)
+from fnn.transforms.jvp import jvp_flat
 
-__all__ = [
-    "transpose_rules",
-    "partial_eval_rules",
-    "UndefPrimal",
-    "linearize_flat",
-    "vjp_flat",
-    "backward_pass",
-]
-
-transpose_rules: dict[core.Primitive, Callable[..., Any]] = {}
-# Set by fnn.lax (imports point from lax to transforms, never back).
-add_cotangents: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
-# Primitives that hold sub-programs (cond, scan) split themselves into known and
-# unknown parts: rule(trace, tracers, **params) -> output tracers.
-partial_eval_rules: dict[core.Primitive, Callable[..., Any]] = {}
-
-
-class UndefPrimal:
-    """Stands for a linear input of an equation during transposition."""
-
-    __slots__ = ("aval",)
-
-    def __init__(self, aval: ShapedArray):
-        self.aval = aval
-
-    def __repr__(self):
-        return f"UndefPrimal({self.aval.str_short()})"
-
-
-def is_undefined_primal(x) -> bool:
-    return type(x) is UndefPrimal
+__all__ = ["PartialEvalTrace", "PartialEvalTracer", "linearize_flat", "vjp_flat", "backward_pass"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -223,13 +201,13 @@ def backward_pass(jaxpr: Jaxpr, consts, cts_out) -> list:
             return x.val
         if x in primal_env:
             return primal_env[x]
-        return UndefPrimal(x.aval)
+        return UndefinedPrimal(x.aval)
 
     def write_ct(v, ct):
         if type(v) is Literal or ct is None or type(ct) is Zero or v in primal_env:
             return
         prev = ct_env.get(v)
-        ct_env[v] = ct if prev is None else add_cotangents(prev, ct)
+        ct_env[v] = ct if prev is None else add_any(prev, ct)
 
     # Equations on non-linear values only (residual arithmetic) are evaluated forward.
     linear_eqns = []
