@@ -11,7 +11,12 @@ graph so that both sides import them and neither imports the other's internals:
 - ``batching_rules[prim](vals, dims, **params) -> (out, out_dim)``, a dim being an axis
   or ``not_mapped`` (vmap, ``fnn.transforms.batching``);
 - ``partial_eval_rules[prim](trace, tracers, **params) -> tracers``, for primitives that
-  hold sub-programs (cond, scan, while) and split themselves into known and unknown parts.
+  hold sub-programs (cond, scan, while) and split themselves into known and unknown parts;
+- ``jet_rules[prim](primals, series, **params) -> (primal_out, series_out)``: Taylor mode
+  (``fnn.transforms.jet``). Each input's series is a list of K *normalized* Taylor
+  coefficients (the input is ``x(t) = x0 + s1 t + s2 t**2 + ... + sK t**K``), any of
+  which may be ``Zero``; the output's series is the same for ``f(x(t))`` (a list of lists
+  for multiple results). A primitive without an entry is expanded by nested JVPs.
 
 Example:
     >>> from fnn import rules
@@ -32,6 +37,7 @@ __all__ = [
     "transpose_rules",
     "batching_rules",
     "partial_eval_rules",
+    "jet_rules",
     "Zero",
     "UndefinedPrimal",
     "is_undefined_primal",
@@ -43,6 +49,7 @@ jvp_rules: dict[Primitive, Callable[..., Any]] = {}
 transpose_rules: dict[Primitive, Callable[..., Any]] = {}
 batching_rules: dict[Primitive, Callable[..., Any]] = {}
 partial_eval_rules: dict[Primitive, Callable[..., Any]] = {}
+jet_rules: dict[Primitive, Callable[..., Any]] = {}
 
 # The batch dimension of a value that is the same for every example.
 not_mapped = None

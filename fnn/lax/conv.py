@@ -38,9 +38,9 @@ from fnn.lax import split_rules
 from fnn.lax.base import batching_rules, defprim, jvp_rules
 from fnn.lax.dot import dot_general
 from fnn.lax.slicing import pad, rev
-from fnn.lax.structural import instantiate, moveaxis, reshape, transpose
+from fnn.lax.structural import instantiate, linear_jet, moveaxis, reshape, transpose
 from fnn.lowering import FRESH, VIEW, Lowering
-from fnn.rules import Zero, transpose_rules
+from fnn.rules import Zero, jet_rules, transpose_rules
 
 __all__ = [
     "conv_general_dilated",
@@ -400,6 +400,8 @@ def _linear_jvp(prim):
 
 _linear_jvp(conv_patches_p)
 _linear_jvp(col2im_p)
+jet_rules[conv_patches_p] = linear_jet(conv_patches_p)
+jet_rules[col2im_p] = linear_jet(col2im_p)
 
 
 def _patches_transpose(ct, x, *, window, strides, dilation):

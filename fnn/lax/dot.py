@@ -17,10 +17,10 @@ from fnn import core, lowering
 from fnn.core import FnnTypeError, ShapedArray
 from fnn.lax import split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules
-from fnn.lax.elementwise import add
+from fnn.lax.elementwise import add, bilinear_jet
 from fnn.lax.structural import moveaxis, transpose
 from fnn.lowering import FRESH, Lowering
-from fnn.rules import is_undefined_primal, transpose_rules
+from fnn.rules import is_undefined_primal, jet_rules, transpose_rules
 
 __all__ = ["dot_general"]
 
@@ -256,6 +256,7 @@ def _dot_batch(vals, dims, *, dimension_numbers, preferred_element_type=None):
 
 
 jvp_rules[dot_general_p] = _dot_jvp
+jet_rules[dot_general_p] = bilinear_jet(dot_general_p.bind)
 transpose_rules[dot_general_p] = _dot_transpose
 batching_rules[dot_general_p] = _dot_batch
 lowering.register(

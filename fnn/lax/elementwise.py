@@ -24,9 +24,17 @@ from fnn.lax.base import (
     transpose_rules,
 )
 from fnn.lax.split_rules import elementwise_rule
-from fnn.lax.structural import broadcast_to, moveaxis, reshape, unbroadcast
+from fnn.lax.structural import (
+    broadcast_to,
+    linear_jet,
+    linearized_jet,
+    moveaxis,
+    reshape,
+    unbroadcast,
+    zero_jet,
+)
 from fnn.lowering import FRESH, Lowering
-from fnn.rules import is_undefined_primal
+from fnn.rules import is_undefined_primal, jet_rules
 
 __all__ = []  # the lax functions are re-exported by fnn.lax
 
@@ -555,3 +563,316 @@ transpose_rules[select_p] = _select_transpose
 def add_any(a, b):
     """Sum of two cotangents of the same abstract value."""
     return add(a, b)
+
+
+# ---- Taylor-mode rules -------------------------------------------------------------------
+# A series is a list [c0, c1, ..., cK] of normalized Taylor coefficients of x(t) (c0 is the
+# primal, None marks a zero coefficient). Products and compositions follow the classical
+# recurrences (Griewank and Walther, "Evaluating Derivatives", ch. 13): a function y of x
+# with y' = g(x) x' has  k y_k = sum_{j=1..k} j x_j g_{k-j}.
+
+
+def _t_add(a, b):
+    if a is None:
+        return b
+    return a if b is None else add(a, b)
+
+
+def _t_sub(a, b):
+    if b is None:
+        return a
+    return neg(b) if a is None else sub(a, b)
+
+
+def _t_mul(a, b):
+    return None if a is None or b is None else mul(a, b)
+
+
+def _t_scale(a, c: float):
+    return None if a is None else mul(a, _c(a, c))
+
+
+def _t_sum(terms):
+    total = None
+    for t in terms:
+        total = _t_add(total, t)
+    return total
+
+
+def series_mul(a, b):
+    """The product of two series (the Cauchy product), truncated to their length."""
+    return [_t_sum(_t_mul(a[j], b[k - j]) for j in range(k + 1)) for k in range(len(a))]
+
+
+def series_div(a, b):
+    """``a / b``: c_k = (a_k - sum_{j=1..k} b_j c_{k-j}) / b_0."""
+    c = [div(a[0], b[0])]
+    for k in range(1, len(a)):
+        num = _t_sub(a[k], _t_sum(_t_mul(b[j], c[k - j]) for j in range(1, k + 1)))
+        c.append(None if num is None else div(num, b[0]))
+    return c
+
+
+def series_integrate(a, g, y0):
+    """The series of y with y' = g x' (g known to one order below a's) and y(0) = y0."""
+    y = [y0]
+    for k in range(1, len(a)):
+        s = _t_sum(_t_scale(_t_mul(a[j], g[k - j]), j / k) for j in range(1, k + 1))
+        y.append(s)
+    return y
+
+
+def series_ode(a, y0, slope):
+    """The series of y with y' = slope(y) x': ``slope`` maps the series of y known so far
+    (orders 0..k-1) to its own series of the same length."""
+    y = [y0]
+    for k in range(1, len(a)):
+        g = slope(y)
+        y.append(_t_sum(_t_scale(_t_mul(a[j], g[k - j]), j / k) for j in range(1, k + 1)))
+    return y
+
+
+def _const_series(like, value, n):
+    return [_c(like, value)] + [None] * (n - 1)
+
+
+def series_exp(a):
+    return series_ode(a, exp(a[0]), lambda y: y)
+
+
+def series_log(a, y0=None):
+    """``log a`` (or, with y0 = log1p(a0) and a0 shifted by one, log1p):
+    y_k = (a_k - (1/k) sum_{j=1..k-1} j y_j a_{k-j}) / a_0."""
+    y = [log(a[0]) if y0 is None else y0]
+    for k in range(1, len(a)):
+        s = _t_sum(_t_scale(_t_mul(y[j], a[k - j]), j / k) for j in range(1, k))
+        num = _t_sub(a[k], s)
+        y.append(None if num is None else div(num, a[0]))
+    return y
+
+
+def series_sqrt(a):
+    """``sqrt a``: y_k = (a_k - sum_{j=1..k-1} y_j y_{k-j}) / (2 y_0)."""
+    y = [sqrt(a[0])]
+    for k in range(1, len(a)):
+        num = _t_sub(a[k], _t_sum(_t_mul(y[j], y[k - j]) for j in range(1, k)))
+        y.append(None if num is None else div(num, mul(_c(y[0], 2), y[0])))
+    return y
+
+
+def series_pow_const(a, p, y0):
+    """``a ** p`` for a constant (array) exponent p, from a y' = p y a':
+    y_k = sum_{j=1..k} (p j - (k - j)) a_j y_{k-j} / (k a_0)."""
+    y = [y0]
+    for k in range(1, len(a)):
+        parts = []
+        for j in range(1, k + 1):
+            term = _t_mul(a[j], y[k - j])
+            if term is not None:
+                coef = sub(mul(p, _c(term, j)), _c(term, k - j)) if not np.isscalar(p) else None
+                parts.append(
+                    mul(term, coef) if coef is not None else _t_scale(term, p * j - (k - j))
+                )
+        s = _t_sum(parts)
+        y.append(None if s is None else div(s, mul(_c(a[0], k), a[0])))
+    return y
+
+
+def series_integer_pow(a, n: int):
+    """``a ** n`` by repeated squaring: exact where a_0 = 0, unlike the recurrence."""
+    if n < 0:
+        return series_div(_const_series(a[0], 1, len(a)), series_integer_pow(a, -n))
+    result, base = None, a
+    while n:
+        if n & 1:
+            result = base if result is None else series_mul(result, base)
+        n >>= 1
+        if n:
+            base = series_mul(base, base)
+    return _const_series(a[0], 1, len(a)) if result is None else result
+
+
+def series_sin_cos(a):
+    s, c = [sin(a[0])], [cos(a[0])]
+    for k in range(1, len(a)):
+        s.append(_t_sum(_t_scale(_t_mul(a[j], c[k - j]), j / k) for j in range(1, k + 1)))
+        c.append(_t_sum(_t_scale(_t_mul(a[j], s[k - j]), -j / k) for j in range(1, k + 1)))
+    return s, c
+
+
+def series_sinh_cosh(a):
+    s, c = [sinh(a[0])], [cosh(a[0])]
+    for k in range(1, len(a)):
+        s.append(_t_sum(_t_scale(_t_mul(a[j], c[k - j]), j / k) for j in range(1, k + 1)))
+        c.append(_t_sum(_t_scale(_t_mul(a[j], s[k - j]), j / k) for j in range(1, k + 1)))
+    return s, c
+
+
+def _series_add_const(a, value):
+    return [add(a[0], _c(a[0], value))] + list(a[1:])
+
+
+def _series_neg(a):
+    return [None if t is None else neg(t) for t in a]
+
+
+def series_polygamma(n: int, a):
+    """``polygamma(n, a)``, whose derivative is polygamma(n + 1, a)."""
+    y0 = polygamma(n, a[0])
+    if len(a) == 1:
+        return [y0]
+    return series_integrate(a, series_polygamma(n + 1, a[:-1]), y0)
+
+
+def _rsqrt_series(a):
+    """1 / sqrt(a)."""
+    return series_div(_const_series(a[0], 1, len(a)), series_sqrt(a))
+
+
+def _by_slope(primitive_fn, slope_series):
+    """A series function for y = f(x) with y' = g(x) x', g given as a series function."""
+
+    def fn(a):
+        return series_integrate(a, slope_series(a[:-1]), primitive_fn(a[0]))
+
+    return fn
+
+
+def _one_minus_square(a):
+    return _series_add_const(_series_neg(series_mul(a, a)), 1)
+
+
+def _square_plus(value):
+    return lambda a: _series_add_const(series_mul(a, a), value)
+
+
+_UNARY_SERIES = {
+    exp_p: series_exp,
+    log_p: series_log,
+    log1p_p: lambda a: series_log(_series_add_const(a, 1), y0=log1p(a[0])),
+    expm1_p: lambda a: series_ode(a, expm1(a[0]), lambda y: _series_add_const(y, 1)),
+    sin_p: lambda a: series_sin_cos(a)[0],
+    cos_p: lambda a: series_sin_cos(a)[1],
+    tan_p: lambda a: series_ode(a, tan(a[0]), _square_plus(1)),
+    asin_p: _by_slope(asin, lambda a: _rsqrt_series(_one_minus_square(a))),
+    acos_p: _by_slope(acos, lambda a: _series_neg(_rsqrt_series(_one_minus_square(a)))),
+    atan_p: _by_slope(
+        atan, lambda a: series_div(_const_series(a[0], 1, len(a)), _square_plus(1)(a))
+    ),
+    sinh_p: lambda a: series_sinh_cosh(a)[0],
+    cosh_p: lambda a: series_sinh_cosh(a)[1],
+    tanh_p: lambda a: series_ode(a, tanh(a[0]), _one_minus_square),
+    asinh_p: _by_slope(asinh, lambda a: _rsqrt_series(_square_plus(1)(a))),
+    acosh_p: _by_slope(acosh, lambda a: _rsqrt_series(_square_plus(-1)(a))),
+    atanh_p: _by_slope(
+        atanh, lambda a: series_div(_const_series(a[0], 1, len(a)), _one_minus_square(a))
+    ),
+    sqrt_p: series_sqrt,
+    cbrt_p: lambda a: series_pow_const(a, 1.0 / 3.0, cbrt(a[0])),
+    logistic_p: lambda a: series_ode(
+        a, logistic(a[0]), lambda y: series_mul(y, _series_add_const(_series_neg(y), 1))
+    ),
+    erf_p: _by_slope(
+        erf,
+        lambda a: [
+            None if t is None else mul(t, _c(t, 2 / np.sqrt(np.pi)))
+            for t in series_exp(_series_neg(series_mul(a, a)))
+        ],
+    ),
+    erf_inv_p: lambda a: series_ode(
+        a,
+        erf_inv(a[0]),
+        lambda y: [
+            None if t is None else mul(t, _c(t, np.sqrt(np.pi) / 2))
+            for t in series_exp(series_mul(y, y))
+        ],
+    ),
+    lgamma_p: _by_slope(lgamma, lambda a: series_polygamma(0, a)),
+}
+
+
+def _unary_jet(prim, series_fn):
+    def rule(primals, series, **params):
+        (x,), (s,) = primals, series
+        y = series_fn([x, *s], **params)
+        return y[0], list(y[1:])
+
+    jet_rules[prim] = rule
+
+
+for _p, _fn in _UNARY_SERIES.items():
+    _unary_jet(_p, _fn)
+_unary_jet(polygamma_p, lambda a, *, n: series_polygamma(n, a))
+_unary_jet(integer_pow_p, lambda a, *, y: series_integer_pow(a, y))
+
+
+def bilinear_jet(bind):
+    """The jet rule of ``bind(x, y)`` bilinear in (x, y) (mul, dot_general, convolution):
+    c_k = sum_{j=0..k} bind(x_j, y_{k-j})."""
+
+    def rule(primals, series, **params):
+        (x, y), (sx, sy) = primals, series
+        a, b = [x, *sx], [y, *sy]
+        out = bind(x, y, **params)
+        terms = []
+        for k in range(1, len(a)):
+            parts = [
+                bind(a[j], b[k - j], **params)
+                for j in range(k + 1)
+                if a[j] is not None and b[k - j] is not None
+            ]
+            terms.append(_t_sum(parts))
+        return out, terms
+
+    return rule
+
+
+def _binary_series_jet(prim, series_fn):
+    def rule(primals, series, **params):
+        (x, y), (sx, sy) = primals, series
+        z = series_fn([x, *sx], [y, *sy])
+        return z[0], list(z[1:])
+
+    jet_rules[prim] = rule
+
+
+def _pow_series(a, b):
+    y0 = pow_(a[0], b[0])
+    if all(t is None for t in b[1:]):
+        return series_pow_const(a, b[0], y0)
+    # x ** y = exp(y log x), with the primal from pow itself (exact where log would not be).
+    y = series_exp(series_mul(b, series_log(a)))
+    return [y0, *y[1:]]
+
+
+def _atan2_series(a, b):
+    """atan2(a, b): its derivative is (b a' - a b') / (a**2 + b**2)."""
+    n = len(a)
+
+    def deriv(s):
+        return [
+            None if s[m + 1] is None else mul(s[m + 1], _c(s[m + 1], m + 1)) for m in range(n - 1)
+        ]
+
+    num = [
+        _t_sub(u, v)
+        for u, v in zip(series_mul(b[:-1], deriv(a)), series_mul(a[:-1], deriv(b)), strict=True)
+    ]
+    den = _series_add_const(series_mul(a[:-1], a[:-1]), 0)
+    den = [_t_add(u, v) for u, v in zip(den, series_mul(b[:-1], b[:-1]), strict=True)]
+    q = series_div(num, den) if num[0] is not None else [None] * (n - 1)
+    return [atan2(a[0], b[0])] + [_t_scale(q[k - 1], 1.0 / k) for k in range(1, n)]
+
+
+jet_rules[mul_p] = bilinear_jet(mul)
+_binary_series_jet(div_p, series_div)
+_binary_series_jet(pow_p, _pow_series)
+_binary_series_jet(atan2_p, _atan2_series)
+for _p in (add_p, sub_p, neg_p, select_p):
+    jet_rules[_p] = linear_jet(_p)
+for _p in (abs_p, max_p, min_p, rem_p):
+    jet_rules[_p] = linearized_jet(_p)
+for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, floor_divide_p):
+    jet_rules[_p] = zero_jet(_p)
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, and_p, or_p, xor_p, shift_left_p, shift_right_p):
+    jet_rules[_p] = zero_jet(_p)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fnn import core, lowering
 from fnn.lax import split_rules
 from fnn.lax.base import Zero, batching_rules, defprim, jvp_rules
+from fnn.lax.structural import zero_jet
 from fnn.lowering import VIEW, Lowering
+from fnn.rules import jet_rules
 from fnn.tree_util import tree_map
 
 __all__ = ["stop_gradient"]
@@ -15,6 +17,7 @@ jvp_rules[stop_gradient_p] = lambda primals, tangents: (
     stop_gradient_p.bind(primals[0]),
     Zero(core.get_aval(primals[0])),
 )
+jet_rules[stop_gradient_p] = zero_jet(stop_gradient_p)
 batching_rules[stop_gradient_p] = lambda vals, dims: (stop_gradient_p.bind(vals[0]), dims[0])
 # The result is its input's buffer: buffer reuse must treat it as a view.
 lowering.register(

@@ -15,13 +15,15 @@ from fnn.lax.slicing import pad, slice_in_dim
 from fnn.lax.structural import (
     broadcast_in_dim,
     convert_element_type,
+    linear_jet,
+    linearized_jet,
     moveaxis,
     reduce_sum,
     reshape,
     transpose,
 )
 from fnn.lowering import FRESH, Lowering
-from fnn.rules import transpose_rules
+from fnn.rules import jet_rules, transpose_rules
 
 __all__ = [
     "reduce_max",
@@ -128,6 +130,8 @@ def _chooser_jvp(prim):
 
 _chooser_jvp(reduce_max_p)
 _chooser_jvp(reduce_min_p)
+jet_rules[reduce_max_p] = linearized_jet(reduce_max_p)
+jet_rules[reduce_min_p] = linearized_jet(reduce_min_p)
 
 
 def _prod_jvp(primals, tangents, *, axes):
@@ -301,6 +305,7 @@ def _cumprod_jvp(primals, tangents, *, axis, reverse):
 
 
 jvp_rules[cumsum_p] = _cumsum_jvp
+jet_rules[cumsum_p] = linear_jet(cumsum_p)
 jvp_rules[cumprod_p] = _cumprod_jvp
 transpose_rules[cumsum_p] = lambda ct, x, *, axis, reverse: [cumsum(ct, axis, not reverse)]
 

@@ -20,6 +20,7 @@ from fnn.lax.structural import (
     broadcast_in_dim,
     broadcast_to,
     instantiate,
+    linear_jet,
     moveaxis,
     reduce_sum,
     reshape,
@@ -27,7 +28,7 @@ from fnn.lax.structural import (
     unbroadcast,
 )
 from fnn.lowering import FRESH, VIEW, Lowering
-from fnn.rules import is_undefined_primal, transpose_rules
+from fnn.rules import is_undefined_primal, jet_rules, transpose_rules
 
 __all__ = ["slice", "slice_in_dim", "pad", "concatenate", "rev", "gather", "scatter"]
 
@@ -104,6 +105,7 @@ def slice_in_dim(x, start, limit, stride=1, axis=0):
 
 
 _linear_jvp(slice_p)
+jet_rules[slice_p] = linear_jet(slice_p)
 
 
 def _slice_transpose(ct, x, *, start, limit, strides):
@@ -260,6 +262,7 @@ def _pad_batch(vals, dims, *, config):
 
 
 jvp_rules[pad_p] = _pad_jvp
+jet_rules[pad_p] = linear_jet(pad_p)
 transpose_rules[pad_p] = _pad_transpose
 batching_rules[pad_p] = _pad_batch
 
@@ -334,6 +337,7 @@ def _concat_batch(vals, dims, *, dimension):
 
 
 jvp_rules[concatenate_p] = _concat_jvp
+jet_rules[concatenate_p] = linear_jet(concatenate_p)
 transpose_rules[concatenate_p] = _concat_transpose
 batching_rules[concatenate_p] = _concat_batch
 
@@ -360,6 +364,7 @@ def rev(x, dimensions):
 
 
 _linear_jvp(rev_p)
+jet_rules[rev_p] = linear_jet(rev_p)
 transpose_rules[rev_p] = lambda ct, x, *, dimensions: [rev(ct, dimensions)]
 batching_rules[rev_p] = lambda vals, dims, *, dimensions: (
     rev(moveaxis(vals[0], dims[0], 0), tuple(d + 1 for d in dimensions)),
@@ -475,6 +480,7 @@ def _gather_transpose(ct, x, *idx, template):
 
 
 jvp_rules[gather_p] = _gather_jvp
+jet_rules[gather_p] = linear_jet(gather_p)
 transpose_rules[gather_p] = _gather_transpose
 
 
@@ -547,6 +553,18 @@ def _scatter_transpose(ct, x, u, *idx, template, mode):
 
 
 jvp_rules[scatter_p] = _scatter_jvp
+_scatter_linear_jet = linear_jet(scatter_p)
+
+
+def _scatter_jet(primals, series, *, template, mode):
+    # "set" and "add" are linear in (operand, updates); "mul", "min" and "max" are
+    # expanded by nested JVPs.
+    if mode in ("set", "add"):
+        return _scatter_linear_jet(primals, series, template=template, mode=mode)
+    return NotImplemented
+
+
+jet_rules[scatter_p] = _scatter_jet
 transpose_rules[scatter_p] = _scatter_transpose
 
 

@@ -27,8 +27,9 @@ from fnn.lax.base import (
     normalize_axis,
 )
 from fnn.lax.slicing import gather
-from fnn.lax.structural import moveaxis
+from fnn.lax.structural import linearized_jet, moveaxis
 from fnn.lowering import Lowering
+from fnn.rules import jet_rules
 
 __all__ = ["sort", "argsort", "take_along_dimension"]
 
@@ -132,6 +133,7 @@ def _batch(prim):
 
 
 jvp_rules[sort_p] = _sort_jvp
+jet_rules[sort_p] = linearized_jet(sort_p)
 jvp_rules[argsort_p] = _argsort_jvp
 _batch(sort_p)
 _batch(argsort_p)

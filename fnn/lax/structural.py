@@ -23,6 +23,7 @@ from fnn.lax.base import (
     transpose_rules,
 )
 from fnn.lowering import FRESH, VIEW, Lowering
+from fnn.rules import jet_rules
 
 __all__ = [
     "broadcast_in_dim",
@@ -38,6 +39,9 @@ __all__ = [
     "zeros_like_aval",
     "instantiate",
     "bdim_at_front",
+    "linear_jet",
+    "linearized_jet",
+    "zero_jet",
 ]
 
 
@@ -48,6 +52,94 @@ def _linear_jvp(prim):
         return out, Zero(core.get_aval(out)) if is_zero(t) else prim.bind(t, **params)
 
     jvp_rules[prim] = rule
+
+
+# ---- Taylor-mode rule builders (fnn.rules.jet_rules; series are lists of normalized
+# coefficients 1..K, None where zero) ---------------------------------------------------
+
+
+def linear_jet(prim):
+    """The jet rule of a primitive linear in its floating operands jointly (integer and
+    boolean operands, such as indices or a predicate, are held at their primal values):
+    coefficient k of the output is the primitive applied to coefficient k of the inputs."""
+
+    def rule(primals, series, **params):
+        out = prim.bind(*primals, **params)
+        outs = out if prim.multiple_results else [out]
+        if not any(is_float(core.get_aval(o).dtype) for o in outs):
+            return out, _no_terms(prim, outs, series)
+        terms = []
+        for k in range(len(series[0])):
+            if all(s[k] is None for s in series):
+                terms.append(None)
+                continue
+            args = [
+                _term_or_zeros(x, s[k]) if is_float(core.get_aval(x).dtype) else x
+                for x, s in zip(primals, series, strict=True)
+            ]
+            terms.append(prim.bind(*args, **params))
+        if prim.multiple_results:
+            return out, [[t if t is None else t[i] for t in terms] for i in range(len(outs))]
+        return out, terms
+
+    return rule
+
+
+def linearized_jet(prim):
+    """The jet rule of a piecewise-linear primitive (max, abs, sort, a reduction's max):
+    away from its kinks every derivative past the first vanishes, so coefficient k of the
+    output is the JVP at the primal applied to coefficient k of the inputs."""
+
+    def rule(primals, series, **params):
+        jvp = jvp_rules[prim]
+        out = prim.bind(*primals, **params)
+        outs = out if prim.multiple_results else [out]
+        terms = []
+        for k in range(len(series[0])):
+            if all(s[k] is None for s in series):
+                terms.append(None)
+                continue
+            tangents = [
+                Zero(core.get_aval(x)) if s[k] is None else s[k]
+                for x, s in zip(primals, series, strict=True)
+            ]
+            _, t = jvp(primals, tangents, **params)
+            terms.append(t)
+        if prim.multiple_results:
+            return out, [
+                [_none_if_zero(t[i]) if t is not None else None for t in terms]
+                for i in range(len(outs))
+            ]
+        return out, [None if t is None else _none_if_zero(t) for t in terms]
+
+    return rule
+
+
+def zero_jet(prim):
+    """The jet rule of a primitive whose derivatives all vanish (sign, floor, comparisons,
+    integer outputs)."""
+
+    def rule(primals, series, **params):
+        out = prim.bind(*primals, **params)
+        outs = out if prim.multiple_results else [out]
+        return out, _no_terms(prim, outs, series)
+
+    return rule
+
+
+def _no_terms(prim, outs, series):
+    order = len(series[0])
+    if prim.multiple_results:
+        return [[None] * order for _ in outs]
+    return [None] * order
+
+
+def _term_or_zeros(x, term):
+    return zeros_like_aval(core.get_aval(x)) if term is None else term
+
+
+def _none_if_zero(t):
+    return None if is_zero(t) else t
 
 
 # ---- broadcast_in_dim ------------------------------------------------------------------
@@ -109,6 +201,7 @@ def _bid_batch(vals, dims, *, shape, broadcast_dimensions):
 
 
 _linear_jvp(broadcast_in_dim_p)
+jet_rules[broadcast_in_dim_p] = linear_jet(broadcast_in_dim_p)
 transpose_rules[broadcast_in_dim_p] = _bid_transpose
 batching_rules[broadcast_in_dim_p] = _bid_batch
 
@@ -155,6 +248,7 @@ def reshape(x, new_sizes):
 
 
 _linear_jvp(reshape_p)
+jet_rules[reshape_p] = linear_jet(reshape_p)
 transpose_rules[reshape_p] = lambda ct, x, *, new_sizes: [reshape(ct, x.aval.shape)]
 
 
@@ -204,6 +298,7 @@ def transpose(x, permutation):
 
 
 _linear_jvp(transpose_p)
+jet_rules[transpose_p] = linear_jet(transpose_p)
 transpose_rules[transpose_p] = lambda ct, x, *, permutation: [
     transpose(ct, tuple(np.argsort(permutation)))
 ]
@@ -250,6 +345,7 @@ def reduce_sum(x, axes):
 
 
 _linear_jvp(reduce_sum_p)
+jet_rules[reduce_sum_p] = linear_jet(reduce_sum_p)
 
 
 def _reduce_sum_transpose(ct, x, *, axes):
@@ -309,11 +405,19 @@ def _convert_abstract(x, *, new_dtype):
     return ShapedArray(x.shape, new_dtype)
 
 
-convert_element_type_p = defprim(
-    "convert_element_type",
-    lambda x, *, new_dtype: x.astype(new_dtype),
-    _convert_abstract,
-)
+def _drops_imaginary(in_dtype, new_dtype) -> bool:
+    """complex -> a real number type: the real part is kept, as in JAX (numpy's astype
+    would warn that the imaginary part is discarded; lax says so in its name)."""
+    return np.dtype(in_dtype).kind == "c" and np.dtype(new_dtype).kind in "iuf"
+
+
+def _convert_impl(x, *, new_dtype):
+    if _drops_imaginary(x.dtype, new_dtype):
+        return x.real.astype(new_dtype)
+    return x.astype(new_dtype)
+
+
+convert_element_type_p = defprim("convert_element_type", _convert_impl, _convert_abstract)
 
 
 def convert_element_type(x, new_dtype):
@@ -333,6 +437,7 @@ def _convert_jvp(primals, tangents, *, new_dtype):
 
 
 jvp_rules[convert_element_type_p] = _convert_jvp
+jet_rules[convert_element_type_p] = linearized_jet(convert_element_type_p)
 transpose_rules[convert_element_type_p] = lambda ct, x, *, new_dtype: [
     convert_element_type(ct, x.aval.dtype)
 ]
@@ -355,7 +460,10 @@ def _convert_codegen(args, eqn, out=None):
     dtype = eqn.params["new_dtype"]
     if _bool_to_byte(eqn):
         return None if out else f"{args[0]}.view(np.{dtype})"
-    return f"_cast_into({args[0]}, {out})" if out else f"{args[0]}.astype(np.{dtype})"
+    x = args[0]
+    if _drops_imaginary(eqn.inputs[0].aval.dtype, dtype):
+        x = f"{x}.real"
+    return f"_cast_into({x}, {out})" if out else f"{x}.astype(np.{dtype})"
 
 
 def _cast_into(x, out):
