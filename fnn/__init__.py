@@ -3,7 +3,8 @@
 Pure functions on immutable arrays are traced into jaxprs and transformed with
 ``grad``, ``jvp``/``vjp``, ``vmap`` and ``jit``. Every part of the library is an
 attribute of this module: ``fnn.numpy``, ``fnn.lax``, ``fnn.random``, ``fnn.scipy``,
-``fnn.pde``, ``fnn.nn``, ``fnn.optim``, ``fnn.data`` and ``fnn.train``.
+``fnn.pde``, ``fnn.nn``, ``fnn.optim``, ``fnn.data``, ``fnn.train`` and
+``fnn.distributed`` (data-parallel training over MPI processes).
 
 Example:
     >>> import fnn, fnn.numpy as fnp
@@ -43,7 +44,7 @@ from fnn import pde  # noqa: E402  (last: fnn.pde uses the names above)
 # times are in the commit that made this lazy). This is not a hook into another
 # module: `fnn.nn` is an ordinary import of the submodule, done the first time the
 # attribute is read, after which the import system has bound it and this is not called.
-_LAZY = frozenset({"nn", "optim", "data", "train"})
+_LAZY = frozenset({"nn", "optim", "data", "train", "distributed"})
 
 
 def __getattr__(name: str):

@@ -5,7 +5,8 @@ into another module of fnn (a late-bound hook).
 The layers, bottom first (docs/architecture.md): config; core (abstract values, the
 concrete Array, primitives, traces); jaxpr; lowering; rules (the transforms' rule
 tables); tree_util; lax (the primitives); transforms (the interpreters); backend (jit);
-numpy, scipy, random; nn, optim, pde; data, train.
+numpy, scipy, random; nn, optim, pde; distributed (collectives over processes);
+data, train.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ BELOW = {
     "nn": {"config", "core", "tree_util", "lax", "numpy", "scipy", "random", "fnn"},
     "optim": {"config", "core", "tree_util", "transforms", "backend", "numpy"},
     "pde": {"fnn", "numpy"},
-    "data": {"tree_util", "random", "train"},
-    "train": {"tree_util"},
+    # Collectives over processes are primitives (lax) whose impls call MPI.
+    "distributed": _CORE | {"lax"},
+    # Batches are sharded over processes, and only the main process writes files.
+    "data": {"tree_util", "random", "train", "distributed"},
+    "train": {"tree_util", "distributed"},
 }
 # The one place that sets attributes on a class defined below it: fnn.numpy gives
 # Array and Tracer (fnn.core) their numpy-style methods, as jax.numpy does for jax.Array.
