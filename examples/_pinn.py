@@ -190,6 +190,12 @@ def parse_args(
         help="a seconds-long smoke run: a small net, few points and iterations",
     )
     p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars (on a terminal, a live bar per phase; in a log, one line "
+        "per phase); the example's own report still prints",
+    )
+    p.add_argument(
         "--data-dir",
         type=Path,
         default=None,

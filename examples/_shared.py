@@ -63,7 +63,8 @@ def example_args(name: str, description: str, **defaults: Any) -> argparse.Argum
     """An argparse parser with the flags every example takes.
 
     Flags: ``--epochs``, ``--batch-size``, ``--lr``, ``--seed``, ``--data-dir``,
-    ``--out`` (default ``runs/NAME/``) and ``--quick``. ``defaults`` sets the
+    ``--out`` (default ``runs/NAME/``), ``--quick`` and ``--quiet`` (no progress
+    bars: pass ``disable=args.quiet`` to ``fnn.train.progress``). ``defaults`` sets the
     example's own defaults (``epochs=10, batch_size=128, lr=1e-3``; ``epochs=None``
     when the example picks it later; ``out=...``); add more flags to the returned
     parser as needed.
@@ -114,6 +115,12 @@ def example_args(name: str, description: str, **defaults: Any) -> argparse.Argum
         "--quick",
         action="store_true",
         help=f"smoke run on {QUICK_TRAIN} train / {QUICK_TEST} test examples, for CI",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars (on a terminal, a live bar per epoch; in a log, one line "
+        "per epoch); the example's own report still prints",
     )
     return p
 

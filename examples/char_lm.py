@@ -258,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         offsets = np.arange(args.context + 1)
         steps, train_start = 0, time.perf_counter()
         for epoch in range(1, args.epochs + 1):
-            bar = progress(total=args.steps_per_epoch, desc=f"epoch {epoch}/{args.epochs}")
+            bar = progress(
+                total=args.steps_per_epoch, desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet
+            )
             losses = []
             for _ in range(args.steps_per_epoch):
                 key, data_key, drop_key = fnn.random.split(key, 3)

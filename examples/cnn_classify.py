@@ -200,7 +200,9 @@ def run(args: argparse.Namespace, dataset: str, name: str) -> dict:
             epoch_key = fnn.random.fold_in(data_key, epoch)
             step_keys = fnn.random.split(fnn.random.fold_in(dropout_key, epoch), steps_per_epoch)
             data = batches((x_train, y_train), batch_size, key=epoch_key, drop_last=True)
-            bar = progress(data, total=len(data), desc=f"epoch {epoch}/{args.epochs}")
+            bar = progress(
+                data, total=len(data), desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet
+            )
             loss_sum = 0.0
             with timer() as t_train:
                 for i, (xb, yb) in enumerate(bar):

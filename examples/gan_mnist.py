@@ -272,7 +272,9 @@ def run(args: argparse.Namespace) -> dict:
             sums = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0)
             if args.info_codes:
                 sums["info_loss"] = 0.0
-            bar = progress(data, total=len(data), desc=f"epoch {epoch}/{args.epochs}")
+            bar = progress(
+                data, total=len(data), desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet
+            )
             with timer() as t_epoch:
                 for i, (xb,) in enumerate(bar):
                     z = draw_latents(keys[i], len(xb))

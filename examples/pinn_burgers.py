@@ -128,6 +128,7 @@ def train(
     max_seconds: float | None = None,
     restarts: int = 20,
     then_float64: bool = False,
+    quiet: bool = False,
 ) -> tuple[Any, History, dict]:
     """Minimize the sum of ``loss_terms(params, *data)`` (a dict of scalars): Adam, then
     L-BFGS-B.
@@ -140,7 +141,8 @@ def train(
     L-BFGS-B is restarted (up to ``restarts`` times) when it stops before
     ``lbfgs_iters`` iterations; with ``then_float64`` (float32 params and data, x64
     enabled), the first such stop casts params and data to float64 for the rest.
-    Returns the final params, the history and statistics.
+    ``quiet`` turns off the progress bars. Returns the final params, the history and
+    statistics.
 
     Example:
         >>> terms = lambda p, c: {"loss": fnp.sum((p - c) ** 2)}
@@ -177,7 +179,7 @@ def train(
     start = time.perf_counter()
     deadline = start + (max_seconds if max_seconds is not None else float("inf"))
     state = opt.init(params)
-    bar = progress(total=adam_steps, desc="Adam")
+    bar = progress(total=adam_steps, desc="Adam", disable=quiet)
     log(0, params, "adam")
     for step in range(1, adam_steps + 1):
         params, state, loss = adam_step(params, state, *data)
@@ -196,7 +198,7 @@ def train(
     # loss-and-gradient evaluations (its line search usually accepts the first step).
     # The terms logged come with the loss (has_aux): logging costs no evaluation.
     stamps = [time.perf_counter()]
-    bar = progress(total=lbfgs_iters, desc="L-BFGS")
+    bar = progress(total=lbfgs_iters, desc="L-BFGS", disable=quiet)
     done = [0]  # L-BFGS iterations of the earlier (re)starts
 
     def callback(it: int, loss: float, p: Any, values: dict) -> bool:
@@ -320,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         on_log=lambda it, p: {"relative_l2_error": relative_error(p)},
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-        then_float64=args.precision == "mixed",
+        then_float64=args.precision == "mixed", quiet=args.quiet,
     )  # fmt: skip
     u_pred = predict(params)
     error = relative_error(params)

@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         terms, params, data, args.adam_steps, args.lbfgs_iters, on_log=on_log,
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-        then_float64=args.precision == "mixed",
+        then_float64=args.precision == "mixed", quiet=args.quiet,
     )  # fmt: skip
     lam1, lam2 = (float(v) for v in lambdas(params))
     final = history.last()

@@ -303,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             key, shuffle_key = fnn.random.split(key)
             data = {"tokens": train["tokens"], "label": train["label"]}
             epoch_batches = batches(data, args.batch_size, key=shuffle_key, drop_last=True)
-            bar = progress(epoch_batches, desc=f"epoch {epoch}/{args.epochs}")
+            bar = progress(epoch_batches, desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet)
             total = 0.0
             for batch in bar:
                 key, drop_key = fnn.random.split(key)

@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             key, shuffle_key = fnn.random.split(key)
             epoch_batches = batches({k: train[k] for k in fields}, args.batch_size,
                                     key=shuffle_key, drop_last=True)  # fmt: skip
-            bar = progress(epoch_batches, desc=f"epoch {epoch}/{args.epochs}")
+            bar = progress(epoch_batches, desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet)
             total = 0.0
             for batch in bar:
                 key, drop_key = fnn.random.split(key)
