@@ -1,233 +1,229 @@
-"""A small progress bar for training loops, written to stderr.
+"""Progress bars for training loops: tqdm's bars, one line per bar in a log.
 
-On a terminal the bar redraws in place (``\\r``) at most ~10 times a second. When the
-output is not a terminal (a log file, CI, pytest's capture) it stays quiet and prints
-one summary line when the loop ends, so a log gets one line per epoch.
+:func:`progress` returns a :class:`Progress`, which is a ``tqdm.tqdm`` (so ``update``,
+``set_postfix``, ``set_description``, ``write``, ``reset``, ``format_dict`` ... are
+tqdm's) with the defaults a training loop wants:
+
+- **On a terminal** it is tqdm's bar, redrawn in place at most every ``mininterval``
+  seconds; a closed bar stays on screen, so an epoch leaves one line.
+- **Not on a terminal** (a log file, CI, a pipe, pytest's capture) nothing is written
+  while the loop runs, so a log never fills with carriage-return frames. When the bar
+  closes it writes one line: the bar's final statistics without the bar itself (tqdm's
+  ``ncols=0`` form), as Keras writes one line per epoch when its output is not
+  interactive. ``disable=None`` (tqdm's meaning) writes nothing at all there instead,
+  and ``force=True`` draws the live bar anyway (a notebook's output, which is not a
+  terminal but redraws a line on ``\\r``, shows it well).
+- ``disable=True`` writes nothing anywhere (the examples pass their ``--quiet`` flag).
+- ``set_postfix`` takes fnn and numpy scalars, and by default does not redraw by itself
+  (tqdm's default redraws at every call, which would bypass ``mininterval`` in a loop
+  that sets the loss at every step): the next ``update`` shows it.
+- It starts no monitor thread and creates no multiprocessing lock. A plain tqdm bar does
+  both, and the lock fixes the process's multiprocessing start method, after which a
+  user's ``multiprocessing.set_start_method("spawn")`` fails. Without the monitor
+  thread ``miniters`` defaults to 1 (the time is checked at every update), so a loop
+  that slows down is still redrawn on time.
 
 Example:
-    >>> for epoch in range(1, 3):  # doctest: +SKIP
-    ...     bar = progress(batches, desc=f"epoch {epoch}/2")
-    ...     for batch in bar:
-    ...         loss = step(batch)
-    ...         bar.set_postfix(loss=loss)
-    epoch 1/2: 100%|####################| 50/50 [00:01<00:00, 48.7 it/s] loss=0.4321
+    >>> import io
+    >>> log = io.StringIO()  # not a terminal: one line when the epoch ends
+    >>> bar = progress(range(50), desc="epoch 1/2", file=log)
+    >>> for step in bar:
+    ...     bar.set_postfix(loss=0.25)
+    >>> log.getvalue().startswith("epoch 1/2: 100% 50/50 [00:00<00:00, ")
+    True
+    >>> log.getvalue().endswith("it/s, loss=0.25]\\n")
+    True
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, Generic, TypeVar
 
 import numpy as np
+from tqdm.std import TqdmDefaultWriteLock, tqdm
 
 __all__ = ["Progress", "progress"]
 
 T = TypeVar("T")
 
 
-def _fmt_time(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+class _Sink:
+    """Where a bar draws when its frames must not reach the user's stream."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
-def _fmt_value(v: Any) -> str:
-    if isinstance(v, str):
-        return v
+def _is_terminal(file: Any) -> bool:
+    isatty = getattr(file, "isatty", None)
     try:
-        x = np.asarray(v)
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """A postfix value as tqdm formats it: a size-1 numeric array (an fnn or numpy scalar,
+    a 0-d array) becomes a Python number, which tqdm shortens; anything else is unchanged."""
+    if isinstance(value, (str, int, float)):
+        return value
+    try:
+        x = np.asarray(value)
     except Exception:
-        return str(v)
-    if x.size == 1 and x.dtype.kind in "biuf":
-        x = x.reshape(()).item()
-        return f"{x:.4g}" if isinstance(x, float) else str(x)
-    return str(v)
+        return value
+    if x.size == 1 and x.dtype.kind in "iuf":
+        return x.reshape(()).item()
+    return value
 
 
-class Progress(Generic[T]):
-    """A progress bar over an iterable; see :func:`progress`."""
+class Progress(tqdm, Generic[T]):
+    """A tqdm bar that writes one summary line when its output is not a terminal.
+
+    Arguments are tqdm's (same order: ``iterable``, ``desc``, ``total``, then keywords)
+    plus ``force``; see :func:`progress` for the differences from tqdm.
+
+    Example:
+        >>> import io
+        >>> log = io.StringIO()
+        >>> with Progress(total=4, desc="steps", file=log) as bar:
+        ...     bar.update(4)
+        >>> log.getvalue().startswith("steps: 100% 4/4 [")
+        True
+    """
+
+    # No thread at call time: tqdm's monitor thread only corrects `miniters`, which is
+    # 1 here by default.
+    monitor_interval = 0
+    # tqdm's default lock also creates a multiprocessing lock, which fixes the
+    # process's start method; these bars take only tqdm's thread lock, which plain tqdm
+    # bars take too, so bars of both kinds in several threads still draw in turn.
+    _lock = getattr(TqdmDefaultWriteLock, "th_lock", None) or threading.RLock()
 
     def __init__(
         self,
         iterable: Iterable[T] | None = None,
-        total: int | None = None,
-        desc: str = "",
+        desc: str | None = None,
+        total: float | None = None,
         *,
         file: IO[str] | None = None,
-        disable: bool = False,
+        disable: bool | None = False,
         force: bool = False,
-        min_interval: float = 0.1,
-        unit: str = "it",
-        width: int = 20,
+        **tqdm_kwargs: Any,
     ):
-        if total is None and iterable is not None:
-            try:
-                total = len(iterable)  # type: ignore[arg-type]
-            except TypeError:
-                total = None
-        self.iterable = iterable
-        self.total = total
-        self.desc = desc
-        self.unit = unit
-        self.width = width
-        self.min_interval = min_interval
-        # Resolve stderr now, not at import, so redirection (capsys, contextlib) is honoured.
-        self.file = sys.stderr if file is None else file
-        self.disable = disable
-        isatty = getattr(self.file, "isatty", None)
-        self.live = not disable and (force or bool(isatty and isatty()))
-        self.n = 0
-        self.postfix: dict[str, str] = {}
-        self.start = time.perf_counter()
-        self._last_draw = -float("inf")
-        self._last_len = 0
-        self._closed = False
-
-    # -- the public surface ----------------------------------------------------
+        # Resolved now, not at import, so redirection (capsys, contextlib) is honoured.
+        file = sys.stderr if file is None else file
+        live = force or _is_terminal(file)
+        if disable is None:
+            disable = not live
+        # Not live: tqdm draws into a sink, and close() writes one line to `file`.
+        self._summary_file: IO[str] | None = None if disable or live else file
+        tqdm_kwargs.setdefault("miniters", 1)
+        super().__init__(
+            iterable,
+            desc,
+            total,
+            file=file if live or disable else _Sink(),
+            disable=bool(disable),
+            **tqdm_kwargs,
+        )
 
     def __iter__(self) -> Iterator[T]:
-        if self.iterable is None:
-            raise TypeError("Progress: no iterable given; call update() by hand instead")
-        try:
-            for item in self.iterable:
-                yield item
-                self.update()
-        finally:
-            self.close()
+        return super().__iter__()
 
-    def __enter__(self) -> Progress[T]:
-        return self
+    def set_postfix(
+        self,
+        ordered_dict: Mapping[str, Any] | None = None,
+        refresh: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Show ``key=value`` pairs after the bar, e.g. ``set_postfix(loss=0.12)``.
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+        As tqdm's, except that values may be fnn or numpy scalars and ``refresh``
+        defaults to False: the pairs appear at the next redraw, which ``update`` does at
+        most every ``mininterval`` seconds. Pairs given as keywords are sorted by name.
 
-    def update(self, n: int = 1) -> None:
-        """Advance by ``n`` steps (redraws at most every ``min_interval`` seconds)."""
-        self.n += n
-        self._maybe_draw()
-
-    def set_postfix(self, **values: Any) -> None:
-        """Show ``key=value`` pairs after the bar, e.g. ``set_postfix(loss=0.12)``."""
-        self.postfix.update({k: _fmt_value(v) for k, v in values.items()})
-        self._maybe_draw()
-
-    def set_description(self, desc: str) -> None:
-        """Replace the text before the bar."""
-        self.desc = desc
-        self._maybe_draw()
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds since the bar was created."""
-        return time.perf_counter() - self.start
-
-    def close(self) -> None:
-        """Draw the final state and end the line (a summary line when not live)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.disable:
-            return
-        if self.live:
-            self._draw()
-            self.file.write("\n")
-        else:
-            self.file.write(self.summary() + "\n")
-        self.file.flush()
-
-    # -- rendering -------------------------------------------------------------
-
-    def _rate(self) -> str:
-        elapsed = self.elapsed
-        if self.n == 0 or elapsed <= 0:
-            return f"? {self.unit}/s"
-        rate = self.n / elapsed
-        return f"{rate:.3g} {self.unit}/s" if rate >= 1 else f"{1 / rate:.3g} s/{self.unit}"
-
-    def _postfix(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.postfix.items())
-
-    def line(self) -> str:
-        """The bar as a string: ``desc: 40%|########            | 4/10 [00:01<00:01, 3.2 it/s]``."""
-        head = f"{self.desc}: " if self.desc else ""
-        elapsed = self.elapsed
-        if self.total:
-            frac = min(self.n / self.total, 1.0)
-            filled = int(frac * self.width)
-            bar = "#" * filled + " " * (self.width - filled)
-            eta = elapsed / self.n * (self.total - self.n) if self.n else 0.0
-            text = (
-                f"{head}{frac * 100:3.0f}%|{bar}| {self.n}/{self.total} "
-                f"[{_fmt_time(elapsed)}<{_fmt_time(eta)}, {self._rate()}]"
-            )
-        else:
-            text = f"{head}{self.n} {self.unit} [{_fmt_time(elapsed)}, {self._rate()}]"
-        post = self._postfix()
-        return f"{text} {post}" if post else text
+        Example:
+            >>> import io
+            >>> bar = progress(total=2, file=io.StringIO())
+            >>> bar.set_postfix(loss=np.float32(0.5), acc=0.75)
+            >>> bar.postfix
+            'acc=0.75, loss=0.5'
+        """
+        ordered = None if ordered_dict is None else {k: _plain(v) for k, v in ordered_dict.items()}
+        plain = {k: _plain(v) for k, v in kwargs.items()}
+        super().set_postfix(ordered, refresh=refresh, **plain)
 
     def summary(self) -> str:
-        """One line for logs: ``desc: 10/10 it in 1.23s (8.1 it/s), loss=0.1``."""
-        head = f"{self.desc}: " if self.desc else ""
-        count = f"{self.n}/{self.total}" if self.total else f"{self.n}"
-        post = self._postfix()
-        text = f"{head}{count} {self.unit} in {self.elapsed:.2f}s ({self._rate()})"
-        return f"{text}, {post}" if post else text
+        """The one line written when not on a terminal: tqdm's statistics without the bar,
+        with the mean rate over the whole run.
 
-    def _maybe_draw(self) -> None:
-        if not self.live or self._closed:
+        Example:
+            >>> import io
+            >>> bar = progress(total=3, desc="epoch 1", file=io.StringIO())
+            >>> bar.summary().startswith("epoch 1:   0% 0/3 [00:00<?, ?it/s")
+            True
+        """
+        return self.format_meter(**{**self.format_dict, "ncols": 0, "rate": None})
+
+    def close(self) -> None:
+        """End the bar: on a terminal its last frame stays; otherwise one summary line is
+        written (unless ``leave=False``). Closing twice does nothing."""
+        if getattr(self, "disable", True):  # closed already, or disabled
             return
-        now = time.perf_counter()
-        if now - self._last_draw >= self.min_interval:
-            self._draw(now)
-
-    def _draw(self, now: float | None = None) -> None:
-        self._last_draw = time.perf_counter() if now is None else now
-        text = self.line()
-        # Pad with spaces so a shorter line fully covers the previous one.
-        pad = " " * max(0, self._last_len - len(text))
-        self._last_len = len(text)
-        self.file.write("\r" + text + pad)
-        self.file.flush()
+        out = self._summary_file
+        pos = abs(self.pos)
+        keep = pos == 0 if self.leave is None else self.leave
+        super().close()
+        if out is not None and keep:
+            out.write(self.summary() + "\n")
+            out.flush()
 
 
 def progress(
     iterable: Iterable[T] | None = None,
-    total: int | None = None,
-    desc: str = "",
+    total: float | None = None,
+    desc: str | None = None,
     *,
     file: IO[str] | None = None,
-    disable: bool = False,
+    disable: bool | None = False,
     force: bool = False,
-    min_interval: float = 0.1,
-    unit: str = "it",
+    **tqdm_kwargs: Any,
 ) -> Progress[T]:
-    """Wrap an iterable in a progress bar showing count, speed, ETA and a postfix.
+    """Wrap an iterable (or count by hand) with a tqdm progress bar.
 
-    - On a terminal: redrawn in place with ``\\r``, at most every ``min_interval`` s.
-    - Not a terminal: quiet while running, one summary line when the loop ends.
-    - ``force=True`` draws live updates even when ``file`` is not a terminal.
-    - ``disable=True`` prints nothing at all.
+    - ``total`` defaults to ``len(iterable)``; unknown (None), the bar shows the count
+      and rate only.
+    - On a terminal: tqdm's bar, redrawn at most every ``mininterval`` (0.1) seconds.
+    - Not a terminal: nothing while running, one summary line when the bar closes, e.g.
+      ``epoch 1/2: 100% 50/50 [00:01<00:00, 48.68it/s, loss=0.432]``.
+    - ``disable=True``: nothing at all. ``disable=None``: nothing when not a terminal.
+    - ``force=True``: the live bar even when ``file`` is not a terminal.
+    - ``file`` defaults to ``sys.stderr``; other keywords (``unit``, ``leave``,
+      ``mininterval``, ``position``, ...) are tqdm's.
 
-    ``file`` defaults to ``sys.stderr``. Use one bar per epoch to get one line per epoch.
+    Use one bar per epoch to get one line per epoch; iterating to the end (or ``close()``,
+    or a ``with`` block) ends the bar.
 
     Example:
         >>> import io
-        >>> out = io.StringIO()
-        >>> bar = progress(range(3), desc="epoch 1/1", file=out)
-        >>> for _ in bar:
-        ...     bar.set_postfix(loss=0.25)
-        >>> out.getvalue().startswith("epoch 1/1: 3/3 it in ")
-        True
+        >>> log = io.StringIO()
+        >>> bar = progress(total=3, desc="Adam", file=log)
+        >>> for step in range(3):
+        ...     bar.set_postfix(loss=1.0 / (step + 1))
+        ...     bar.update()
+        >>> bar.close()
+        >>> print(log.getvalue().split("[")[0] + "..." + log.getvalue().split(",")[-1], end="")
+        Adam: 100% 3/3 ... loss=0.333]
     """
-    return Progress(
-        iterable,
-        total,
-        desc,
-        file=file,
-        disable=disable,
-        force=force,
-        min_interval=min_interval,
-        unit=unit,
-    )
+    return Progress(iterable, desc, total, file=file, disable=disable, force=force, **tqdm_kwargs)
