@@ -15,7 +15,7 @@ graph so that both sides import them and neither imports the other's internals:
 - ``jet_rules[prim](primals, series, **params) -> (primal_out, series_out)``: Taylor mode
   (``fnn.transforms.jet``). Each input's series is a list of K *normalized* Taylor
   coefficients (the input is ``x(t) = x0 + s1 t + s2 t**2 + ... + sK t**K``), any of
-  which may be ``Zero``; the output's series is the same for ``f(x(t))`` (a list of lists
+  which may be None (a zero coefficient); the output's series is the same for ``f(x(t))`` (a list of lists
   for multiple results). A primitive without an entry is expanded by nested JVPs.
 
 Example:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 from collections.abc import Callable
 from typing import NamedTuple
@@ -34,6 +35,10 @@ SETTINGS = settings(
     database=None,
     print_blob=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+TAYLOR_SETTINGS = settings(
+    SETTINGS, max_examples=max(1, int(os.environ.get("FNN_TEST_EXAMPLES", "10")) * 2 // 5)
 )
 
 
@@ -409,6 +414,48 @@ def check_second_derivatives(case, spec, arrays, rng):
             12 * eps**2
         )
         assert_close(d2, fd2, 1e-5, atol=1e-6 * (1 + abs(at(0.0))), err=f"{case}: grad(grad)")
+
+
+TAYLOR_ORDER = 4
+
+
+def _nested_jvp_derivatives(fun, order):
+    """[d^k/dt^k fun(t) at t = 0 for k = 1..order], by nested fnn.jvp (``fun`` maps a
+    float64 scalar to a list of arrays)."""
+    fs = [fun]
+    for _ in range(order):
+        prev = fs[-1]
+        fs.append(lambda t, prev=prev: fnn.jvp(prev, (t,), (np.float64(1.0),))[1])
+    return [fs[k](np.float64(0.0)) for k in range(1, order + 1)]
+
+
+def check_taylor(case, spec, arrays, rng):
+    """fnn.jet along a random degree-4 curve through the inputs equals nested JVPs of the
+    function restricted to that curve (every derivative up to order 4, float64)."""
+    with x64():
+        arrays = cast(arrays, True)
+        g, xs, fidx = _split_float(case, spec, arrays)
+        series = [[rng.normal(size=x.shape) for _ in range(TAYLOR_ORDER)] for x in xs]
+        out, derivs = fnn.jet(lambda *a: leaves(g(*a)), tuple(xs), tuple(series))
+
+        def along(t):
+            pts = [
+                x + sum(s[k] * t ** (k + 1) / math.factorial(k + 1) for k in range(TAYLOR_ORDER))
+                for x, s in zip(xs, series, strict=True)
+            ]
+            return leaves(g(*pts))
+
+        expected = _nested_jvp_derivatives(along, TAYLOR_ORDER)
+        for i, o in enumerate(leaves(g(*xs))):
+            assert_close(np.asarray(out[i]), np.asarray(o), 1e-12, err=f"{case}: jet primal {i}")
+        for k in range(TAYLOR_ORDER):
+            for i, e in enumerate(expected[k]):
+                assert_close(
+                    np.asarray(derivs[i][k]),
+                    np.asarray(e),
+                    1e-9,
+                    err=f"{case}: order-{k + 1} Taylor coefficient of output {i}",
+                )
 
 
 def check_zero_derivative(case, spec, arrays, rng):

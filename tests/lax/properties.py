@@ -20,6 +20,7 @@ PROPERTIES = (
     "jit",
     "vmap",
     "vmap_unbatched",
+    "taylor",
 )
 
 
@@ -52,10 +53,10 @@ def property_tests(cases: list[Case]) -> dict:
     A test module binds them with ``globals().update(property_tests(CASES))``.
     """
 
-    def prop(name, **select):
+    def prop(name, settings=None, **select):
         def decorate(check):
             test = pytest.mark.parametrize("case", params_for(cases, name, **select))(
-                h.SETTINGS(given(data=st.data())(check))
+                (settings or h.SETTINGS)(given(data=st.data())(check))
             )
             return test
 
@@ -105,5 +106,11 @@ def property_tests(cases: list[Case]) -> dict:
     def test_vmap_some_unbatched(case, data):
         spec, rng, arrays = h.draw(data, case)
         h.check_vmap(case, spec, arrays, rng, data, unbatched=True)
+
+    # Each example runs 2**4 nested JVPs as the reference: fewer examples than the rest.
+    @prop("taylor", settings=h.TAYLOR_SETTINGS, diff=True)
+    def test_taylor_mode(case, data):
+        spec, rng, arrays = h.draw(data, case)
+        h.check_taylor(case, spec, arrays, rng)
 
     return {name: f for name, f in locals().items() if name.startswith("test_")}
