@@ -9,7 +9,7 @@ from fnn.core import FnnTypeError
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.math import multiply, where
 from fnn.numpy.reductions import sum as _sum
-from fnn.numpy.shape import broadcast_shapes, moveaxis, ravel, stack
+from fnn.numpy.shape import broadcast_arrays, broadcast_shapes, moveaxis, ravel, stack
 
 __all__ = [
     "matmul", "dot", "vdot", "tensordot", "einsum", "outer", "inner", "trace", "diag",
@@ -279,23 +279,80 @@ def triu(m, k=0):
 
 
 def kron(a, b):
+    """The Kronecker product: blocks ``a[i, j, ...] * b``, for arrays of any rank (the
+    lower-rank operand gains leading axes of size 1), as numpy.kron.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.kron(fnp.array([1, 10]), fnp.array([1, 2, 3]))
+        Array([ 1,  2,  3, 10, 20, 30], dtype=int32)
+    """
     a, b = _promote2("kron", a, b)
-    out = multiply(
-        a[:, None, :, None] if a.ndim == 2 else a[:, None],
-        b[None, :, None, :] if b.ndim == 2 else b[None, :],
-    )
-    if a.ndim == 2:
-        return out.reshape(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
-    return out.reshape(-1)
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(a, b)
+    nd = max(a.ndim, b.ndim)
+    a_shape = (1,) * (nd - a.ndim) + a.shape
+    b_shape = (1,) * (nd - b.ndim) + b.shape
+    # a's axes at the even places and b's at the odd ones of a rank-2nd product, so that
+    # merging each pair (i, i') gives the index i * len_b + i' of the result.
+    a = lax.reshape(a, tuple(d for n in a_shape for d in (n, 1)))
+    b = lax.reshape(b, tuple(d for n in b_shape for d in (1, n)))
+    out = multiply(a, b)
+    return lax.reshape(out, tuple(m * n for m, n in zip(a_shape, b_shape, strict=True)))
 
 
-def cross(a, b, axis=-1):
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 3-vectors (or 2-vectors, whose third component is 0) along
+    ``axisa`` of ``a`` and ``axisb`` of ``b``, written along ``axisc``; ``axis`` sets all
+    three. Two 2-vectors give the scalar z component. The other axes broadcast.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.cross(fnp.array([1.0, 0.0, 0.0]), fnp.array([0.0, 1.0, 0.0]))
+        Array([0., 0., 1.], dtype=float32)
+    """
+    if axis is not None:
+        axisa = axisb = axisc = axis
     a, b = _promote2("cross", a, b)
-    a, b = moveaxis(a, axis, -1), moveaxis(b, axis, -1)
-    if a.shape[-1] != 3 or b.shape[-1] != 3:
-        raise FnnTypeError(f"cross: only 3-vectors are supported, got {a.shape} and {b.shape}")
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    if a.ndim == 0 or b.ndim == 0:
+        raise FnnTypeError(
+            f"cross: both operands need at least one axis, got shapes {a.shape} and {b.shape}"
+        )
+    a = moveaxis(a, _axis("cross", "axisa", axisa, a.ndim), -1)
+    b = moveaxis(b, _axis("cross", "axisb", axisb, b.ndim), -1)
+    if a.shape[-1] not in (2, 3) or b.shape[-1] not in (2, 3):
+        raise FnnTypeError(
+            "cross: the vector axes must have length 2 or 3, got "
+            f"{a.shape[-1]} (axisa={axisa}) and {b.shape[-1]} (axisb={axisb})"
+        )
+    broadcast_shapes(a.shape[:-1], b.shape[:-1])  # a clear error if they do not
+    # A 2-vector's missing z component is left out of the products (None), not
+    # multiplied as 0, so infinities in the other operand do not turn into NaN.
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2] if a.shape[-1] == 3 else None
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2] if b.shape[-1] == 3 else None
+    z = a0 * b1 - a1 * b0
+    if a2 is None and b2 is None:
+        return z
+    x = _minus(_times(a1, b2), _times(a2, b1))
+    y = _minus(_times(a2, b0), _times(a0, b2))
+    out = stack(broadcast_arrays(x, y, z), axis=-1)
+    return moveaxis(out, -1, _axis("cross", "axisc", axisc, out.ndim))
 
-    out = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
-    return moveaxis(out, -1, axis)
+
+def _axis(name, arg, axis, ndim):
+    if not -ndim <= axis < ndim:
+        raise FnnTypeError(
+            f"{name}: {arg}={axis} is out of bounds for an operand of rank {ndim} "
+            f"(valid: {-ndim} to {ndim - 1})"
+        )
+    return int(axis) % ndim
+
+
+def _times(u, v):
+    return None if u is None or v is None else u * v
+
+
+def _minus(u, v):
+    if v is None:
+        return u
+    return -v if u is None else u - v

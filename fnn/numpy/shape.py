@@ -18,7 +18,7 @@ __all__ = [
     "broadcast_to", "broadcast_arrays", "broadcast_shapes", "concatenate", "stack", "hstack",
     "vstack", "dstack", "column_stack", "split", "array_split", "tile", "repeat", "pad", "flip",
     "fliplr", "flipud", "roll", "atleast_1d", "atleast_2d", "atleast_3d", "shape", "ndim",
-    "size",
+    "size", "append", "rollaxis", "rot90", "vsplit", "hsplit", "dsplit",
 ]  # fmt: skip
 
 
@@ -55,22 +55,49 @@ def _resolve_shape(name, size_, newshape):
     return tuple(newshape)
 
 
+def _check_order(name, order):
+    # fnn arrays have no memory layout of their own (jit may lay a value out either
+    # way), so 'A' and 'K', which follow the layout, have no meaning; JAX refuses them too.
+    if order not in ("C", "F"):
+        raise NotImplementedError(
+            f"{name}: order must be 'C' (row-major) or 'F' (column-major), got {order!r}; "
+            "fnn arrays have no memory layout for 'A' or 'K' to follow"
+        )
+
+
 def reshape(a, newshape=None, order="C", *, shape=None):
-    """Give ``a`` a new shape (one dimension may be -1). Only C order.
+    """Give ``a`` a new shape (one dimension may be -1), reading and writing the elements
+    in row-major (``order='C'``) or column-major (``'F'``) order.
 
     Example:
         >>> import fnn.numpy as fnp
         >>> fnp.reshape(fnp.arange(6), (2, -1)).shape
         (2, 3)
+        >>> fnp.reshape(fnp.arange(6), (2, 3), order="F")
+        Array([[0, 2, 4],
+               [1, 3, 5]], dtype=int32)
     """
-    if order != "C":
-        raise NotImplementedError(f"reshape: only order='C' is supported, got {order!r}")
+    _check_order("reshape", order)
     newshape = shape if newshape is None else newshape
     a = asarray(a)
-    return lax.reshape(a, _resolve_shape("reshape", a.size, newshape))
+    newshape = _resolve_shape("reshape", a.size, newshape)
+    if order == "F":
+        # Column-major is row-major on the reversed axes: transpose, reshape, transpose.
+        flipped = lax.reshape(transpose(a), tuple(reversed(newshape)))
+        return transpose(flipped)
+    return lax.reshape(a, newshape)
 
 
 def ravel(a, order="C"):
+    """The elements of ``a`` in a 1-D array, in row-major (``'C'``) or column-major
+    (``'F'``) order; also ``x.flatten(order)``.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.ravel(fnp.arange(6).reshape(2, 3), order="F")
+        Array([0, 3, 1, 4, 2, 5], dtype=int32)
+    """
+    _check_order("ravel", order)
     a = asarray(a)
     return reshape(a, (a.size,), order=order)
 
@@ -256,6 +283,51 @@ def split(ary, indices_or_sections, axis=0):
     ]
 
 
+def _split_at_least(name, ary, indices_or_sections, rank, axis):
+    a = asarray(ary)
+    if a.ndim < rank:
+        raise FnnTypeError(
+            f"{name}: only works on arrays of {rank} or more dimensions, got shape {a.shape}"
+        )
+    return split(a, indices_or_sections, axis)
+
+
+def vsplit(ary, indices_or_sections):
+    """Split into rows (along axis 0) of an array of rank >= 2, as numpy.vsplit.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> [p.shape for p in fnp.vsplit(fnp.ones((4, 3)), 2)]
+        [(2, 3), (2, 3)]
+    """
+    return _split_at_least("vsplit", ary, indices_or_sections, 2, 0)
+
+
+def hsplit(ary, indices_or_sections):
+    """Split into columns (axis 1; axis 0 of a 1-D array), as numpy.hsplit.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> [p.shape for p in fnp.hsplit(fnp.ones((4, 3)), [1])]
+        [(4, 1), (4, 2)]
+    """
+    a = asarray(ary)
+    if a.ndim == 0:
+        raise FnnTypeError("hsplit: only works on arrays of 1 or more dimensions, got a scalar")
+    return split(a, indices_or_sections, 1 if a.ndim > 1 else 0)
+
+
+def dsplit(ary, indices_or_sections):
+    """Split along the third axis (depth) of an array of rank >= 3, as numpy.dsplit.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> [p.shape for p in fnp.dsplit(fnp.ones((1, 2, 4)), 2)]
+        [(1, 2, 2), (1, 2, 2)]
+    """
+    return _split_at_least("dsplit", ary, indices_or_sections, 3, 2)
+
+
 def array_split(ary, indices_or_sections, axis=0):
     a = asarray(ary)
     if isinstance(indices_or_sections, int | np.integer):
@@ -358,3 +430,72 @@ def roll(a, shift, axis=None):
                 [lax.slice_in_dim(a, n - s, n, axis=ax), lax.slice_in_dim(a, 0, n - s, axis=ax)], ax
             )
     return a
+
+
+def append(arr, values, axis=None):
+    """``values`` appended to ``arr``: both flattened when ``axis`` is None, else joined
+    along ``axis`` (shapes must match elsewhere), as numpy.append.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.append(fnp.array([[1, 2]]), fnp.array([[3, 4]]), axis=0)
+        Array([[1, 2],
+               [3, 4]], dtype=int32)
+    """
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+def rollaxis(a, axis, start=0):
+    """Move ``axis`` so that it lies before position ``start`` (numpy's older form of
+    :func:`moveaxis`; ``start`` may be ``a.ndim``).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.rollaxis(fnp.ones((3, 4, 5)), 2).shape
+        (5, 3, 4)
+    """
+    a = asarray(a)
+    n = a.ndim
+    (axis,) = normalize_axes("rollaxis", axis, n)
+    if not -n <= start <= n:
+        raise FnnTypeError(
+            f"rollaxis: start must satisfy {-n} <= start <= {n} for an array of rank {n}, "
+            f"got {start}"
+        )
+    start = int(start) + n if start < 0 else int(start)
+    if start > axis:
+        start -= 1  # the axis leaves its place first
+    return moveaxis(a, axis, start)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes``, from the first axis
+    towards the second, as numpy.rot90.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.rot90(fnp.array([[1, 2], [3, 4]]))
+        Array([[2, 4],
+               [1, 3]], dtype=int32)
+    """
+    m = asarray(m)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise FnnTypeError(f"rot90: axes must name exactly 2 axes, got {axes!r}")
+    if m.ndim < 2:
+        raise FnnTypeError(f"rot90: needs an array of rank 2 or more, got shape {m.shape}")
+    a0, a1 = (normalize_axes("rot90", ax, m.ndim)[0] for ax in axes)
+    if a0 == a1:
+        raise FnnTypeError(f"rot90: the two axes must differ, got {axes!r}")
+    k = int(k) % 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, a0), a1)
+    perm = list(range(m.ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return lax.transpose(flip(m, a1), perm)
+    return flip(lax.transpose(m, perm), a1)

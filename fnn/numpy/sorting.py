@@ -24,7 +24,7 @@ from fnn.numpy.reductions import normalize_axes
 from fnn.numpy.reductions import sum as _sum
 from fnn.numpy.shape import flip, ravel
 
-__all__ = ["sort", "argsort", "searchsorted", "unique"]
+__all__ = ["sort", "argsort", "partition", "argpartition", "searchsorted", "unique"]
 
 
 def _prepare(name, a, axis, kind, order):
@@ -72,6 +72,50 @@ def argsort(a, axis: int | None = -1, *, kind=None, order=None, stable=True, des
     n = a.shape[ax]
     rev = lax_sorting.argsort(flip(a, ax), ax)
     return subtract(np.asarray(n - 1, rev.dtype), flip(rev, ax))
+
+
+def _check_kth(name, kth, n):
+    kths = [kth] if isinstance(kth, int | np.integer) else list(np.asarray(kth).reshape(-1))
+    for k in kths:
+        if not isinstance(k, int | np.integer):
+            raise FnnTypeError(f"{name}: kth must be an integer or integers, got {kth!r}")
+        if not -n <= k < n:
+            raise FnnTypeError(
+                f"{name}: kth={int(k)} is out of bounds for an axis of length {n} "
+                f"(valid: {-n} to {n - 1})"
+            )
+
+
+def partition(a, kth, axis: int | None = -1, kind="introselect", order=None):
+    """``a`` rearranged along ``axis`` so that the element at each ``kth`` position is
+    the one a sort puts there, with no larger element before it and no smaller one
+    after, as numpy.partition.
+
+    The order inside the two parts is unspecified (numpy's and JAX's differ); fnn sorts
+    the whole axis, which is one valid answer, with sort's derivative.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.partition(fnp.array([3.0, 1.0, 2.0, 0.0]), 1)[1]
+        Array(1., dtype=float32)
+    """
+    a, ax = _prepare("partition", a, axis, kind, order)
+    _check_kth("partition", kth, a.shape[ax])
+    return lax_sorting.sort(a, ax)
+
+
+def argpartition(a, kth, axis: int | None = -1, kind="introselect", order=None):
+    """Indices that partition ``a`` along ``axis`` around each ``kth`` position (see
+    :func:`partition`); fnn gives the stable sorting order, one valid answer.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.argpartition(fnp.array([3.0, 1.0, 2.0, 0.0]), 0)[0]
+        Array(3, dtype=int32)
+    """
+    a, ax = _prepare("argpartition", a, axis, kind, order)
+    _check_kth("argpartition", kth, a.shape[ax])
+    return lax_sorting.argsort(a, ax)
 
 
 def _less(a, v):
