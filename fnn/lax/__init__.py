@@ -3,6 +3,7 @@
 Names follow jax.lax. fnn.numpy is written on top of these.
 """
 
+from fnn.lax.complex_ops import complex, conj, imag, real
 from fnn.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop
 from fnn.lax.conv import conv_general_dilated, conv_patches, conv_transpose
 from fnn.lax.dot import dot_general
@@ -80,6 +81,7 @@ from fnn.lax.elementwise import (
 from fnn.lax.elementwise import (
     xor as bitwise_xor,
 )
+from fnn.lax.fft import fft
 from fnn.lax.misc import stop_gradient
 from fnn.lax.reductions import argmax, argmin, cumprod, cumsum, reduce_max, reduce_min, reduce_prod
 from fnn.lax.slicing import concatenate, gather, pad, rev, scatter, slice, slice_in_dim

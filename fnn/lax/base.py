@@ -36,6 +36,8 @@ __all__ = [
     "is_float",
     "broadcast_shapes",
     "check_same_dtype",
+    "real_dtype",
+    "complex_dtype",
 ]
 
 
@@ -71,6 +73,31 @@ def check_same_dtype(name: str, avals) -> np.dtype:
             f"{', '.join(str(a.dtype) for a in avals)} (fnn.numpy promotes; lax does not)"
         )
     return avals[0].dtype
+
+
+_REAL_OF = {
+    np.dtype(np.complex64): np.dtype(np.float32),
+    np.dtype(np.complex128): np.dtype(np.float64),
+}
+_COMPLEX_OF = {
+    np.dtype(np.float32): np.dtype(np.complex64),
+    np.dtype(np.float64): np.dtype(np.complex128),
+}
+
+
+def real_dtype(dtype) -> np.dtype:
+    """The real dtype of a complex one's parts (complex64 -> float32); others unchanged."""
+    dtype = np.dtype(dtype)
+    return _REAL_OF.get(dtype, dtype)
+
+
+def complex_dtype(dtype) -> np.dtype:
+    """The complex dtype with parts of a float dtype (float32 -> complex64; float16 too,
+    as JAX); complex dtypes unchanged."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return dtype
+    return _COMPLEX_OF.get(dtype, np.dtype(np.complex64))
 
 
 def aval_of(x) -> ShapedArray:

@@ -21,6 +21,7 @@ from fnn.lax.base import (
     defprim,
     is_zero,
     jvp_rules,
+    real_dtype,
     transpose_rules,
 )
 from fnn.lax.split_rules import elementwise_rule
@@ -38,8 +39,10 @@ from fnn.rules import is_undefined_primal, jet_rules
 
 __all__ = []  # the lax functions are re-exported by fnn.lax
 
-_FLOAT = "float"
+_FLOAT = "float"  # floating or complex
+_REAL_FLOAT = "real_float"  # floating only: no complex form in JAX (floor, erf, ...)
 _NUMERIC = "numeric"
+_REAL_NUMERIC = "real_numeric"  # integer or floating: no complex form (rem, floor_divide)
 _INT = "int"
 _BOOL_OR_INT = "bool_or_int"
 _ANY = "any"
@@ -50,8 +53,12 @@ def _check_kind(name, dtype, kind):
     k = dtype.kind
     if kind == _FLOAT:
         ok = k in "fc"
+    elif kind == _REAL_FLOAT:
+        ok = k == "f"
     elif kind == _NUMERIC:
         ok = k != "b"
+    elif kind == _REAL_NUMERIC:
+        ok = k in "iuf"
     elif kind == _INT:
         ok = k in "iu"
     elif kind == _BOOL_OR_INT:
@@ -60,8 +67,10 @@ def _check_kind(name, dtype, kind):
         ok = True
     if not ok:
         want = {
-            _FLOAT: "a floating-point",
+            _FLOAT: "a floating-point or complex",
+            _REAL_FLOAT: "a real floating-point (not complex)",
             _NUMERIC: "a numeric (non-bool)",
+            _REAL_NUMERIC: "a real numeric (integer or floating, not complex)",
             _INT: "an integer",
             _BOOL_OR_INT: "a bool or integer",
         }[kind]
@@ -73,6 +82,8 @@ def _elementwise_abstract(name, kind, out_dtype=None):
         dtype = check_same_dtype(name, avals) if len(avals) > 1 else avals[0].dtype
         _check_kind(name, dtype, kind)
         shape = broadcast_shapes(name, *[a.shape for a in avals])
+        if callable(out_dtype):
+            return ShapedArray(shape, out_dtype(dtype))
         return ShapedArray(shape, out_dtype or dtype)
 
     return abstract
@@ -117,9 +128,9 @@ def _ufunc(name, np_fn, kind, nargs, out_dtype=None, ufunc_name=None):
 
 neg_p = _ufunc("neg", np.negative, _NUMERIC, 1, ufunc_name="negative")
 sign_p = _ufunc("sign", np.sign, _NUMERIC, 1, ufunc_name="sign")
-floor_p = _ufunc("floor", np.floor, _FLOAT, 1, ufunc_name="floor")
-ceil_p = _ufunc("ceil", np.ceil, _FLOAT, 1, ufunc_name="ceil")
-round_p = _ufunc("round", np.rint, _FLOAT, 1, ufunc_name="rint")
+floor_p = _ufunc("floor", np.floor, _REAL_FLOAT, 1, ufunc_name="floor")
+ceil_p = _ufunc("ceil", np.ceil, _REAL_FLOAT, 1, ufunc_name="ceil")
+round_p = _ufunc("round", np.rint, _REAL_FLOAT, 1, ufunc_name="rint")
 exp_p = _ufunc("exp", np.exp, _FLOAT, 1, ufunc_name="exp")
 log_p = _ufunc("log", np.log, _FLOAT, 1, ufunc_name="log")
 log1p_p = _ufunc("log1p", np.log1p, _FLOAT, 1, ufunc_name="log1p")
@@ -137,12 +148,12 @@ asinh_p = _ufunc("asinh", np.arcsinh, _FLOAT, 1, ufunc_name="arcsinh")
 acosh_p = _ufunc("acosh", np.arccosh, _FLOAT, 1, ufunc_name="arccosh")
 atanh_p = _ufunc("atanh", np.arctanh, _FLOAT, 1, ufunc_name="arctanh")
 sqrt_p = _ufunc("sqrt", np.sqrt, _FLOAT, 1, ufunc_name="sqrt")
-cbrt_p = _ufunc("cbrt", np.cbrt, _FLOAT, 1, ufunc_name="cbrt")
-abs_p = _ufunc("abs", np.abs, _NUMERIC, 1, ufunc_name="absolute")
-logistic_p = _ufunc("logistic", lambda x: sps.expit(x).astype(x.dtype), _FLOAT, 1)
-erf_p = _ufunc("erf", lambda x: sps.erf(x).astype(x.dtype), _FLOAT, 1)
-erf_inv_p = _ufunc("erf_inv", lambda x: sps.erfinv(x).astype(x.dtype), _FLOAT, 1)
-lgamma_p = _ufunc("lgamma", lambda x: sps.gammaln(x).astype(x.dtype), _FLOAT, 1)
+cbrt_p = _ufunc("cbrt", np.cbrt, _REAL_FLOAT, 1, ufunc_name="cbrt")
+abs_p = _ufunc("abs", np.abs, _NUMERIC, 1, out_dtype=real_dtype, ufunc_name="absolute")
+logistic_p = _ufunc("logistic", lambda x: sps.expit(x).astype(x.dtype), _REAL_FLOAT, 1)
+erf_p = _ufunc("erf", lambda x: sps.erf(x).astype(x.dtype), _REAL_FLOAT, 1)
+erf_inv_p = _ufunc("erf_inv", lambda x: sps.erfinv(x).astype(x.dtype), _REAL_FLOAT, 1)
+lgamma_p = _ufunc("lgamma", lambda x: sps.gammaln(x).astype(x.dtype), _REAL_FLOAT, 1)
 is_finite_p = _ufunc("is_finite", np.isfinite, _FLOAT, 1, out_dtype=np.bool_)
 not_p = _ufunc("not", np.invert, _BOOL_OR_INT, 1, ufunc_name="invert")
 
@@ -151,7 +162,7 @@ def _polygamma_impl(x, *, n):
     return sps.polygamma(n, x).astype(x.dtype)
 
 
-polygamma_p = defprim("polygamma", _polygamma_impl, _elementwise_abstract("polygamma", _FLOAT))
+polygamma_p = defprim("polygamma", _polygamma_impl, _elementwise_abstract("polygamma", _REAL_FLOAT))
 _elementwise_batch(polygamma_p)
 lowering.register(polygamma_p, _IMPL_ELEMENTWISE)
 
@@ -161,12 +172,14 @@ add_p = _ufunc("add", np.add, _ANY, 2, ufunc_name="add")
 sub_p = _ufunc("sub", np.subtract, _NUMERIC, 2, ufunc_name="subtract")
 mul_p = _ufunc("mul", np.multiply, _ANY, 2, ufunc_name="multiply")
 div_p = _ufunc("div", np.true_divide, _FLOAT, 2, ufunc_name="true_divide")
-floor_divide_p = _ufunc("floor_divide", np.floor_divide, _NUMERIC, 2, ufunc_name="floor_divide")
-rem_p = _ufunc("rem", np.mod, _NUMERIC, 2, ufunc_name="mod")
+floor_divide_p = _ufunc(
+    "floor_divide", np.floor_divide, _REAL_NUMERIC, 2, ufunc_name="floor_divide"
+)
+rem_p = _ufunc("rem", np.mod, _REAL_NUMERIC, 2, ufunc_name="mod")
 pow_p = _ufunc("pow", np.power, _FLOAT, 2, ufunc_name="power")
 max_p = _ufunc("max", np.maximum, _ANY, 2, ufunc_name="maximum")
 min_p = _ufunc("min", np.minimum, _ANY, 2, ufunc_name="minimum")
-atan2_p = _ufunc("atan2", np.arctan2, _FLOAT, 2, ufunc_name="arctan2")
+atan2_p = _ufunc("atan2", np.arctan2, _REAL_FLOAT, 2, ufunc_name="arctan2")
 and_p = _ufunc("and", np.bitwise_and, _BOOL_OR_INT, 2, ufunc_name="bitwise_and")
 or_p = _ufunc("or", np.bitwise_or, _BOOL_OR_INT, 2, ufunc_name="bitwise_or")
 xor_p = _ufunc("xor", np.bitwise_xor, _BOOL_OR_INT, 2, ufunc_name="bitwise_xor")
@@ -381,20 +394,22 @@ _unary_jvp(sinh_p, lambda t, x, y: mul(t, cosh(x)))
 _unary_jvp(cosh_p, lambda t, x, y: mul(t, sinh(x)))
 _unary_jvp(tanh_p, lambda t, x, y: mul(t, sub(_c(y, 1), mul(y, y))))
 _unary_jvp(asinh_p, lambda t, x, y: div(t, sqrt(add(mul(x, x), _c(x, 1)))))
-_unary_jvp(acosh_p, lambda t, x, y: div(t, sqrt(sub(mul(x, x), _c(x, 1)))))
+_unary_jvp(acosh_p, lambda t, x, y: div(t, _acosh_slope_denominator(x)))
 _unary_jvp(atanh_p, lambda t, x, y: div(t, sub(_c(x, 1), mul(x, x))))
 _unary_jvp(sqrt_p, lambda t, x, y: div(t, mul(_c(y, 2), y)))
 _unary_jvp(cbrt_p, lambda t, x, y: div(t, mul(_c(y, 3), mul(y, y))))
 
 
-def _abs_slope(x):
-    """d|x|/dx: sign(x), but 1 at x = 0 (as JAX: the subgradient of the right side)."""
-    if np.issubdtype(core.get_aval(x).dtype, np.complexfloating):
-        return sign(x)
-    return select(ge(x, _c(x, 0)), _c(x, 1), _c(x, -1))
+def _acosh_slope_denominator(x):
+    # sqrt(x - 1) * sqrt(x + 1), not sqrt(x*x - 1): equal for real x > 1, but for complex
+    # x left of the imaginary axis the single root takes the other branch (the derivative
+    # would have the wrong sign; JAX's rule has that flaw).
+    if core.get_aval(x).dtype.kind == "c":
+        return mul(sqrt(sub(x, _c(x, 1))), sqrt(add(x, _c(x, 1))))
+    return sqrt(sub(mul(x, x), _c(x, 1)))
 
 
-_unary_jvp(abs_p, lambda t, x, y: mul(t, _abs_slope(x)))
+# abs of a complex number needs its real part: its JVP rule is in fnn/lax/complex_ops.py.
 _unary_jvp(logistic_p, lambda t, x, y: mul(t, mul(y, sub(_c(y, 1), y))))
 _unary_jvp(erf_p, lambda t, x, y: mul(t, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
 _unary_jvp(erf_inv_p, lambda t, x, y: mul(t, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(y, y)))))

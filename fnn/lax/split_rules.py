@@ -20,6 +20,7 @@ __all__ = [
     "elementwise_rule",
     "reduce_rule",
     "axis_param_rule",
+    "axes_param_rule",
     "transpose_rule",
     "broadcast_rule",
     "reshape_rule",
@@ -95,6 +96,19 @@ def axis_param_rule(name, shift_out=False):
         if shift_out and axis < info.axis:
             out = Mapped(info.axis - 1, info.unit)
         return [out] * len(eqn.out_binders), {}, _same(eqn.params)
+
+    return rule
+
+
+def axes_param_rule(name):
+    """Primitives acting along the axes in parameter ``name`` and independently across
+    the others (fft): any other axis may hold the batch."""
+
+    def rule(eqn, infos, B):
+        (info,) = infos
+        if info.axis in eqn.params[name]:
+            raise Unsplittable(f"{eqn.primitive.name} along the batch axis")
+        return [info], {}, _same(eqn.params)
 
     return rule
 

@@ -130,6 +130,7 @@ def _methods() -> dict[str, Any]:
     m["T"] = property(lambda self: fnp.transpose(self))
     m["mT"] = property(lambda self: fnp.swapaxes(self, -1, -2))
     m["real"] = property(lambda self: fnp.real(self))
+    m["imag"] = property(lambda self: fnp.imag(self))
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and isinstance(shape[0], tuple | list):

@@ -19,7 +19,8 @@ __all__ = [
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
     "logical_xor", "isfinite", "isnan", "isinf", "bitwise_and", "bitwise_or",
     "bitwise_xor", "invert", "bitwise_not", "left_shift", "right_shift", "real", "conj",
-    "conjugate", "hypot", "logaddexp", "sinc", "deg2rad", "rad2deg", "degrees", "radians",
+    "conjugate", "imag", "angle", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
+    "hypot", "logaddexp", "sinc", "deg2rad", "rad2deg", "degrees", "radians",
     "heaviside", "fmax", "fmin", "nan_to_num", "astype",
 ]  # fmt: skip
 
@@ -94,7 +95,7 @@ def _keep_ints(lax_fn, name):
     def f(x, /):
         (x,) = promote_args(name, x)
         x = asarray(x)
-        return x if not np.issubdtype(x.dtype, np.floating) else lax_fn(x)
+        return x if x.dtype.kind in "biu" else lax_fn(x)  # complex: lax explains the error
 
     f.__name__ = name
     return f
@@ -338,16 +339,84 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - nump
     return out
 
 
-def real(x, /):
-    x = asarray(x)
-    return x
+def real(val, /):
+    """The real part, elementwise; a real array is returned as it is (as numpy.real).
+
+    Example:
+        >>> real(asarray([1 + 2j, 3 - 1j]))
+        Array([1., 3.], dtype=float32)
+    """
+    val = asarray(val)
+    return lax.real(val) if val.dtype.kind == "c" else val
+
+
+def imag(val, /):
+    """The imaginary part, elementwise; zeros of a real array's dtype (as numpy.imag).
+
+    Example:
+        >>> imag(asarray([1 + 2j, 3 - 1j]))
+        Array([ 2., -1.], dtype=float32)
+    """
+    val = asarray(val)
+    if val.dtype.kind == "c":
+        return lax.imag(val)
+    return lax.broadcast_to(np.zeros((), val.dtype), val.shape)
 
 
 def conj(x, /):
-    return asarray(x)
+    """The complex conjugate, elementwise; a real array is returned as it is.
+
+    Example:
+        >>> conj(asarray([1 + 2j]))
+        Array([1.-2.j], dtype=complex64)
+    """
+    x = asarray(x)
+    return lax.conj(x) if x.dtype.kind == "c" else x
 
 
 conjugate = conj
+
+
+def angle(z, deg: bool = False):
+    """The argument of complex numbers, ``arctan2(imag, real)``, in radians (degrees with
+    ``deg``); 0 or pi for real input, as numpy.angle and jax.numpy.angle.
+
+    Example:
+        >>> angle(asarray([1j, -1.0 + 0j]))
+        Array([1.5707964, 3.1415927], dtype=float32)
+    """
+    z = asarray(z)
+    re, im = real(z), imag(z)
+    if re.dtype.kind != "f":
+        re = lax.convert_element_type(re, config.default_float())
+        im = lax.convert_element_type(im, config.default_float())
+    out = lax.atan2(im, re)
+    return lax.mul(out, np.asarray(180 / np.pi, out.dtype)) if deg else out
+
+
+def iscomplexobj(x) -> bool:
+    """Whether ``x`` has a complex dtype (its values are not looked at), as numpy's."""
+    return _dtype_kind(x) == "c"
+
+
+def isrealobj(x) -> bool:
+    """Whether ``x`` has a dtype that is not complex, as numpy's."""
+    return _dtype_kind(x) != "c"
+
+
+def _dtype_kind(x) -> str:
+    dtype = getattr(x, "dtype", None)
+    return np.dtype(dtype).kind if dtype is not None else np.asarray(x).dtype.kind
+
+
+def iscomplex(x, /):
+    """Elementwise: whether the imaginary part is nonzero (False for real arrays)."""
+    return lax.ne(imag(x), np.zeros((), imag(x).dtype))
+
+
+def isreal(x, /):
+    """Elementwise: whether the imaginary part is zero (True for real arrays)."""
+    return lax.eq(imag(x), np.zeros((), imag(x).dtype))
 
 
 def astype(x, dtype):

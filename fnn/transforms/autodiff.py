@@ -82,17 +82,56 @@ def _argnums_tuple(argnums, nargs, name):
     return tuple(n % nargs for n in nums)
 
 
-def _check_float_inputs(name, arg, argnum):
-    """Differentiated arguments must be floats; name the offending leaf of ``arg``."""
+def _check_float_inputs(name, arg, argnum, holomorphic=False, real_only=False):
+    """Differentiated arguments must be floats (complex with ``holomorphic``; real
+    floats for forward-mode Jacobians, ``real_only``, as in JAX); name the offending leaf
+    of ``arg``."""
     leaves = tree_flatten(arg)[0]
     for i, x in enumerate(leaves):
         aval = core.get_aval(x)
-        if not np.issubdtype(aval.dtype, np.inexact):
-            where = leaf_paths(arg, f"argument {argnum}")[i]
+        where = leaf_paths(arg, f"argument {argnum}")[i]
+        if holomorphic:
+            if aval.dtype.kind != "c":
+                raise TypeError(
+                    f"{name} with holomorphic=True requires inputs with complex dtype, but "
+                    f"{where} has dtype {aval.dtype} (shape {aval.shape})."
+                )
+        elif not np.issubdtype(aval.dtype, np.inexact):
             raise TypeError(
                 f"{name} requires real- or complex-valued inputs (float dtypes), but {where} "
                 f"has dtype {aval.dtype} (shape {aval.shape}). Convert it with .astype(float) "
                 "or exclude it with argnums."
+            )
+        elif real_only and aval.dtype.kind == "c":
+            raise TypeError(
+                f"{name} requires real-valued inputs (a floating dtype), but {where} has dtype "
+                f"{aval.dtype}. For holomorphic differentiation, pass holomorphic=True. For "
+                "differentiation of non-holomorphic functions involving complex inputs, use "
+                "fnn.jvp directly."
+            )
+
+
+def _check_output_dtype(name, out, fun, holomorphic):
+    """Reverse-mode outputs are real floats, or complex with ``holomorphic`` (as in JAX):
+    the cotangent seeds 1 of a complex output would pick out only its real part."""
+    for leaf in tree_flatten(out)[0]:
+        dt = core.get_aval(leaf).dtype
+        if holomorphic:
+            if dt.kind != "c":
+                raise TypeError(
+                    f"{name} with holomorphic=True requires outputs with complex dtype, but "
+                    f"`{_fun_name(fun)}` returned dtype {dt}."
+                )
+        elif dt.kind != "f":
+            hint = (
+                " For holomorphic differentiation, pass holomorphic=True. For differentiation "
+                "of non-holomorphic functions involving complex outputs, use fnn.vjp directly."
+                if dt.kind == "c"
+                else " Differentiable outputs must be floats."
+            )
+            raise TypeError(
+                f"{name} requires real-valued outputs (a floating dtype), but "
+                f"`{_fun_name(fun)}` returned dtype {dt}.{hint}"
             )
 
 
@@ -178,9 +217,14 @@ def _split_aux(out):
 
 
 def value_and_grad(
-    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable:
     """A function returning ``(fun(*args), grad)`` (``((value, aux), grad)`` with has_aux).
+
+    See :func:`grad` for ``holomorphic`` and complex inputs.
 
     Example:
         >>> import fnn, fnn.numpy as fnp
@@ -194,12 +238,13 @@ def value_and_grad(
         f = functools.partial(fun, **kwargs) if kwargs else fun
         partial_fun, diff_args = _split_args(f, args, nums)
         for n, a in zip(nums, diff_args, strict=True):
-            _check_float_inputs("grad", a, n)
+            _check_float_inputs("grad", a, n, holomorphic=holomorphic)
         if has_aux:
             out, f_vjp, aux = vjp(partial_fun, *diff_args, has_aux=True)
         else:
             out, f_vjp = vjp(partial_fun, *diff_args)
         _check_scalar_output(out, fun)
+        _check_output_dtype("grad", out, fun, holomorphic)
         g = f_vjp(_ones_like(out))
         g = g[0] if isinstance(argnums, int) else tuple(g)
         return ((out, aux), g) if has_aux else (out, g)
@@ -223,12 +268,6 @@ def _check_scalar_output(out, fun):
             f"grad requires a scalar output, but `{_fun_name(fun)}` returned {shape}. Reduce it "
             "(e.g. fnn.numpy.sum or mean), or use fnn.vjp / fnn.jacrev for non-scalar outputs."
         )
-    dt = core.get_aval(leaves[0]).dtype
-    if not np.issubdtype(dt, np.inexact):
-        raise TypeError(
-            f"grad requires a real-valued float output, but `{_fun_name(fun)}` returned dtype "
-            f"{dt}. Differentiable outputs must be floats."
-        )
 
 
 def _ones_like(x):
@@ -236,8 +275,18 @@ def _ones_like(x):
     return np.ones(aval.shape, aval.dtype)
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable:
     """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    Complex numbers follow JAX. For a real-valued ``fun`` of a complex ``z = x + iy`` the
+    result is ``df/dx - i df/dy``, the conjugate of ``df/dx + i df/dy`` (step along its
+    conjugate to descend). With ``holomorphic=True`` (complex inputs and output) it is the
+    complex derivative ``f'(z)``. A complex output without ``holomorphic`` is an error.
 
     Example:
         >>> import fnn, fnn.numpy as fnp
@@ -245,8 +294,12 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
         >>> loss = lambda p: fnp.sum((p["w"] * 2.0 + p["b"]) ** 2)
         >>> fnn.grad(loss)(params)["b"]
         Array(15., dtype=float32)
+        >>> fnn.grad(lambda z: fnp.abs(z) ** 2)(fnp.asarray(1 + 2j))
+        Array(2.-4.j, dtype=complex64)
+        >>> fnn.grad(lambda z: z * z, holomorphic=True)(fnp.asarray(1 + 2j))
+        Array(2.+4.j, dtype=complex64)
     """
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -333,10 +386,23 @@ def _std_basis(leaves):
     return out, n
 
 
-def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacfwd(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable:
     """The Jacobian by forward mode (vmap of jvp over the input basis).
 
     The result has shape ``out.shape + in.shape`` for each output/input leaf pair.
+    Inputs must be real floats, or complex with ``holomorphic=True`` (and then the
+    outputs too), where the result is the complex derivative (as JAX).
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> fnn.jacfwd(lambda x: x ** 2)(fnp.asarray([1.0, 2.0]))
+        Array([[2., 0.],
+               [0., 4.]], dtype=float32)
     """
 
     @functools.wraps(fun)
@@ -346,13 +412,15 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         diff_args = tree_map(_asarray, diff_args)
         leaves, in_tree = tree_flatten(diff_args)
         for n, a in zip(nums, diff_args, strict=True):
-            _check_float_inputs("jacfwd", a, n)
+            _check_float_inputs("jacfwd", a, n, holomorphic=holomorphic, real_only=True)
         flat_fun, store = _flatten_fun_aux(partial_fun, in_tree, has_aux)
         basis, n = _std_basis(leaves)
 
         def push(*tangents):
             # aux primals do not depend on the tangents: unbatched, returned as they are
             primals_out, tangents_out = jvp_flat(flat_fun, leaves, list(tangents))
+            if holomorphic:
+                _check_output_dtype("jacfwd", primals_out[: store["n_out"]], fun, True)
             return tangents_out[: store["n_out"]], primals_out[store["n_out"] :]
 
         outs, aux_flat = _vmap_flat_auto(push, n, basis, with_aux=True)
@@ -404,10 +472,23 @@ def _vmap_flat_auto(f, n, args, with_aux=False):
     return batched, [move_batch_axis(n, d, None, v) for v, d in aux_vals]
 
 
-def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacrev(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable:
     """The Jacobian by reverse mode (vmap of vjp over the output basis).
 
     The result has shape ``out.shape + in.shape`` for each output/input leaf pair.
+    Outputs must be real floats (complex inputs then give JAX's conjugate convention, as
+    :func:`grad`), or complex with ``holomorphic=True`` (and then the inputs too).
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> fnn.jacrev(lambda x: x ** 2)(fnp.asarray([1.0, 2.0]))
+        Array([[2., 0.],
+               [0., 4.]], dtype=float32)
     """
 
     @functools.wraps(fun)
@@ -416,12 +497,13 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         partial_fun, diff_args = _split_args(fun, args, nums)
         diff_args = tree_map(_asarray, diff_args)
         for n, a in zip(nums, diff_args, strict=True):
-            _check_float_inputs("jacrev", a, n)
+            _check_float_inputs("jacrev", a, n, holomorphic=holomorphic)
         leaves, in_tree = tree_flatten(diff_args)
         flat_fun, store = _flatten_fun_aux(partial_fun, in_tree, has_aux)
         all_out, f_vjp_all, _ = vjp_flat(flat_fun, leaves)
         out_tree, n_out = store["tree"], store["n_out"]
         out_flat, aux_flat = all_out[:n_out], all_out[n_out:]
+        _check_output_dtype("jacrev", out_flat, fun, holomorphic)
         f_vjp_flat = _ignore_aux_cts(f_vjp_all, aux_flat)
         basis, n = _std_basis(out_flat)
         cts = _vmap_flat_auto(lambda *c: f_vjp_flat(list(c)), n, basis)
@@ -442,7 +524,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     return jac_fun
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, holomorphic: bool = False) -> Callable:
     """The Hessian, as ``jacfwd(jacrev(fun))`` (forward-over-reverse).
 
     Example:
@@ -451,4 +533,4 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         Array([[6., 0.],
                [0., 6.]], dtype=float32)
     """
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)
