@@ -10,7 +10,7 @@ import numpy as _np
 
 from fnn.core import Array as ndarray
 from fnn.numpy import array_methods as _array_methods  # noqa: F401 - x + y, x.sum(), x.at
-from fnn.numpy import linalg
+from fnn.numpy import fft, linalg
 from fnn.numpy._core import array, asarray, result_type
 from fnn.numpy.calculus import *
 from fnn.numpy.contraction import *
