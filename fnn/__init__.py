@@ -34,6 +34,12 @@ from fnn.transforms.autodiff import (
 from fnn.transforms.batching import vmap
 from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jet import jet
+from fnn.transforms.laplacian import (
+    forward_laplacian,
+    hessian_diagonal,
+    laplacian,
+    second_order_operator,
+)
 
 __version__ = "0.1.0"
 from fnn import pde  # noqa: E402  (last: fnn.pde uses the names above)

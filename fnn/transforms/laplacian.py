@@ -1,0 +1,395 @@
+"""The forward Laplacian: value, Jacobian and Laplacian pushed forward together.
+
+For ``u = f(x)`` with x in R^d, ``laplacian(f)(x)`` is ``sum_i d^2 u / dx_i^2``. Nested
+differentiation gets it from d Hessian-vector products; the forward Laplacian (Li et al.,
+2023; the folx, lapjax and fwdlap packages for JAX) carries, for every intermediate value
+v, its value, its directional derivatives ``J_k = Dv[e_k]`` along the d coordinate axes
+and the running sum ``L = sum_k w_k D^2 v[e_k, e_k]``, in one forward pass. Through a
+primitive ``y = p(x)``:
+
+    J_k(y) = Dp[J_k(x)],    L(y) = Dp[L(x)] + sum_k w_k D^2 p[J_k(x), J_k(x)].
+
+Both come from the primitive's second-order Taylor rule (``fnn.rules.jet_rules``) run
+once over the stacked directions (a vmap over k): with x(t) = x + J_k t, its coefficients
+are ``Dp[J_k]`` and ``D^2 p[J_k, J_k] / 2``. So every primitive with a Taylor rule
+has a forward-Laplacian rule for free, linear maps cost one application to L (not d),
+and values that do not depend on x (a network's parameters) carry no Jacobian at all
+(symbolic zeros). The same pass with weights ``w_k`` and directions from the
+eigenvectors of a symmetric matrix A gives ``sum_ij A_ij d_ij u``; keeping the d terms
+apart instead of summing gives the Hessian's diagonal ``d_ii u``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fnn import core
+from fnn.core import FnnTypeError, Trace, Tracer
+from fnn.lax.base import is_float
+from fnn.lax.elementwise import add, mul
+from fnn.lax.reductions import reduce_sum
+from fnn.lax.structural import broadcast_in_dim, moveaxis, reshape, zeros_like_aval
+from fnn.rules import jet_rules
+from fnn.transforms.batching import vmap
+from fnn.transforms.jet import _has_float_output, _integer_output_jet, _jet_by_nested_jvp
+from fnn.tree_util import tree_flatten, tree_unflatten
+
+__all__ = [
+    "forward_laplacian",
+    "laplacian",
+    "hessian_diagonal",
+    "second_order_operator",
+    "LaplacianTrace",
+    "LaplacianTracer",
+]
+
+
+class _Directions:
+    """What a LaplacianTrace carries: the number of directions m, their weights (None
+    for all ones) and whether the second-order terms are kept apart (the diagonal)."""
+
+    __slots__ = ("count", "weights", "diagonal")
+
+    def __init__(self, count: int, weights, diagonal: bool):
+        self.count, self.weights, self.diagonal = count, weights, diagonal
+
+
+class LaplacianTracer(Tracer):
+    """A value with its directional derivatives ``jac`` (stacked on a leading axis of
+    length m) and second-order term ``lap`` (summed, or stacked like ``jac`` for the
+    diagonal); either is None when it is zero."""
+
+    __slots__ = ("primal", "jac", "lap")
+
+    def __init__(self, trace, primal, jac, lap):
+        self._trace = trace
+        self.primal = primal
+        self.jac = jac
+        self.lap = lap
+
+    @property
+    def aval(self):
+        return core.get_aval(self.primal)
+
+    def full_lower(self):
+        if self.jac is None and self.lap is None:
+            return core.full_lower(self.primal)
+        return self
+
+    def concrete_value(self):
+        p = self.primal
+        if isinstance(p, Tracer):
+            return p.concrete_value()
+        return core._to_numpy(p)
+
+
+class LaplacianTrace(Trace):
+    __slots__ = ()
+
+    @property
+    def directions(self) -> _Directions:
+        return self.main.global_data
+
+    def pure(self, val):
+        return LaplacianTracer(self, val, None, None)
+
+    lift = pure
+
+    def process_primitive(self, primitive, tracers, params):
+        primals = [t.primal for t in tracers]
+        if all(t.jac is None and t.lap is None for t in tracers):
+            out = primitive.bind(*primals, **params)
+            if primitive.multiple_results:
+                return [LaplacianTracer(self, o, None, None) for o in out]
+            return LaplacianTracer(self, out, None, None)
+        out, jacs, laps = _push_forward(
+            primitive,
+            primals,
+            [t.jac for t in tracers],
+            [t.lap for t in tracers],
+            params,
+            self.directions,
+        )
+        if primitive.multiple_results:
+            return [
+                LaplacianTracer(self, o, j, lap) for o, j, lap in zip(out, jacs, laps, strict=True)
+            ]
+        return LaplacianTracer(self, out, jacs[0], laps[0])
+
+    def process_custom_jvp_call(self, fun, jvp, tracers):
+        del jvp  # second derivatives come from the function's own body
+        return fun(*tracers)
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, tracers, out_tree_holder):
+        del fwd, bwd, out_tree_holder
+        return fun(*tracers)
+
+
+def _taylor_rule(primitive, primals, params):
+    rule = jet_rules.get(primitive)
+    if rule is None and not _has_float_output(primitive, primals, params):
+        return _integer_output_jet(primitive)
+
+    def run(primals_, series):
+        result = NotImplemented if rule is None else rule(primals_, series, **params)
+        if result is NotImplemented:
+            result = _jet_by_nested_jvp(primitive, primals_, series, params, len(series[0]))
+        return result
+
+    return run
+
+
+def _push_forward(primitive, primals, jacs, laps, params, directions: _Directions):
+    """(outputs, their Jacobians, their second-order terms) through one primitive."""
+    rule = _taylor_rule(primitive, primals, params)
+    multiple = primitive.multiple_results
+    n_in = len(primals)
+    batched = [i for i, j in enumerate(jacs) if j is not None]
+    store: dict[str, Any] = {}
+
+    # Second-order Taylor coefficients along each direction, stacked: one vmap over k.
+    # In the diagonal, each direction's own second-order term rides in the second
+    # coefficient (D^2 p[J, J] / 2 + Dp[L / 2]), so one pass gives everything.
+    def along_directions(*args):
+        jac_k = dict(zip(batched, args[: len(batched)], strict=True))
+        lap_k = dict(zip(lap_batched, args[len(batched) :], strict=True))
+        series = [
+            [jac_k.get(i), None if i not in lap_k else mul(lap_k[i], _half(lap_k[i]))]
+            for i in range(n_in)
+        ]
+        out, terms = rule(primals, series)
+        outs = out if multiple else [out]
+        terms = terms if multiple else [terms]
+        store["shape"] = [(t[0] is not None, t[1] is not None) for t in terms]
+        store["outs"] = outs
+        flat = []
+        for t in terms:
+            flat += [x for x in t if x is not None]
+        return flat
+
+    lap_batched = (
+        [i for i, lap in enumerate(laps) if lap is not None] if directions.diagonal else []
+    )
+    args = [jacs[i] for i in batched] + [laps[i] for i in lap_batched]
+    flat = vmap(along_directions, in_axes=0, out_axes=0, axis_size=directions.count)(*args)
+    outs = store["outs"]
+    it = iter(flat)
+    jac_out, second = [], []
+    for has1, has2 in store["shape"]:
+        jac_out.append(next(it) if has1 else None)
+        second.append(next(it) if has2 else None)
+
+    if directions.diagonal:
+        laps_out = [None if s is None else mul(s, _two(s)) for s in second]
+        return outs if multiple else outs[0], jac_out, laps_out
+
+    # The summed second-order term: sum_k w_k D^2 p[J_k, J_k] + Dp[L].
+    laps_out = [None if s is None else _weighted_sum(s, directions.weights) for s in second]
+    if any(lap is not None for lap in laps):
+        series = [[lap] for lap in laps]
+        _, first = rule(primals, series)
+        first = first if multiple else [first]
+        laps_out = [_add_opt(a, f[0]) for a, f in zip(laps_out, first, strict=True)]
+    return outs if multiple else outs[0], jac_out, laps_out
+
+
+def _half(x):
+    return np.asarray(0.5, core.get_aval(x).dtype)
+
+
+def _two(x):
+    return np.asarray(2.0, core.get_aval(x).dtype)
+
+
+def _add_opt(a, b):
+    if a is None:
+        return b
+    return a if b is None else add(a, b)
+
+
+def _weighted_sum(stacked, weights):
+    """sum_k w_k stacked[k] (twice the normalized second coefficients: D^2 p[J_k, J_k])."""
+    aval = core.get_aval(stacked)
+    if weights is None:
+        scale = _two(stacked)
+    else:
+        w = np.asarray(weights, aval.dtype) * 2
+        scale = broadcast_in_dim(w, aval.shape, (0,))
+    return reduce_sum(mul(stacked, scale), (0,))
+
+
+# ---- the public functions ---------------------------------------------------------------------
+
+
+def _run(fun, args, argnums, basis, weights, diagonal):
+    """Push the directions ``basis`` (m, *x.shape) of argument ``argnums`` forward."""
+    x = args[argnums]
+    aval = core.get_aval(x)
+    directions = _Directions(basis.shape[0], weights, diagonal)
+    store = {}
+    with core.new_main(LaplacianTrace, directions) as main:
+        trace = LaplacianTrace(main)
+        tracer = LaplacianTracer(trace, x, np.asarray(basis, aval.dtype), None)
+        full = list(args)
+        full[argnums] = tracer
+        out = fun(*full)
+        leaves, store["tree"] = tree_flatten(out)
+        outs = [core.full_raise(trace, o) for o in leaves]
+        values = [core.ensure_array(core.full_lower(o.primal)) for o in outs]
+        jacs, laps = [], []
+        for o, v in zip(outs, values, strict=True):
+            v_aval = core.get_aval(v)
+            stacked = core.ShapedArray((basis.shape[0], *v_aval.shape), v_aval.dtype)
+            jacs.append(core.full_lower(o.jac) if o.jac is not None else zeros_like_aval(stacked))
+            lap_aval = stacked if diagonal else v_aval
+            laps.append(core.full_lower(o.lap) if o.lap is not None else zeros_like_aval(lap_aval))
+    return store["tree"], values, jacs, laps
+
+
+def _check(fun_name, args, argnums):
+    if not isinstance(argnums, int) or not -len(args) <= argnums < len(args):
+        raise FnnTypeError(
+            f"{fun_name}: argnums must be the index of one positional argument "
+            f"(0..{len(args) - 1}), got {argnums!r}"
+        )
+    x = args[argnums]
+    if not isinstance(x, Tracer):
+        x = core.ensure_array(x)
+    aval = core.get_aval(x)
+    if not is_float(aval.dtype):
+        raise FnnTypeError(
+            f"{fun_name}: argument {argnums} must have a floating dtype, got {aval.str_short()}"
+        )
+    args = list(args)
+    args[argnums] = x
+    return args, argnums % len(args), aval
+
+
+def _coordinate_basis(aval):
+    d = int(np.prod(aval.shape))
+    return np.eye(d, dtype=aval.dtype).reshape((d, *aval.shape))
+
+
+def _jacobian_layout(jac, x_shape):
+    """(m, *out) stacked directional derivatives -> jacfwd's (*out, *x) layout."""
+    aval = core.get_aval(jac)
+    out_shape = aval.shape[1:]
+    moved = moveaxis(jac, 0, -1) if out_shape else jac
+    return reshape(moved, (*out_shape, *x_shape))
+
+
+def forward_laplacian(fun: Callable, argnums: int = 0) -> Callable:
+    """``(u, du/dx, laplacian of u)`` in one forward pass.
+
+    Args:
+        fun: a function of arrays returning a pytree of arrays.
+        argnums: the argument the derivatives are taken with respect to.
+
+    Returns:
+        A function of the same arguments returning ``(value, jacobian, laplacian)``, each
+        a pytree like ``fun``'s output: the Jacobian of a leaf of shape ``s`` has shape
+        ``s + x.shape`` (as ``jacfwd``), its Laplacian shape ``s``.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> u, du, lap = fnn.forward_laplacian(lambda x: fnp.sum(x ** 3))(fnp.array([1.0, 2.0]))
+        >>> float(u), du.tolist(), float(lap)
+        (9.0, [3.0, 12.0], 18.0)
+    """
+
+    def wrapped(*args):
+        args, i, aval = _check("forward_laplacian", args, argnums)
+        tree, values, jacs, laps = _run(fun, args, i, _coordinate_basis(aval), None, False)
+        jacs = [_jacobian_layout(j, aval.shape) for j in jacs]
+        return (
+            tree_unflatten(tree, values),
+            tree_unflatten(tree, [core.ensure_array(j) for j in jacs]),
+            tree_unflatten(tree, [core.ensure_array(lap) for lap in laps]),
+        )
+
+    return wrapped
+
+
+def laplacian(fun: Callable, argnums: int = 0) -> Callable:
+    """The Laplacian ``sum_i d^2 fun / dx_i^2`` with respect to argument ``argnums``, by
+    the forward Laplacian (one pass, no Hessian).
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> lap = fnn.laplacian(lambda x: fnp.sum(fnp.sin(x)))
+        >>> round(float(lap(fnp.array([0.5, 1.0]))), 5)  # -(sin 0.5 + sin 1)
+        -1.3209
+    """
+    full = forward_laplacian(fun, argnums)
+
+    def wrapped(*args):
+        return full(*args)[2]
+
+    return wrapped
+
+
+def hessian_diagonal(fun: Callable, argnums: int = 0) -> Callable:
+    """Every ``d^2 fun / dx_i^2`` (the Hessian's diagonal), in one forward pass.
+
+    A leaf of shape ``s`` gets shape ``s + x.shape``: entry ``[..., i]`` is the second
+    derivative along coordinate i.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> fnn.hessian_diagonal(lambda x: x[0] ** 3 * x[1])(fnp.array([1.0, 2.0])).tolist()
+        [12.0, 0.0]
+    """
+
+    def wrapped(*args):
+        args, i, aval = _check("hessian_diagonal", args, argnums)
+        tree, _, _, laps = _run(fun, args, i, _coordinate_basis(aval), None, True)
+        return tree_unflatten(
+            tree, [core.ensure_array(_jacobian_layout(lap, aval.shape)) for lap in laps]
+        )
+
+    return wrapped
+
+
+def second_order_operator(fun: Callable, coefficients: Any, argnums: int = 0) -> Callable:
+    """``sum_ij A_ij d^2 fun / dx_i dx_j`` for a constant matrix A, in one forward pass.
+
+    Only A's symmetric part matters. A = V diag(s) V^T: the pass carries one direction
+    per nonzero eigenvalue (a rank-r A costs r directions, not d) with weight s_k, so an
+    indefinite A works too. ``x`` of any shape counts as the vector ``x.ravel()``.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp
+        >>> A = fnp.array([[2.0, 1.0], [1.0, 0.0]])
+        >>> op = fnn.second_order_operator(lambda x: x[0] ** 2 * x[1], A)
+        >>> float(op(fnp.array([1.0, 3.0])))  # 2 * 2 x1 + 2 * 1 * 2 x0
+        16.0
+    """
+    a = np.asarray(coefficients, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise FnnTypeError(
+            f"second_order_operator: coefficients must be a square matrix, got shape {a.shape}"
+        )
+    s, v = np.linalg.eigh((a + a.T) / 2)
+    keep = np.abs(s) > 1e-12 * max(1.0, float(np.max(np.abs(s), initial=0.0)))
+    s, v = s[keep], v[:, keep]
+
+    def wrapped(*args):
+        args, i, aval = _check("second_order_operator", args, argnums)
+        d = int(np.prod(aval.shape))
+        if a.shape[0] != d:
+            raise FnnTypeError(
+                f"second_order_operator: coefficients are {a.shape[0]}x{a.shape[0]} but "
+                f"argument {i} has {d} entries (shape {aval.shape})"
+            )
+        if not keep.any():
+            out = fun(*args)
+            leaves, tree = tree_flatten(out)
+            return tree_unflatten(tree, [zeros_like_aval(core.get_aval(o)) for o in leaves])
+        basis = v.T.reshape((v.shape[1], *aval.shape))
+        tree, _, _, laps = _run(fun, args, i, basis, s, False)
+        return tree_unflatten(tree, [core.ensure_array(lap) for lap in laps])
+
+    return wrapped
