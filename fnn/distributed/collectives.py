@@ -53,7 +53,8 @@ def _numeric(name: str, avals) -> None:
     for a in avals:
         if a.dtype.kind not in "iufc" or a.dtype == np.float16:
             raise FnnTypeError(
-                f"{name}: expected arrays of int, float32/64 or complex dtype, got {a.str_short()}"
+                f"{name}: expected arrays of int, float32/64 or complex dtype, got "
+                f"{np.dtype(a.dtype).name}{list(a.shape)}"
             )
 
 
@@ -65,6 +66,7 @@ def _signature(arrays, tree: str) -> str:
 
 
 def _psum_impl(*xs, tree: str):
+    _numeric("psum", xs)  # eager calls skip abstract_eval; MPI would fail less clearly
     b = runtime.backend()
     if b is None:
         return [np.array(x, copy=True) for x in xs]
@@ -117,6 +119,7 @@ lowering.register(psum_p, Lowering(memory=FRESH))
 
 
 def _all_gather_impl(*xs, tree: str, count: int):
+    _numeric("all_gather", xs)
     b = runtime.backend()
     if (1 if b is None else b.size) != count:
         raise protocol.DistributedError(

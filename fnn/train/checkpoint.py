@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fnn.distributed import runtime
 from fnn.train._atomic import atomic_write
 from fnn.tree_util import PyTreeDef, tree_flatten
 
@@ -160,8 +161,14 @@ def _as_array(leaf: Any, key: str) -> np.ndarray:
     return arr
 
 
-def save(path: str | os.PathLike, params: Any) -> None:
+def save(path: str | os.PathLike, params: Any, *, all_processes: bool = False) -> None:
     """Write a pytree of arrays to ``path`` as an npz file, atomically and without pickle.
+
+    Under several processes (``fnn.distributed``) only the main process writes (the
+    parameters are the same on every process) and the others return at once, unless
+    ``all_processes=True`` (a file per process: give each its own ``path``). Every
+    process can then :func:`load` the file from a shared file system, whatever the
+    number of processes: a run may resume on more or fewer of them.
 
     The file is written exactly at ``path`` (no ``.npz`` is appended). It is first
     written to a hidden temporary file in the same folder, flushed to disk and then
@@ -180,6 +187,8 @@ def save(path: str | os.PathLike, params: Any) -> None:
     leaves, treedef = tree_flatten(params)
     keys: list[str] = []
     structure = _encode(treedef, "", keys)
+    if not (all_processes or runtime.is_main_process()):
+        return  # checked after the structure, so a bad tree fails on every process
     arrays = [_as_array(leaf, key) for leaf, key in zip(leaves, keys, strict=True)]
     header = json.dumps({"format": FORMAT, "version": VERSION, "tree": structure})
     with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:

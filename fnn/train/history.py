@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from fnn.distributed import runtime
 from fnn.train._atomic import atomic_write
 
 __all__ = ["History"]
@@ -203,10 +204,12 @@ class History:
                 h._records.append({})
         return h
 
-    def save_json(self, path: str | os.PathLike) -> None:
+    def save_json(self, path: str | os.PathLike, *, all_processes: bool = False) -> None:
         """Write :meth:`to_dict` as JSON, atomically (an existing file survives a crash).
 
         NaN and infinities are written as ``NaN``/``Infinity``, which Python's json reads.
+        Under several processes (``fnn.distributed``) only the main process writes,
+        unless ``all_processes=True``.
 
         Example:
             >>> import tempfile, os
@@ -215,6 +218,8 @@ class History:
             >>> History.load_json(p) == h
             True
         """
+        if not (all_processes or runtime.is_main_process()):
+            return
         with atomic_write(path, "w") as f:
             json.dump(self.to_dict(), f, indent=1)
             f.write("\n")

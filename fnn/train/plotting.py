@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from fnn.distributed import runtime
 from fnn.train._atomic import atomic_write_bytes
 from fnn.train.history import History
 
@@ -31,11 +32,14 @@ def plot_history(
     *,
     title: str | None = None,
     logy: bool = False,
+    all_processes: bool = False,
 ) -> str:
     """Plot every ``*loss`` metric against epoch, and ``*acc*`` metrics on a second panel.
 
     ``history`` is a :class:`History` or its ``to_dict()`` columns. The PNG is written
     atomically; returns ``path`` as a string. ``logy`` puts the loss axis on a log scale.
+    Under several processes (``fnn.distributed``) only the main process draws and
+    writes, unless ``all_processes=True``.
 
     Example:
         >>> import tempfile, os
@@ -59,6 +63,8 @@ def plot_history(
             f"or contain 'acc', got keys {history.keys()}"
         )
 
+    if not (all_processes or runtime.is_main_process()):
+        return os.fspath(path)
     panels = [("loss", losses)] * bool(losses) + [("accuracy", accs)] * bool(accs)
     fig = Figure(figsize=(5.5 * len(panels), 4.2), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
