@@ -69,6 +69,15 @@ def dot(a, b):
 
 
 def vdot(a, b):
+    """The dot product of the flattened arrays, conjugating ``a`` if complex (as numpy).
+
+    Example:
+        >>> vdot(asarray([1j, 2.0]), asarray([1j, 1.0]))
+        Array(3.+0.j, dtype=complex64)
+    """
+    a = asarray(a)
+    if a.dtype.kind == "c":
+        a = lax.conj(a)
     return dot(ravel(a), ravel(b))
 
 

@@ -24,8 +24,8 @@ from fnn.core import Array, FnnTypeError
 from fnn.lax import linalg as lax_linalg
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.contraction import cross, matmul, outer, tensordot
+from fnn.numpy.math import _squared_magnitude, not_equal, power, sqrt, where
 from fnn.numpy.math import abs as _abs
-from fnn.numpy.math import not_equal, power, sqrt, where
 from fnn.numpy.reductions import max as _max
 from fnn.numpy.reductions import min as _min
 from fnn.numpy.reductions import normalize_axes
@@ -102,7 +102,7 @@ def _sqrt_at_zero_safe(sq):
 
 def _vector_norm(x, ord, axes, keepdims):
     if ord is None or ord == 2:
-        return _sqrt_at_zero_safe(_sum(x * x, axis=axes, keepdims=keepdims))
+        return _sqrt_at_zero_safe(_sum(_squared_magnitude(x), axis=axes, keepdims=keepdims))
     if isinstance(ord, str):
         raise FnnTypeError(f"norm: invalid norm order {ord!r} for vectors")
     if ord == np.inf:
@@ -120,7 +120,7 @@ def _vector_norm(x, ord, axes, keepdims):
 def _matrix_norm(x, ord, axes, keepdims):
     row, col = axes
     if ord is None or ord == "fro":
-        return _sqrt_at_zero_safe(_sum(x * x, axis=axes, keepdims=keepdims))
+        return _sqrt_at_zero_safe(_sum(_squared_magnitude(x), axis=axes, keepdims=keepdims))
     if ord in ("nuc", 2, -2):
         s = svdvals(moveaxis(x, (row, col), (-2, -1)))
         out = _sum(s, -1) if ord == "nuc" else _max(s, -1) if ord == 2 else _min(s, -1)
@@ -159,7 +159,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
     x = _float("norm", x)
     if axis is None:
         if ord is None:
-            out = _sqrt_at_zero_safe(_sum(x * x))
+            out = _sqrt_at_zero_safe(_sum(_squared_magnitude(x)))
             return lax.reshape(out, (1,) * x.ndim) if keepdims else out
         if x.ndim not in (1, 2):
             raise FnnTypeError(

@@ -109,6 +109,8 @@ rint = _keep_ints(lax.round, "rint")
 def round(a, decimals: int = 0):  # noqa: A001 - numpy's name
     """Round half to even, like numpy.round."""
     a = asarray(a)
+    if a.dtype.kind == "c":  # numpy rounds the two parts
+        return lax.complex(round(lax.real(a), decimals), round(lax.imag(a), decimals))
     if not np.issubdtype(a.dtype, np.floating):
         return a
     if decimals == 0:
@@ -272,7 +274,8 @@ def isinf(x, /):
     x = asarray(x)
     if not np.issubdtype(x.dtype, np.inexact):
         return lax.ne(x, x)
-    return lax.eq(abs(x), np.asarray(np.inf, x.dtype))
+    magnitude = abs(x)  # real for complex x: inf where either part is
+    return lax.eq(magnitude, np.asarray(np.inf, magnitude.dtype))
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
@@ -392,6 +395,15 @@ def angle(z, deg: bool = False):
         im = lax.convert_element_type(im, config.default_float())
     out = lax.atan2(im, re)
     return lax.mul(out, np.asarray(180 / np.pi, out.dtype)) if deg else out
+
+
+def _squared_magnitude(x):
+    """``|x| ** 2`` elementwise, real: ``x * x``, or ``re * re + im * im`` for complex x
+    (no square root, so differentiable at 0)."""
+    if x.dtype.kind != "c":
+        return lax.mul(x, x)
+    re, im = lax.real(x), lax.imag(x)
+    return lax.add(lax.mul(re, re), lax.mul(im, im))
 
 
 def iscomplexobj(x) -> bool:

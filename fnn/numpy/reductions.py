@@ -10,7 +10,7 @@ import numpy as np
 from fnn import config, lax
 from fnn.core import FnnTypeError
 from fnn.numpy._core import asarray, canonical_dtype
-from fnn.numpy.math import _as_bool, multiply, sqrt, subtract
+from fnn.numpy.math import _as_bool, _squared_magnitude, multiply, sqrt, subtract
 
 __all__ = [
     "sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
@@ -160,7 +160,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
         a = lax.convert_element_type(a, config.default_float())
     axes = normalize_axes("var", axis, a.ndim)
     centered = subtract(a, mean(a, axis=axes, keepdims=True))
-    sq = multiply(centered, centered)
+    sq = _squared_magnitude(centered)  # real for complex input, as numpy's
     n = _count(a.shape, axes) - ddof
     total = sum(sq, axis=axes, dtype=dtype, keepdims=keepdims)
     return lax.div(total, np.asarray(n, total.dtype))
