@@ -35,7 +35,7 @@ def _positions(length: int, offset: Any):
 def sinusoidal_positions(
     length: int, features: int, offset: Any = 0, max_timescale: float = 10000.0, dtype: Any = None
 ) -> Array:
-    """The (length, features) table of Vaswani et al. (2017), rows ``offset .. offset+length-1``.
+    """The (length, features) table of Vaswani et al. (2017) for positions ``offset`` on.
 
     ``PE[p, 2i] = sin(p / max_timescale^(2i/features))`` and ``PE[p, 2i+1] = cos(...)``.
 

@@ -62,7 +62,7 @@ __all__ = ["FeedForward", "TransformerEncoderBlock", "TransformerDecoderBlock", 
 
 @dataclass(frozen=True)
 class FeedForward(Module):
-    """Position-wise feed-forward network ``Dense(out) . activation . Dense(mlp_dim)``.
+    """Position-wise feed-forward network: ``Dense(mlp_dim)``, activation, ``Dense(out)``.
 
     Params: ``{"hidden": Dense(mlp_dim), "output": Dense(out_features)}``;
     ``out_features`` defaults to the input's feature size. ``dropout_rate`` drops
