@@ -436,7 +436,9 @@ def evaluate(eval_step, params, x, y, batch_size: int = 2000) -> tuple[float, fl
     from fnn.data import batches
 
     total_loss, correct, predicted = 0.0, 0, []
-    for xb, yb in batches((x, y), batch_size, shuffle=False):
+    # shard=(0, 1): every process evaluates the whole set (under fnn.distributed,
+    # batches would otherwise give each process its share).
+    for xb, yb in batches((x, y), batch_size, shuffle=False, shard=(0, 1)):
         loss_sum, n_correct, pred = eval_step(params, xb, yb)
         total_loss += float(loss_sum)
         correct += int(n_correct)

@@ -10,6 +10,11 @@ docs/experiments/mlp_mnist.md.
 Usage:
     python examples/mlp_mnist.py                          # full run: >= 98 % test accuracy
     python examples/mlp_mnist.py --quick --out /tmp/mlp   # a seconds-long smoke run
+    mpiexec -n 2 python examples/mlp_mnist.py             # data-parallel on 2 processes
+
+On several processes (``fnn.distributed``), each process trains on its share of every
+batch of --batch-size examples (the global batch), and the step averages the gradients
+over the processes; the main process alone prints and writes the outputs.
 
 Outputs in --out (default runs/mlp_mnist/): metrics.json (per-epoch train loss, test
 loss, test accuracy, wall time, and the run's settings and machine), loss.png (loss
@@ -44,6 +49,7 @@ from _shared import evaluate as evaluate_batches  # noqa: E402
 
 import fnn  # noqa: E402
 import fnn.numpy as fnp  # noqa: E402
+from fnn import distributed as dist  # noqa: E402
 from fnn import nn, optim  # noqa: E402
 from fnn.data import batches  # noqa: E402
 from fnn.train import History, plot_history, progress  # noqa: E402
@@ -73,6 +79,8 @@ def make_steps(model: nn.Sequential, opt: optim.GradientTransformation):
     @fnn.jit
     def train_step(params, opt_state, x, y, key):
         loss, grads = fnn.value_and_grad(loss_fn)(params, x, y, key)
+        # The mean over processes (each has its share of the batch); one process: as is.
+        loss, grads = dist.pmean((loss, grads))
         updates, opt_state = opt.update(grads, opt_state, params)
         return optim.apply_updates(params, updates), opt_state, loss
 
@@ -97,20 +105,23 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 3)
+    dist.initialize()  # under mpiexec: join the other processes; else one process
+    say = print if dist.is_main_process() else lambda *_: None
     out = prepare_out(args.out)
     machine_before = machine_info()
 
     (x_train, y_train), (x_test, y_test) = load_image_dataset("mnist", args.data_dir, args.quick)
     x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
-    print(f"MNIST: {len(x_train)} train, {len(x_test)} test examples")
+    say(f"MNIST: {len(x_train)} train, {len(x_test)} test examples")
 
     key = fnn.random.key(args.seed)
     init_key, data_key, dropout_key = fnn.random.split(key, 3)
     model = make_model(args.hidden, args.dropout)
-    params = model.init(init_key, (1, x_train.shape[1]))
-    print(f"model: {nn.param_count(params):,} parameters")
+    params = dist.broadcast(model.init(init_key, (1, x_train.shape[1])))
+    say(f"model: {nn.param_count(params):,} parameters")
 
-    # drop_last keeps every step the same shape: one compilation of train_step.
+    # drop_last keeps every step the same shape: one compilation of train_step. Each
+    # process gets batch_size / process_count() examples of every batch.
     steps_per_epoch = len(x_train) // args.batch_size
     schedule = optim.cosine_decay_schedule(args.lr, steps_per_epoch * args.epochs)
     opt = optim.adam(schedule)
@@ -125,7 +136,10 @@ def main(argv: list[str] | None = None) -> dict:
             step_keys = fnn.random.split(fnn.random.fold_in(dropout_key, epoch), steps_per_epoch)
             data = batches((x_train, y_train), args.batch_size, key=epoch_key, drop_last=True)
             bar = progress(
-                data, total=len(data), desc=f"epoch {epoch}/{args.epochs}", disable=args.quiet
+                data,
+                total=len(data),
+                desc=f"epoch {epoch}/{args.epochs}",
+                disable=args.quiet or not dist.is_main_process(),
             )
             loss_sum = 0.0
             with timer() as t_train:
@@ -146,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
                 epoch_cpu_seconds=t_train.cpu_seconds,
                 wall_seconds=total.seconds,
             )
-            print(
+            say(
                 f"epoch {epoch}: train loss {loss_sum / len(data):.4f}, test loss "
                 f"{test_loss:.4f}, test accuracy {100 * test_acc:.2f} %, "
                 f"{t_train.seconds:.1f} s training"
@@ -154,14 +168,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     plot_history(history, out / "loss.png", title="MLP 784-512-512-10 on MNIST")
     shown = choose_examples(predicted, y_test, 32, seed=args.seed)
-    plot_predictions(
-        x_test[shown].reshape(-1, 28, 28),
-        predicted[shown],
-        y_test[shown],
-        out / "predictions.png",
-        f"MLP on MNIST, test accuracy {100 * test_acc:.2f} % "
-        f"({int(np.sum(predicted != y_test))} of {len(y_test)} wrong)",
-    )
+    if dist.is_main_process():
+        plot_predictions(
+            x_test[shown].reshape(-1, 28, 28),
+            predicted[shown],
+            y_test[shown],
+            out / "predictions.png",
+            f"MLP on MNIST, test accuracy {100 * test_acc:.2f} % "
+            f"({int(np.sum(predicted != y_test))} of {len(y_test)} wrong)",
+        )
     metrics = {
         "example": "mlp_mnist",
         "dataset": "mnist",
@@ -173,12 +188,14 @@ def main(argv: list[str] | None = None) -> dict:
         "num_params": nn.param_count(params),
         "num_train": len(x_train),
         "num_test": len(x_test),
+        "processes": dist.process_count(),
         "args": vars(args),
         "machine": {"before": machine_before, "after": machine_info()},
         "history": history.to_dict(),
     }
-    write_metrics(out / "metrics.json", metrics)
-    print(
+    if dist.is_main_process():
+        write_metrics(out / "metrics.json", metrics)
+    say(
         f"\nMLP on MNIST: test accuracy {100 * test_acc:.2f} % after {args.epochs} epochs; "
         f"{train_seconds:.1f} s training ({train_seconds / 60:.2f} min; "
         f"{train_cpu_seconds:.1f} s CPU), {total.seconds:.1f} s in all; outputs in {out}/"

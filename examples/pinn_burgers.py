@@ -26,6 +26,12 @@ above were found: docs/experiments/pinn_burgers.md.
 Usage:
     python examples/pinn_burgers.py                     # the paper's set-up, <= 15 min
     python examples/pinn_burgers.py --quick --out /tmp/pinn   # a seconds-long smoke run
+    mpiexec -n 2 python examples/pinn_burgers.py        # collocation points on 2 processes
+
+On several processes (``fnn.distributed``) each process holds its share of the N_f
+collocation points; the loss terms are their means over all processes (``pmean``), and
+``pvary`` makes their gradient the global one, so Adam and L-BFGS-B take the same steps
+on every process. The main process alone prints and writes the outputs.
 
 Outputs in --out: metrics.json, history.json, params.npz, loss.png, solution.png (Figure 1).
 """
@@ -48,6 +54,7 @@ import numpy as np
 
 import fnn
 import fnn.numpy as fnp
+from fnn import distributed as dist
 from fnn import nn, optim, pde
 from fnn.data import burgers_solution
 from fnn.train import History, progress, save
@@ -178,12 +185,16 @@ def train(
 
     start = time.perf_counter()
     deadline = start + (max_seconds if max_seconds is not None else float("inf"))
+
+    def agreed(flag: bool) -> bool:  # every process must stop at the same step
+        return bool(dist.psum(np.int32(flag)))
+
     state = opt.init(params)
     bar = progress(total=adam_steps, desc="Adam", disable=quiet)
     log(0, params, "adam")
     for step in range(1, adam_steps + 1):
         params, state, loss = adam_step(params, state, *data)
-        out_of_time = time.perf_counter() > deadline
+        out_of_time = agreed(time.perf_counter() > deadline)
         if step % log_every == 0 or step == adam_steps or out_of_time:
             log(step, params, "adam")
             bar.set_postfix(loss=float(loss))
@@ -200,6 +211,7 @@ def train(
     stamps = [time.perf_counter()]
     bar = progress(total=lbfgs_iters, desc="L-BFGS", disable=quiet)
     done = [0]  # L-BFGS iterations of the earlier (re)starts
+    timed_out = [False]
 
     def callback(it: int, loss: float, p: Any, values: dict) -> bool:
         stamps.append(time.perf_counter())
@@ -208,7 +220,8 @@ def train(
             log(adam_steps + it, p, "lbfgs", values)
             bar.set_postfix(loss=loss)
         bar.update()
-        return stamps[-1] > deadline  # True stops L-BFGS
+        timed_out[0] = agreed(stamps[-1] > deadline)
+        return timed_out[0]  # True stops L-BFGS
 
     # L-BFGS-B stops before maxiter when an iteration no longer lowers the loss by a
     # relative ftol (machine epsilon here, as in the paper) or its line search fails:
@@ -234,7 +247,7 @@ def train(
         n_fev += result.n_fev
         params, values = result.params, result.aux
         messages.append(f"{result.message} after {result.n_iter} iterations")
-        if done[0] >= lbfgs_iters or stamps[-1] > deadline:
+        if done[0] >= lbfgs_iters or timed_out[0]:
             break
         if then_float64 and switched_at is None:
             # float32 has stalled: go on in float64 (its loss resolves much smaller steps)
@@ -245,7 +258,7 @@ def train(
             break  # no progress since the last restart, or converged (gradient <= gtol)
         best = result.loss
     message = "; then restarted: ".join(messages)
-    if done[0] < lbfgs_iters and stamps[-1] > deadline:
+    if done[0] < lbfgs_iters and timed_out[0]:
         message = f"stopped by the time limit ({message})"
     bar.close()
     if done[0] % log_every:
@@ -288,17 +301,25 @@ def main(argv: Sequence[str] | None = None) -> dict:
     fnn.config.update("enable_x64", args.precision != "float32")
     dtype = np.float64 if args.precision == "float64" else np.float32
     depth, width, n_u, n_f = (2, 10, 30, 500) if args.quick else (8, 20, 100, 10_000)
+    dist.initialize()  # under mpiexec: join the other processes; else one process
+    main_process = dist.is_main_process()
     args.out.mkdir(parents=True, exist_ok=True)
     start, cpu_start = time.perf_counter(), time.process_time()
 
     rng = np.random.default_rng(args.seed)
     tx_u, u_u = initial_boundary_points(n_u, rng)
-    tx_f = collocation_points(n_f, args.seed)
+    # This process's share of the collocation points (all of them in one process).
+    tx_f = np.array_split(collocation_points(n_f, args.seed), dist.process_count())
+    tx_f = tx_f[dist.process_index()]
     model = make_mlp(depth, width)
     params = model.init(fnn.random.key(args.seed), (1, 2))
     params = fnn.tree_util.tree_map(lambda a: fnp.asarray(a, dtype=dtype), params)
     u = make_u(model)
-    terms = make_loss_terms(u)
+    local_terms = make_loss_terms(u)
+
+    def terms(p, *d):  # the means over all processes' points (one process: as is)
+        return dist.pmean(local_terms(dist.pvary(p), *d))
+
     data = [fnp.asarray(a, dtype=dtype) for a in (tx_u, u_u, tx_f)]
 
     u_exact = burgers_solution(GRID_X, GRID_T, NU)
@@ -322,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         on_log=lambda it, p: {"relative_l2_error": relative_error(p)},
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-        then_float64=args.precision == "mixed", quiet=args.quiet,
+        then_float64=args.precision == "mixed", quiet=args.quiet or not main_process,
     )  # fmt: skip
     u_pred = predict(params)
     error = relative_error(params)
@@ -345,6 +366,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "quick": args.quick,
         "reference_vs_mat_max_abs": check_reference(args.data_dir, u_exact),
     }
+    metrics["processes"] = dist.process_count()
+    if not main_process:
+        return metrics
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     history.save_json(args.out / "history.json")
     save(args.out / "params.npz", params)  # reload with fnn.train.load(path, like=params)
