@@ -110,9 +110,9 @@ class _AxisConcatenator:
 
 
 r_ = _AxisConcatenator(0, name="r_")
-r_.__doc__ = "Concatenate along the first axis by slicing notation, as numpy.r_."
+r_.__doc__ = "Concatenate along the first axis by slicing notation, as ``numpy.r_``."
 c_ = _AxisConcatenator(-1, ndmin=2, trans1d=0, name="c_")
-c_.__doc__ = "Stack 1-D items as columns (and join others along the last axis), as numpy.c_."
+c_.__doc__ = "Stack 1-D items as columns (and join others along the last axis), as ``numpy.c_``."
 
 
 class _Grid:
