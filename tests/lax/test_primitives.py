@@ -6,6 +6,8 @@ and ``vmap(f)(xs) == stack([f(x) for x in xs])`` (all arguments batched, and som
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 import fnn
 import fnn.numpy as fnp
 from fnn.core import Primitive
-from fnn.lax import dot, elementwise, misc, reductions, slicing, structural
+from fnn.lax import complex_ops, dot, elementwise, misc, reductions, slicing, structural
 from tests.lax import harness as h
 from tests.lax.cases import CASES
 from tests.lax.properties import property_tests
@@ -27,7 +29,17 @@ globals().update(property_tests(CASES))
 
 # ---- the table covers every primitive ------------------------------------------------------
 
-MODULES = (elementwise, structural, reductions, slicing, dot, misc)
+# fnn.lax.fft is the function (as jax.lax.fft); the module is fetched by its full name.
+MODULES = (
+    elementwise,
+    structural,
+    reductions,
+    slicing,
+    dot,
+    misc,
+    complex_ops,
+    importlib.import_module("fnn.lax.fft"),
+)
 
 
 def _all_primitives() -> set[str]:
