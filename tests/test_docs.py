@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sphinx.cmd.build import build_main
 
 import fnn
 
@@ -238,3 +239,67 @@ def test_plots_can_come_from_earlier_full_runs(tmp_path):
     found = example_plots.from_runs_folder(tmp_path, ["mlp_mnist", "vit_mnist"])
     assert found["mlp_mnist"].folder == tmp_path / "mlp_mnist"
     assert found["vit_mnist"].folder is None and "does not exist" in found["vit_mnist"].problem
+
+
+# -- the two directives in a site of one page ---------------------------------------------
+
+MINI_CONF = f"""
+import sys
+sys.path.insert(0, {str(DOCS / "_ext")!r})
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon",
+              "api_listing", "example_plots"]
+fnn_examples = {{"demo": {{}}}}
+fnn_api_modules = [{{"module": "fnn.tree_util"}}]
+"""
+MINI_INDEX = """Demo
+====
+
+.. toctree::
+
+   api/fnn.tree_util
+
+.. example-plots:: demo
+   :images: plot.png
+"""
+
+
+# Sphinx's own napoleon uses an interface Sphinx deprecates; nothing of ours.
+sphinx_warnings = pytest.mark.filterwarnings("ignore:The mapping interface for autodoc options")
+
+
+def _build_mini_site(tmp_path, monkeypatch, examples: str) -> str:
+    src, out = tmp_path / "src", tmp_path / "html"
+    src.mkdir()
+    (src / "conf.py").write_text(MINI_CONF)
+    (src / "index.rst").write_text(MINI_INDEX)
+    monkeypatch.setenv("FNN_DOCS_EXAMPLES", examples)
+    assert build_main(["-W", "-q", "-b", "html", str(src), str(out)]) == 0
+    assert (src / "api" / "fnn.tree_util.rst").is_file()  # written when the build started
+    api = (out / "api" / "fnn.tree_util.html").read_text(encoding="utf-8")
+    assert 'id="fnn.tree_util.tree_map"' in api and "autosummary" in api
+    return (out / "index.html").read_text(encoding="utf-8")
+
+
+@sphinx_warnings
+def test_a_site_shows_the_plots_of_earlier_runs(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (tmp_path / "runs" / "demo").mkdir(parents=True)
+    plt.figure(figsize=(1, 1))
+    plt.savefig(tmp_path / "runs" / "demo" / "plot.png")
+    plt.close("all")
+    page = _build_mini_site(tmp_path, monkeypatch, str(tmp_path / "runs"))
+    assert '<img alt="demo: plot.png" src="_images/plot.png"' in page
+    assert (tmp_path / "html" / "_images" / "plot.png").is_file()
+    assert f"plot.png, from the run in {tmp_path / 'runs' / 'demo'}" in page
+
+
+@sphinx_warnings
+def test_a_site_built_without_runs_says_how_to_make_the_plots(tmp_path, monkeypatch):
+    page = _build_mini_site(tmp_path, monkeypatch, "off")
+    assert "<img" not in page
+    assert "No plots in this build: the site was built with FNN_DOCS_EXAMPLES=off" in page
+    assert '<span class="pre">examples/demo.py</span>' in page  # the command to run

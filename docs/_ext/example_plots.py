@@ -119,7 +119,7 @@ def run_quick(
             have_mnist = mnist_on_disk() if have_mnist is None else have_mnist
             if not have_mnist:
                 results[name] = RunResult(
-                    name, problem="MNIST is not on disk here (set FNN_DATA_DIR); not run"
+                    name, problem="MNIST is not on disk here (set FNN_DATA_DIR)"
                 )
                 continue
         out.mkdir(parents=True, exist_ok=True)
@@ -177,7 +177,7 @@ def collect_runs(app) -> None:
     examples = app.config.fnn_examples
     choice = os.environ.get(ENV_VAR, "quick")
     if choice == "off":
-        problem = f"{ENV_VAR}=off: no example was run for this build"
+        problem = f"the site was built with {ENV_VAR}=off"
         runs = {n: RunResult(n, problem=problem) for n in examples}
     elif choice == "quick":
         runs = run_quick(root, Path(app.confdir) / "_build" / "examples", examples)
@@ -204,7 +204,7 @@ class ExamplePlots(SphinxDirective):
             para = nodes.paragraph()
             para += nodes.Text(f"No plots in this build: {result.problem}. Run ")
             para += nodes.literal(text=command)
-            para += nodes.Text(" to make them.")
+            para += nodes.Text(" to see them.")
             return [nodes.note("", para)]
         doc_dir = Path(self.env.doc2path(self.env.docname)).parent
         figures: list[nodes.Node] = []
