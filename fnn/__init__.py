@@ -35,6 +35,7 @@ from fnn.transforms.batching import vmap
 from fnn.transforms.custom import custom_jvp, custom_vjp
 from fnn.transforms.jet import jet
 from fnn.transforms.laplacian import (
+    directional_laplacian,
     forward_laplacian,
     hessian_diagonal,
     laplacian,

@@ -1,12 +1,19 @@
 """Partial derivatives of a pointwise network, for physics-informed losses.
 
 A PINN's residual is a plain expression in ``u`` and its partial derivatives at a batch
-of points. :func:`derivatives` computes them with forward mode over the whole batch:
-the network maps each row of ``points`` (N, d) to its own output, so its Jacobian with
-respect to the points is block-diagonal, and one ``jvp`` with the tangent "ones in
-column k, zeros elsewhere" gives du/dx_k at every point at once. Higher and mixed
-orders nest ``jvp``; under ``jit`` the forward pass that the nested calls share is
-computed once (common-subexpression elimination merges the copies). Pass the points as
+of points. :func:`derivatives` computes them with forward-mode methods over the whole
+batch: the network maps each row of ``points`` (N, d) to its own output, so its Jacobian
+with respect to the points is block-diagonal, and the direction "ones in column k, zeros
+elsewhere" gives d/dx_k at every point at once. It picks a method per request:
+
+- a derivative along one axis (``u_x``, ``u_xxx``): Taylor mode (``fnn.jet``), one pass
+  of k + 1 arrays for order k where nesting k ``jvp`` repeats work 2**k times;
+- a Laplacian over some coordinates (``"laplacian"``): the forward Laplacian
+  (``fnn.directional_laplacian``), one pass instead of d second derivatives;
+- a mixed derivative (``u_xt``): nested ``jvp``.
+
+``method="nested"`` (or ``"taylor"``) forces one. Under ``jit`` the forward pass that
+the requests share is computed once (common-subexpression elimination merges the copies). Pass the points as
 arguments of the jitted function rather than closing over them: closed-over points are
 constants, and constant folding currently gives each copy its own constant, which keeps
 the copies apart (one extra forward pass per derivative nesting).
@@ -39,6 +46,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 import fnn
 import fnn.numpy as fnp
 
@@ -56,6 +65,7 @@ def derivatives(
     orders: Mapping[str, int] | Sequence[Spec],
     *,
     coords: Sequence[str] | None = None,
+    method: str = "auto",
 ) -> dict[str, Any]:
     """``u`` and the requested partial derivatives at every point, in a dict.
 
@@ -67,7 +77,14 @@ def derivatives(
     ``orders`` is either ``{name: highest order}`` (``{"t": 1, "x": 2}`` gives ``u_t``,
     ``u_x``, ``u_xx``) or a list of derivatives, each a string of one-letter names or a
     tuple of names (``["t", "xx", "xt"]`` gives ``u_t``, ``u_xx``, ``u_xt`` and, as
-    by-products of the nesting, ``u_x``). Keys are ``"u_"`` followed by the names.
+    by-products, ``u_x``). Keys are ``"u_"`` followed by the names. The request
+    ``"laplacian"`` adds the Laplacian over every coordinate (key ``"laplacian"``),
+    ``("laplacian", "x", "y")`` over some (key ``"laplacian_xy"``).
+
+    ``method``: ``"auto"`` (Taylor mode along one axis, the forward Laplacian for
+    Laplacians, nested ``jvp`` for mixed derivatives), ``"taylor"`` (the same, which is
+    the default's choice), or ``"nested"`` (nested ``jvp`` for everything, the Laplacian
+    as a sum of second derivatives). All agree to round-off.
 
     Example:
         >>> import fnn.numpy as fnp
@@ -77,21 +94,52 @@ def derivatives(
         >>> d["u_x"], d["u_xx"], d["u_xy"]  # 2xy, 2y, 2x
         (Array([ 4., 24.], dtype=float32), Array([4., 8.], dtype=float32), Array([2., 6.], dtype=float32))
     """
+    if method not in _METHODS:
+        raise ValueError(f"derivatives: method must be one of {_METHODS}, got {method!r}")
     X, names = _as_matrix(points, coords)
-    paths = _paths(orders, names)
-    # One direction array per coordinate, shared by every nested jvp: equal inputs let
-    # CSE merge the tangent computations the nestings have in common.
+    paths, laplacians = _requests(orders, names)
+    f = lambda X_: u(params, X_)  # noqa: E731
+    # One direction array per coordinate, shared by every request: equal inputs let CSE
+    # merge the computations the requests have in common.
     directions: dict[int, Any] = {}
-    for path in paths:
-        for k in path:
-            if k not in directions:
-                directions[k] = _direction(X, k)
+    for k in sorted({k for path in paths for k in path} | {k for c in laplacians for k in c}):
+        directions[k] = _direction(X, k)
     out: dict[str, Any] = {}
     for path in paths:
-        values = _nested(lambda X_: u(params, X_), [directions[k] for k in path])(X)
+        if method != "nested" and len(path) >= 2 and len(set(path)) == 1:
+            values = _along_axis(f, X, directions[path[0]], len(path))
+        else:
+            values = _nested(f, [directions[k] for k in path])(X)
         for subset, value in values.items():
             out.setdefault(_name(names, [path[i] for i in subset]), value)
+    for columns in laplacians:
+        key = (
+            "laplacian"
+            if len(columns) == len(names)
+            else "laplacian_" + "".join(names[k] for k in columns)
+        )
+        if method == "nested":
+            second = [_nested(f, [directions[k]] * 2)(X)[(0, 1)] for k in columns]
+            out[key] = sum(second[1:], second[0])
+        else:
+            basis = fnp.stack([directions[k] for k in columns])
+            out[key] = fnn.directional_laplacian(f, np.asarray(basis))(X)
+    if "u" not in out:
+        out["u"] = f(X)
     return out
+
+
+_METHODS = ("auto", "taylor", "nested")
+
+
+def _along_axis(f: Callable, X, direction, order: int) -> dict[tuple[int, ...], Any]:
+    """{(): u, (0,): u_x, (0, 1): u_xx, ...} up to ``order`` by one Taylor-mode pass."""
+    zero = fnp.zeros_like(direction)
+    u0, derivs = fnn.jet(f, (X,), ([direction] + [zero] * (order - 1),))
+    values = {(): u0}
+    for k, d in enumerate(derivs, start=1):
+        values[tuple(range(k))] = d
+    return values
 
 
 def partial(u: Callable[[Any, Any], Any], wrt: int, order: int = 1) -> Callable[[Any, Any], Any]:
@@ -180,8 +228,10 @@ def _as_matrix(points, coords) -> tuple[Any, tuple[str, ...]]:
     return X, names
 
 
-def _paths(orders, names: tuple[str, ...]) -> list[tuple[int, ...]]:
-    """The requested derivatives as tuples of column indices."""
+def _requests(orders, names: tuple[str, ...]):
+    """(derivatives as tuples of column indices, Laplacians as tuples of columns)."""
+    if "laplacian" in names:
+        raise ValueError("derivatives: 'laplacian' is a request, not a coordinate name")
     index = {n: i for i, n in enumerate(names)}
 
     def column(name):
@@ -195,13 +245,19 @@ def _paths(orders, names: tuple[str, ...]) -> list[tuple[int, ...]]:
                 raise ValueError(
                     f"derivatives: order of {name!r} must be an integer >= 0, got {n!r}"
                 )
-        return [(column(name),) * n for name, n in orders.items() if n > 0]
-    paths = []
+        return [(column(name),) * n for name, n in orders.items() if n > 0], []
+    paths, laplacians = [], []
     for spec in orders:
+        if spec == "laplacian":
+            laplacians.append(tuple(range(len(names))))
+            continue
+        if isinstance(spec, tuple | list) and spec and spec[0] == "laplacian":
+            laplacians.append(tuple(column(name) for name in spec[1:]))
+            continue
         if isinstance(spec, str):
             spec = (spec,) if spec in index else tuple(spec)
         paths.append(tuple(column(name) for name in spec))
-    return paths
+    return paths, laplacians
 
 
 def _name(names: tuple[str, ...], path: list[int]) -> str:

@@ -120,6 +120,39 @@ def test_batched_network_derivatives_match_per_point_autodiff():
     np.testing.assert_allclose(d["u_tx"], h[:, 0, 1], rtol=1e-10, atol=1e-12)
 
 
+def test_methods_agree_to_round_off():
+    # Taylor mode (axis derivatives), the forward Laplacian and nesting give one answer.
+    params = mlp_params([3, 12, 12, 1], seed=3)
+    X = grid(15, lo=(-1.0, -1.0, -1.0), hi=(1.0, 1.0, 1.0))
+    requests = ["t", "xxx", "xxxx", "yy", "xy", "laplacian", ("laplacian", "x", "y")]
+    auto = pde.derivatives(mlp, params, X, requests, coords=("t", "x", "y"))
+    nested = pde.derivatives(mlp, params, X, requests, coords=("t", "x", "y"), method="nested")
+    taylor = pde.derivatives(mlp, params, X, requests, coords=("t", "x", "y"), method="taylor")
+    assert set(auto) == set(nested) == set(taylor)
+    assert {"u", "u_t", "u_x", "u_xx", "u_xxx", "u_xxxx", "u_y", "u_yy", "u_xy"} <= set(auto)
+    assert {"laplacian", "laplacian_xy"} <= set(auto)
+    for key in auto:
+        scale = 1 + np.max(np.abs(np.asarray(nested[key])))
+        np.testing.assert_allclose(auto[key], nested[key], rtol=1e-12, atol=1e-12 * scale)
+        np.testing.assert_allclose(taylor[key], nested[key], rtol=1e-12, atol=1e-12 * scale)
+
+    def scalar(x):
+        return mlp(params, x[None, :])[0]
+
+    h = np.asarray(fnn.vmap(fnn.hessian(scalar))(X))
+    np.testing.assert_allclose(auto["laplacian"], np.trace(h, axis1=1, axis2=2), rtol=1e-10)
+    np.testing.assert_allclose(auto["laplacian_xy"], h[:, 1, 1] + h[:, 2, 2], rtol=1e-10)
+    np.testing.assert_allclose(auto["u_xy"], h[:, 1, 2], rtol=1e-10, atol=1e-12)
+
+
+def test_method_and_laplacian_errors():
+    X = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="method must be one of"):
+        pde.derivatives(lambda p, X: X[:, 0], None, X, ["x"], coords=("t", "x"), method="fast")
+    with pytest.raises(ValueError, match="'laplacian' is a request"):
+        pde.derivatives(lambda p, X: X[:, 0], None, X, ["x"], coords=("laplacian", "x"))
+
+
 def test_vector_valued_u_gives_componentwise_derivatives():
     def u(p, X):
         return fnp.stack([X[:, 0] * X[:, 1], X[:, 0] ** 2], axis=1)

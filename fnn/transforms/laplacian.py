@@ -38,6 +38,7 @@ from fnn.transforms.jet import _has_float_output, _integer_output_jet, _jet_by_n
 from fnn.tree_util import tree_flatten, tree_unflatten
 
 __all__ = [
+    "directional_laplacian",
     "forward_laplacian",
     "laplacian",
     "hessian_diagonal",
@@ -349,6 +350,45 @@ def hessian_diagonal(fun: Callable, argnums: int = 0) -> Callable:
         return tree_unflatten(
             tree, [core.ensure_array(_jacobian_layout(lap, aval.shape)) for lap in laps]
         )
+
+    return wrapped
+
+
+def directional_laplacian(
+    fun: Callable, directions: Any, weights: Any = None, argnums: int = 0
+) -> Callable:
+    """``sum_k w_k D^2 fun[v_k, v_k]`` for given directions ``v_k``, in one forward pass.
+
+    ``directions`` has shape ``(m, *x.shape)``: row k is the direction ``v_k``; ``weights``
+    (m,) defaults to ones. With the coordinate axes this is the Laplacian; with the rows
+    ``E_k`` (ones in column k of a batch of points (N, d)) of a function that maps each
+    row to its own value (a PINN's network), it is every point's Laplacian at once.
+
+    Example:
+        >>> import fnn, fnn.numpy as fnp, numpy as np
+        >>> X = fnp.array([[1.0, 2.0], [3.0, 4.0]])  # two points (x, y)
+        >>> E = np.stack([np.tile([1.0, 0.0], (2, 1)), np.tile([0.0, 1.0], (2, 1))])
+        >>> u = lambda X: X[:, 0] ** 2 * X[:, 1]  # u_xx + u_yy = 2 y
+        >>> fnn.directional_laplacian(u, E)(X).tolist()
+        [4.0, 8.0]
+    """
+
+    def wrapped(*args):
+        args, i, aval = _check("directional_laplacian", args, argnums)
+        basis = np.asarray(directions)
+        if basis.ndim < 1 or basis.shape[1:] != aval.shape:
+            raise FnnTypeError(
+                f"directional_laplacian: directions must have shape (m, *{aval.shape}) for "
+                f"argument {i} of shape {aval.shape}, got {basis.shape}"
+            )
+        w = None if weights is None else np.asarray(weights, np.float64)
+        if w is not None and w.shape != (basis.shape[0],):
+            raise FnnTypeError(
+                f"directional_laplacian: weights must have shape ({basis.shape[0]},), got "
+                f"{w.shape}"
+            )
+        tree, _, _, laps = _run(fun, args, i, basis, w, False)
+        return tree_unflatten(tree, [core.ensure_array(lap) for lap in laps])
 
     return wrapped
 
