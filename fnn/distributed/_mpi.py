@@ -41,6 +41,9 @@ class MPIBackend:
         self.local_size = local.Get_size()
         local.Free()
         self.seq = 0  # collectives this process has started
+        # One send buffer per (dtype, size), reused: a fresh buffer of megabytes costs
+        # its page faults again at every step (and the results must be fresh anyway).
+        self._send: dict[tuple, np.ndarray] = {}
         self.failed: BaseException | None = None  # set once another process failed
         self.library = MPI.Get_library_version().splitlines()[0].strip()
 
@@ -124,10 +127,11 @@ class MPIBackend:
             groups.setdefault(a.dtype, []).append(i)
         outs: list = [None] * len(arrays)
         for dtype, idx in groups.items():
-            if len(idx) == 1:
-                buf = np.array(arrays[idx[0]], dtype=dtype, order="C", copy=True).reshape(-1)
-            else:
-                buf = np.concatenate([np.ravel(arrays[i]) for i in idx])
+            size = sum(arrays[i].size for i in idx)
+            buf = self._send.get((dtype, size))
+            if buf is None:
+                buf = self._send[dtype, size] = np.empty(size, dtype)
+            np.concatenate([np.ravel(arrays[i]) for i in idx], out=buf)
             result = op(buf)
             start = 0
             for i in idx:
@@ -140,8 +144,10 @@ class MPIBackend:
 
     def allreduce_sum(self, arrays):
         def op(buf):
+            # In place in the reused buffer (a fresh one slows MPI down by its page
+            # faults), then one copy out: the results must not share it.
             self.comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
-            return buf
+            return buf.copy()
 
         return self._packed(arrays, op)
 
@@ -155,8 +161,9 @@ class MPIBackend:
 
     def bcast(self, arrays, root: int):
         def op(buf):
-            self.comm.Bcast(buf, root=root)
-            return buf
+            out = buf.copy()
+            self.comm.Bcast(out, root=root)
+            return out
 
         return self._packed(arrays, op)
 
