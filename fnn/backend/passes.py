@@ -218,8 +218,10 @@ def _uniform_operands_to_scalars(prim, inputs, out, uniform, const_of):
             continue  # the constant gives the result its shape
         if x in const_of:
             arr = np.asarray(core._to_numpy(const_of[x])).reshape(-1)
-            bits = arr.view(f"u{arr.itemsize}")
-            if arr.dtype.kind == "f" and not np.all(bits == bits[0]):
+            # A complex number part by part: there is no 16-byte uint for complex128.
+            parts = (arr.real, arr.imag) if arr.dtype.kind == "c" else (arr,)
+            bits = [p.view(f"u{p.itemsize}") for p in parts]
+            if arr.dtype.kind in "fc" and not all(np.all(b == b[0]) for b in bits):
                 continue  # 0.0 mixed with -0.0: not one value bit for bit
             value = arr[0]
         else:  # a broadcast literal

@@ -63,13 +63,27 @@ def _complex_only(name):
     return abstract
 
 
+def _checked(name, fn):
+    # Eager calls skip abstract evaluation; numpy would take a real array here.
+    check = _complex_only(name)
+
+    def impl(x):
+        if x.dtype.kind != "c":
+            check(x)
+        return fn(x)
+
+    return impl
+
+
 # np.real and np.imag return strided views of the complex buffer (no copy).
-real_p = defprim("real", np.real, _complex_only("real"), silent=True)
-imag_p = defprim("imag", np.imag, _complex_only("imag"), silent=True)
-conj_p = defprim("conj", np.conjugate, _complex_only("conj"), silent=True)
+real_p = defprim("real", _checked("real", np.real), _complex_only("real"), silent=True)
+imag_p = defprim("imag", _checked("imag", np.imag), _complex_only("imag"), silent=True)
+conj_p = defprim("conj", _checked("conj", np.conjugate), _complex_only("conj"), silent=True)
 
 
 def _complex_impl(x, y, out=None):
+    if x.dtype != y.dtype or x.dtype.kind != "f":  # eager calls skip abstract evaluation
+        _complex_abstract(x, y)
     if out is None:
         dtype = complex_dtype(np.result_type(x, y))
         out = np.empty(np.broadcast_shapes(np.shape(x), np.shape(y)), dtype)

@@ -103,7 +103,21 @@ def _keep_ints(lax_fn, name):
 
 floor = _keep_ints(lax.floor, "floor")
 ceil = _keep_ints(lax.ceil, "ceil")
-rint = _keep_ints(lax.round, "rint")
+_rint_real = _keep_ints(lax.round, "rint")
+
+
+def rint(x, /):
+    """Round to the nearest integer, halves to even; complex numbers part by part (as
+    numpy and jax.numpy).
+
+    Example:
+        >>> rint(asarray([0.5, 1.5 - 2.5j]))
+        Array([0.-0.j, 2.-2.j], dtype=complex64)
+    """
+    x = asarray(x)
+    if x.dtype.kind == "c":
+        return lax.complex(lax.round(lax.real(x)), lax.round(lax.imag(x)))
+    return _rint_real(x)
 
 
 def round(a, decimals: int = 0):  # noqa: A001 - numpy's name
