@@ -91,3 +91,17 @@ fnn_examples = {
     "pinn_burgers": {},
     "pinn_burgers_identify": {},
 }
+
+
+def _records_under_their_index(app, docname, source):
+    """Nest the experiment records under their index page in the site's navigation.
+
+    ``experiments/README.md`` stays plain Markdown for readers of the repository; the
+    site's reader gets its (hidden) table of contents added here.
+    """
+    if docname == "experiments/README":
+        source[0] += "\n\n```{toctree}\n:hidden:\n:glob:\n\n*\n```\n"
+
+
+def setup(app):
+    app.connect("source-read", _records_under_their_index)

@@ -294,7 +294,7 @@ def test_a_site_shows_the_plots_of_earlier_runs(tmp_path, monkeypatch):
     page = _build_mini_site(tmp_path, monkeypatch, str(tmp_path / "runs"))
     assert '<img alt="demo: plot.png" src="_images/plot.png"' in page
     assert (tmp_path / "html" / "_images" / "plot.png").is_file()
-    assert f"plot.png, from the run in {tmp_path / 'runs' / 'demo'}" in page
+    assert f"plot.png</span></code> from the run in {tmp_path / 'runs' / 'demo'}" in page
 
 
 @sphinx_warnings

@@ -214,10 +214,15 @@ class ExamplePlots(SphinxDirective):
                 raise self.error(f"example-plots: {name} wrote no {image} in {result.folder}")
             figure = nodes.figure()
             figure += nodes.image(uri=os.path.relpath(png, doc_dir), alt=f"{name}: {image}")
-            caption = f"{image}, from {result.source}"
+            caption = nodes.caption()
+            caption += nodes.literal(text=image)
             if result.source == "quick":
-                caption += f" ({command}: seconds of training on a small slice)"
-            figure += nodes.caption(text=caption)
+                caption += nodes.Text(" from ")
+                caption += nodes.literal(text=command)
+                caption += nodes.Text(", seconds of training on a small slice")
+            else:
+                caption += nodes.Text(f" from {result.source}")
+            figure += caption
             figures.append(figure)
         return figures
 
