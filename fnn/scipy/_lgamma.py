@@ -23,7 +23,7 @@ __all__ = [
     "log_gamma_half_ratio",
 ]
 
-_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+_HALF_LOG_2PI = float(0.5 * np.log(2 * np.pi))  # a Python float: weakly typed
 
 # B_2k / (2k (2k - 1)), the coefficients of Stirling's series in 1/z (k = 1..7).
 _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)

@@ -243,6 +243,11 @@ def entr(x):
     return where(x < 0, -np.inf, -xlogy(x, x))
 
 
+# Python floats, weakly typed: a numpy float64 scalar would promote float32 under x64.
+_SQRT_HALF = float(np.sqrt(0.5))
+_SQRT2 = float(np.sqrt(2.0))
+
+
 def ndtr(x):
     """The standard normal CDF, ``erfc(-x / sqrt(2)) / 2`` (accurate in the left tail).
 
@@ -251,7 +256,7 @@ def ndtr(x):
         Array(0.5, dtype=float32)
     """
     x = _float("ndtr", x)
-    return erfc(x * -np.sqrt(0.5)) * 0.5
+    return erfc(x * -_SQRT_HALF) * 0.5
 
 
 def log_ndtr(x):
@@ -282,7 +287,7 @@ def log_ndtr(x):
 
 
 _LOG_NDTR_TERMS = 10
-_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+_HALF_LOG_2PI = float(0.5 * np.log(2 * np.pi))  # a Python float: weakly typed
 
 
 def _ndtri_lower(q):
@@ -299,7 +304,7 @@ def _ndtri_lower(q):
     q_far = where(far, q, 1e-3)
     t = -2.0 * log(q_far)
     start_far = -sqrt(t - log(t) - 2 * _HALF_LOG_2PI)
-    start_near = erfinv(q_near * 2.0 - 1.0) * np.sqrt(2.0)
+    start_near = erfinv(q_near * 2.0 - 1.0) * _SQRT2
     x = lax.stop_gradient(where(far, start_far, start_near))
     log_q = log(q)
     for _ in range(4):
@@ -322,7 +327,7 @@ def ndtri(p):
     central = (p >= 0.25) & (p <= 0.75)
     tail = (q > 0) & ~central
     # 2p - 1 is exact for p >= 1/4, and erfinv keeps its relative accuracy near 0
-    middle = erfinv(where(central, p, 0.5) * 2.0 - 1.0) * np.sqrt(2.0)
+    middle = erfinv(where(central, p, 0.5) * 2.0 - 1.0) * _SQRT2
     x_lower = _ndtri_lower(where(tail, q, 0.1))
     out = where(central, middle, where(upper, -x_lower, x_lower))
     out = where(p == 0, -np.inf, where(p == 1, np.inf, out))
