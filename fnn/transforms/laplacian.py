@@ -17,6 +17,12 @@ and values that do not depend on x (a network's parameters) carry no Jacobian at
 (symbolic zeros). The same pass with weights ``w_k`` and directions from the
 eigenvectors of a symmetric matrix A gives ``sum_ij A_ij d_ij u``; keeping the d terms
 apart instead of summing gives the Hessian's diagonal ``d_ii u``.
+
+Sparsity: a value carries only the directions it can depend on. Each value's stack
+comes with a sparsity pattern computed while tracing (from the coordinate basis, through
+slices, reshapes, products and elementwise operations), so ``g(x[i])`` carries one
+direction, not d, and a sum of such terms joins their directions only where they meet.
+Once a value is dense (a network's first layer mixes every coordinate) tracking stops.
 """
 
 from __future__ import annotations
@@ -29,9 +35,21 @@ import numpy as np
 from fnn import core
 from fnn.core import FnnTypeError, Trace, Tracer
 from fnn.lax.base import is_float
+from fnn.lax.dot import dot_general_p
 from fnn.lax.elementwise import add, mul
 from fnn.lax.reductions import reduce_sum
-from fnn.lax.structural import broadcast_in_dim, moveaxis, reshape, zeros_like_aval
+from fnn.lax.slicing import concatenate, concatenate_p, pad_p, rev_p, slice_in_dim, slice_p
+from fnn.lax.structural import (
+    broadcast_in_dim,
+    broadcast_in_dim_p,
+    moveaxis,
+    reduce_sum_p,
+    reshape,
+    reshape_p,
+    transpose_p,
+    zeros_like_aval,
+)
+from fnn.lowering import lowering_of
 from fnn.rules import jet_rules
 from fnn.transforms.batching import vmap
 from fnn.transforms.jet import _has_float_output, _integer_output_jet, _jet_by_nested_jvp
@@ -59,17 +77,25 @@ class _Directions:
 
 
 class LaplacianTracer(Tracer):
-    """A value with its directional derivatives ``jac`` (stacked on a leading axis of
-    length m) and second-order term ``lap`` (summed, or stacked like ``jac`` for the
-    diagonal); either is None when it is zero."""
+    """A value with its directional derivatives and second-order term.
 
-    __slots__ = ("primal", "jac", "lap")
+    ``jac`` stacks ``Dv[e_k]`` on a leading axis for the directions ``rows`` only: the
+    others are zero (a value computed from some coordinates alone). ``lap`` is the summed
+    second-order term, or for the diagonal a stack over ``rows`` like ``jac``. ``jac`` and
+    ``lap`` are None when zero. ``pattern`` (a concrete bool array of the stack's shape, or
+    None when unknown) marks the entries that may be nonzero: it is how tracing finds that
+    ``x[i]`` depends on direction i alone.
+    """
 
-    def __init__(self, trace, primal, jac, lap):
+    __slots__ = ("primal", "rows", "jac", "lap", "pattern")
+
+    def __init__(self, trace, primal, rows, jac, lap, pattern=None):
         self._trace = trace
         self.primal = primal
+        self.rows = rows
         self.jac = jac
         self.lap = lap
+        self.pattern = pattern
 
     @property
     def aval(self):
@@ -87,6 +113,9 @@ class LaplacianTracer(Tracer):
         return core._to_numpy(p)
 
 
+_NO_ROWS: tuple[int, ...] = ()
+
+
 class LaplacianTrace(Trace):
     __slots__ = ()
 
@@ -95,7 +124,7 @@ class LaplacianTrace(Trace):
         return self.main.global_data
 
     def pure(self, val):
-        return LaplacianTracer(self, val, None, None)
+        return LaplacianTracer(self, val, _NO_ROWS, None, None)
 
     lift = pure
 
@@ -104,21 +133,15 @@ class LaplacianTrace(Trace):
         if all(t.jac is None and t.lap is None for t in tracers):
             out = primitive.bind(*primals, **params)
             if primitive.multiple_results:
-                return [LaplacianTracer(self, o, None, None) for o in out]
-            return LaplacianTracer(self, out, None, None)
-        out, jacs, laps = _push_forward(
-            primitive,
-            primals,
-            [t.jac for t in tracers],
-            [t.lap for t in tracers],
-            params,
-            self.directions,
-        )
+                return [LaplacianTracer(self, o, _NO_ROWS, None, None) for o in out]
+            return LaplacianTracer(self, out, _NO_ROWS, None, None)
+        out, rows, jacs, laps, patterns = _push_forward(primitive, tracers, params, self.directions)
         if primitive.multiple_results:
             return [
-                LaplacianTracer(self, o, j, lap) for o, j, lap in zip(out, jacs, laps, strict=True)
+                LaplacianTracer(self, o, r, j, lap, pat)
+                for o, r, j, lap, pat in zip(out, rows, jacs, laps, patterns, strict=True)
             ]
-        return LaplacianTracer(self, out, jacs[0], laps[0])
+        return LaplacianTracer(self, out, rows[0], jacs[0], laps[0], patterns[0])
 
     def process_custom_jvp_call(self, fun, jvp, tracers):
         del jvp  # second derivatives come from the function's own body
@@ -143,12 +166,23 @@ def _taylor_rule(primitive, primals, params):
     return run
 
 
-def _push_forward(primitive, primals, jacs, laps, params, directions: _Directions):
-    """(outputs, their Jacobians, their second-order terms) through one primitive."""
+def _push_forward(primitive, tracers, params, directions: _Directions):
+    """(outputs, their rows, Jacobian stacks and second-order terms) through a primitive.
+
+    The inputs' direction sets are joined (a stack missing some rows gets zero rows);
+    the outputs' are pruned to the rows their sparsity pattern may have nonzero (see
+    :func:`_out_pattern`), so a network applied to ``x[i]`` carries one direction.
+    """
+    primals = [t.primal for t in tracers]
     rule = _taylor_rule(primitive, primals, params)
     multiple = primitive.multiple_results
     n_in = len(primals)
+    union = tuple(sorted({k for t in tracers for k in t.rows}))
+    jacs = [_expand(t.jac, t.rows, union) for t in tracers]
+    diagonal = directions.diagonal
+    laps = [_expand(t.lap, t.rows, union) if diagonal else t.lap for t in tracers]
     batched = [i for i, j in enumerate(jacs) if j is not None]
+    lap_batched = [i for i, lap in enumerate(laps) if lap is not None] if diagonal else []
     store: dict[str, Any] = {}
 
     # Second-order Taylor coefficients along each direction, stacked: one vmap over k.
@@ -171,30 +205,175 @@ def _push_forward(primitive, primals, jacs, laps, params, directions: _Direction
             flat += [x for x in t if x is not None]
         return flat
 
-    lap_batched = (
-        [i for i, lap in enumerate(laps) if lap is not None] if directions.diagonal else []
-    )
-    args = [jacs[i] for i in batched] + [laps[i] for i in lap_batched]
-    flat = vmap(along_directions, in_axes=0, out_axes=0, axis_size=directions.count)(*args)
-    outs = store["outs"]
-    it = iter(flat)
-    jac_out, second = [], []
-    for has1, has2 in store["shape"]:
-        jac_out.append(next(it) if has1 else None)
-        second.append(next(it) if has2 else None)
+    if union:
+        args = [jacs[i] for i in batched] + [laps[i] for i in lap_batched]
+        flat = vmap(along_directions, in_axes=0, out_axes=0, axis_size=len(union))(*args)
+        outs = store["outs"]
+        it = iter(flat)
+        jac_out, second = [], []
+        for has1, has2 in store["shape"]:
+            jac_out.append(next(it) if has1 else None)
+            second.append(next(it) if has2 else None)
+    else:  # only summed second-order terms come in
+        out = primitive.bind(*primals, **params)
+        outs = out if multiple else [out]
+        jac_out, second = [None] * len(outs), [None] * len(outs)
 
-    if directions.diagonal:
+    if diagonal:
         laps_out = [None if s is None else mul(s, _two(s)) for s in second]
-        return outs if multiple else outs[0], jac_out, laps_out
+    else:
+        # The summed second-order term: sum_k w_k D^2 p[J_k, J_k] + Dp[L].
+        weights = None
+        if directions.weights is not None:
+            weights = np.asarray(directions.weights)[list(union)]
+        laps_out = [None if s is None else _weighted_sum(s, weights) for s in second]
+        if any(lap is not None for lap in laps):
+            _, first = rule(primals, [[lap] for lap in laps])
+            first = first if multiple else [first]
+            laps_out = [_add_opt(a, f[0]) for a, f in zip(laps_out, first, strict=True)]
 
-    # The summed second-order term: sum_k w_k D^2 p[J_k, J_k] + Dp[L].
-    laps_out = [None if s is None else _weighted_sum(s, directions.weights) for s in second]
-    if any(lap is not None for lap in laps):
-        series = [[lap] for lap in laps]
-        _, first = rule(primals, series)
-        first = first if multiple else [first]
-        laps_out = [_add_opt(a, f[0]) for a, f in zip(laps_out, first, strict=True)]
-    return outs if multiple else outs[0], jac_out, laps_out
+    pattern = None if multiple or not union else _out_pattern(primitive, tracers, union, params)
+    rows_out, patterns = [], []
+    for k in range(len(outs)):
+        if jac_out[k] is None and (not diagonal or laps_out[k] is None):
+            rows_out.append(_NO_ROWS)
+            patterns.append(None)
+            continue
+        if pattern is None:
+            rows_out.append(union)
+            patterns.append(None)
+            continue
+        keep = [i for i in range(len(union)) if pattern[i].any()]
+        if not keep:  # no direction reaches this output
+            jac_out[k] = None
+            if diagonal:
+                laps_out[k] = None
+            rows_out.append(_NO_ROWS)
+            patterns.append(None)
+            continue
+        rows_out.append(tuple(union[i] for i in keep))
+        patterns.append(pattern[keep])
+        if len(keep) < len(union):
+            jac_out[k] = _select_rows(jac_out[k], keep)
+            if diagonal:
+                laps_out[k] = _select_rows(laps_out[k], keep)
+    return outs if multiple else outs[0], rows_out, jac_out, laps_out, patterns
+
+
+# Patterns are computed while tracing; beyond this many entries fnn keeps every row.
+_MAX_PATTERN_SIZE = 1 << 22
+
+# Linear primitives with static parameters whose sparsity pattern is their impl applied
+# to the inputs' patterns (as 0/1 arrays), row by row.
+_PATTERN_BY_IMPL = {
+    reshape_p,
+    transpose_p,
+    broadcast_in_dim_p,
+    reduce_sum_p,
+    slice_p,
+    rev_p,
+    pad_p,
+    concatenate_p,
+    dot_general_p,
+}
+
+
+def _out_pattern(primitive, tracers, union, params):
+    """Which entries of the output's stack over ``union`` may be nonzero (a bool array),
+    or None when that is not known (then every row is kept)."""
+    patterns = []
+    for t in tracers:
+        if t.jac is None and t.lap is None:
+            patterns.append(None)
+        elif t.pattern is None:
+            return None
+        else:
+            patterns.append(_expand_pattern(t.pattern, t.rows, union))
+    present = [p for p in patterns if p is not None]
+    if all(p.all() for p in present):
+        return None  # dense in, dense (or unknown) out: stop tracking
+    out_aval = primitive.abstract_eval(*[core.get_aval(t.primal) for t in tracers], **params)
+    if len(union) * int(np.prod(out_aval.shape)) > _MAX_PATTERN_SIZE:
+        return None
+    if lowering_of(primitive).elementwise:
+        # J_out = sum over operands of (partial derivative) * J_operand, elementwise
+        rank = len(out_aval.shape)
+        out = np.zeros((len(union), *out_aval.shape), dtype=bool)
+        for p in patterns:
+            if p is not None:
+                p = p.reshape((p.shape[0],) + (1,) * (rank - (p.ndim - 1)) + p.shape[1:])
+                out |= p
+        return out
+    if primitive not in _PATTERN_BY_IMPL:
+        return None
+    # Each operand's contribution, the others held at a neutral value: ones for the other
+    # factor of a product, zeros for the other pieces of a concatenation or a pad.
+    fill = 1.0 if primitive is dot_general_p else 0.0
+    out = None
+    for i, p in enumerate(patterns):
+        if p is None:
+            continue
+        rows = []
+        for k in range(len(union)):
+            args = [
+                p[k].astype(np.float32)
+                if j == i
+                else np.full(core.get_aval(t.primal).shape, fill, np.float32)
+                for j, t in enumerate(tracers)
+            ]
+            rows.append(np.asarray(primitive.impl(*args, **params)) != 0)
+        contribution = np.stack(rows)
+        out = contribution if out is None else out | contribution
+    return out
+
+
+def _expand_pattern(pattern, rows, union):
+    if tuple(rows) == tuple(union):
+        return pattern
+    out = np.zeros((len(union), *pattern.shape[1:]), dtype=bool)
+    position = {k: i for i, k in enumerate(union)}
+    out[[position[k] for k in rows]] = pattern
+    return out
+
+
+def _select_rows(stack, keep):
+    """The rows ``keep`` (increasing positions) of ``stack``, by slices of runs."""
+    if stack is None:
+        return None
+    blocks, i = [], 0
+    while i < len(keep):
+        j = i
+        while j + 1 < len(keep) and keep[j + 1] == keep[j] + 1:
+            j += 1
+        blocks.append(slice_in_dim(stack, keep[i], keep[j] + 1, axis=0))
+        i = j + 1
+    return concatenate(blocks, 0)
+
+
+def _expand(stack, rows, union):
+    """``stack`` (rows ``rows``) as a stack over ``union`` (a superset), zeros elsewhere."""
+    if stack is None or tuple(rows) == tuple(union):
+        return stack
+    aval = core.get_aval(stack)
+    position = {k: i for i, k in enumerate(rows)}
+    blocks, k = [], 0
+    while k < len(union):
+        start = k
+        if union[k] in position:
+            first = position[union[k]]
+            while (
+                k < len(union)
+                and union[k] in position
+                and position[union[k]] == first + (k - start)
+            ):
+                k += 1
+            blocks.append(slice_in_dim(stack, first, first + (k - start), axis=0))
+        else:
+            while k < len(union) and union[k] not in position:
+                k += 1
+            zeros = core.ShapedArray((k - start, *aval.shape[1:]), aval.dtype)
+            blocks.append(zeros_like_aval(zeros))
+    return concatenate(blocks, 0)
 
 
 def _half(x):
@@ -233,7 +412,9 @@ def _run(fun, args, argnums, basis, weights, diagonal):
     store = {}
     with core.new_main(LaplacianTrace, directions) as main:
         trace = LaplacianTrace(main)
-        tracer = LaplacianTracer(trace, x, np.asarray(basis, aval.dtype), None)
+        rows = tuple(range(basis.shape[0]))
+        basis = np.asarray(basis, aval.dtype)
+        tracer = LaplacianTracer(trace, x, rows, basis, None, basis != 0)
         full = list(args)
         full[argnums] = tracer
         out = fun(*full)
@@ -244,9 +425,14 @@ def _run(fun, args, argnums, basis, weights, diagonal):
         for o, v in zip(outs, values, strict=True):
             v_aval = core.get_aval(v)
             stacked = core.ShapedArray((basis.shape[0], *v_aval.shape), v_aval.dtype)
-            jacs.append(core.full_lower(o.jac) if o.jac is not None else zeros_like_aval(stacked))
+            every = tuple(range(basis.shape[0]))
+            jac = _expand(o.jac, o.rows, every) if o.jac is not None else None
+            jacs.append(core.full_lower(jac) if jac is not None else zeros_like_aval(stacked))
+            lap = o.lap
+            if diagonal and lap is not None:
+                lap = _expand(lap, o.rows, every)
             lap_aval = stacked if diagonal else v_aval
-            laps.append(core.full_lower(o.lap) if o.lap is not None else zeros_like_aval(lap_aval))
+            laps.append(core.full_lower(lap) if lap is not None else zeros_like_aval(lap_aval))
     return store["tree"], values, jacs, laps
 
 
@@ -384,8 +570,7 @@ def directional_laplacian(
         w = None if weights is None else np.asarray(weights, np.float64)
         if w is not None and w.shape != (basis.shape[0],):
             raise FnnTypeError(
-                f"directional_laplacian: weights must have shape ({basis.shape[0]},), got "
-                f"{w.shape}"
+                f"directional_laplacian: weights must have shape ({basis.shape[0]},), got {w.shape}"
             )
         tree, _, _, laps = _run(fun, args, i, basis, w, False)
         return tree_unflatten(tree, [core.ensure_array(lap) for lap in laps])

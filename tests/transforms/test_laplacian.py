@@ -204,3 +204,46 @@ def test_docstring_examples():
     for module in (jet, laplacian):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted >= 3 and result.failed == 0, module.__name__
+
+
+# ---- sparsity: values that depend on some coordinates carry only their directions ----------
+
+
+def coordinate_net(rng, hidden=24):
+    w1, w2 = rng.normal(size=(1, hidden)), rng.normal(size=(hidden, 1)) / np.sqrt(hidden)
+    return lambda s: (fnp.tanh(s @ w1) @ w2)[0]
+
+
+def test_separable_functions_are_exact_and_carry_one_direction_per_term():
+    rng = np.random.default_rng(9)
+    d, hidden = 7, 24
+    g = coordinate_net(rng, hidden)
+
+    def u(x):  # sum_i g(x_i) * (1 + x_0 x_1): separable terms and one coupling
+        separable = sum(g(x[i : i + 1]) for i in range(d))
+        return separable * (1.0 + x[0] * x[1])
+
+    x = rng.normal(size=d)
+    H = hessian_of(u, x)
+    value, jac, lap = fnn.forward_laplacian(u)(x)
+    np.testing.assert_allclose(float(lap), np.trace(H), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(jac), np.asarray(fnn.grad(u)(x)), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(fnn.hessian_diagonal(u)(x)), np.diag(H), rtol=1e-10)
+    a = np.diag(np.arange(d, dtype=float))
+    np.testing.assert_allclose(float(fnn.second_order_operator(u, a)(x)), np.sum(a * H), rtol=1e-10)
+    # Under tracing (as in jit), the hidden layer of g(x_i) carries its one direction: no
+    # staged value has a (d, hidden) stack.
+    jaxpr = fnn.make_jaxpr(fnn.laplacian(u))(x).jaxpr
+    shapes = {tuple(v.aval.shape) for e in jaxpr.eqns for v in e.out_binders}
+    assert (d, hidden) not in shapes and (d, 1, hidden) not in shapes
+    assert (1, hidden) in shapes or (hidden,) in shapes
+    np.testing.assert_allclose(float(fnn.jit(fnn.laplacian(u))(x)), np.trace(H), rtol=1e-10)
+
+
+def test_dense_networks_keep_every_direction():
+    rng = np.random.default_rng(10)
+    params = init(rng, [5, 16, 1])
+    x = rng.normal(size=5)
+    jaxpr = fnn.make_jaxpr(fnn.laplacian(lambda x: network(params, x)))(x).jaxpr
+    shapes = {tuple(v.aval.shape) for e in jaxpr.eqns for v in e.out_binders}
+    assert (5, 16) in shapes
