@@ -43,6 +43,7 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
+    ended: float  # time.time() when mpiexec returned
 
 
 def launch(n: int, *args: str, timeout: float = 120) -> Run:
@@ -64,4 +65,4 @@ def launch(n: int, *args: str, timeout: float = 120) -> Run:
         raise AssertionError(
             f"mpiexec {' '.join(args)} hung for {timeout} s\nstdout:\n{out}\nstderr:\n{err}"
         ) from None
-    return Run(p.returncode, out, err, time.monotonic() - start)
+    return Run(p.returncode, out, err, time.monotonic() - start, time.time())

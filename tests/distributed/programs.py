@@ -86,9 +86,10 @@ def fail(out: Path, mode: str) -> None:
     x, y = model.data()
     for s in range(6):
         if s == 3 and r == 1:
+            print(f"process 1 fails at {time.time()}", flush=True)
             raise ValueError("a bad batch in step 3")
         if s == 3 and r == 0 and mode == "busy":
-            time.sleep(60)
+            time.sleep(300)
         params, loss = step(params, x[:8], y[:8])
         print(f"process {r} step {s} loss {float(loss):.4f}", flush=True)
 

@@ -101,17 +101,23 @@ def test_broadcast_gives_every_process_the_roots_tree(train_run):
 @pytest.mark.parametrize("mode", ["in_collective", "busy"])
 def test_a_failing_process_ends_every_process_naming_it(tmp_path, mode):
     run = launch(2, "fail", str(tmp_path), mode, timeout=60)
-    assert run.returncode != 0
-    assert "ValueError: a bad batch in step 3" in run.stderr  # process 1's own traceback
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert "ValueError: a bad batch in step 3" in run.stderr, (
+        run.stderr
+    )  # process 1's own traceback
     assert "process 1 of 2 failed" in run.stderr
+    # Seconds from process 1's failure to the end of the whole job (startup excluded:
+    # it varies with the machine's load).
+    failed_at = float(run.stdout.split("process 1 fails at ")[1].split()[0])
+    after = run.ended - failed_at
     if mode == "in_collective":
         # Process 0 was waiting in step 3's pmean: it raises, naming process 1.
         assert "ProcessFailedError: process 1 of 2 failed: ValueError: a bad batch" in run.stderr
-        assert run.seconds < 20
+        assert after < 10, (after, run.stderr)
     else:
-        # Process 0 sleeps in step 3 for 60 s: process 1 waits 2 s, then aborts the job.
+        # Process 0 sleeps in step 3 for 300 s: process 1 waits 2 s, then aborts the job.
         assert "ending the whole job (MPI_Abort)" in run.stderr
-        assert run.seconds < 30
+        assert after < 15, (after, run.stderr)
     assert "process 0 step 2" in run.stdout and "step 4" not in run.stdout
 
 
@@ -143,15 +149,15 @@ def test_a_killed_run_resumes_from_its_checkpoint_on_any_process_count(tmp_path)
     # Killed after step 8 of 14 (mid-epoch: 4 steps an epoch); the last checkpoint
     # is step 6's. Resumed on 2 processes: the same bits as the whole run.
     out, run = _resume_run(tmp_path, "killed", 2, 8)
-    assert run.returncode != 0 and not (out / "final.npz").exists()
-    assert int(load(out / "ckpt.npz")["step"]) == 6
+    assert run.returncode != 0 and not (out / "final.npz").exists(), run.stderr
+    assert int(load(out / "ckpt.npz")["step"]) == 6, run.stdout + run.stderr
     for n in (2, 1):
         again = tmp_path / f"resumed{n}"
         again.mkdir()
         (again / "ckpt.npz").write_bytes((out / "ckpt.npz").read_bytes())
         _, run = _resume_run(tmp_path, f"resumed{n}", n, 0)
         assert run.returncode == 0, run.stderr
-        assert "resumes at step 6" in run.stdout
+        assert "resumes at step 6" in run.stdout, run.stdout + run.stderr
         got = load(again / "final.npz")
         for g, w in zip(_leaves(got), _leaves(want), strict=True):
             if n == 2:
