@@ -165,7 +165,6 @@ def _methods() -> dict[str, Any]:
         "dot",
         "round",
         "conj",
-        "flatten",
         "repeat",
         "take",
         "trace",
@@ -173,10 +172,31 @@ def _methods() -> dict[str, Any]:
         "nonzero",
         "sort",
         "argsort",
+        "argpartition",
+        "choose",
+        "ptp",
+        "searchsorted",
     ]:
         m[name] = _forward(name)
     m["astype"] = lambda self, dtype: fnp.astype(self, dtype)
     m["conjugate"] = m["conj"]
+
+    def flatten(self, order="C"):
+        """The elements in a 1-D array, row-major (``'C'``) or column-major (``'F'``)."""
+        return fnp.ravel(self, order=order)
+
+    def compress(self, condition, axis=None, out=None):
+        return fnp.compress(condition, self, axis=axis, out=out)
+
+    def copy(self, order="C"):
+        """``self``: fnn arrays are immutable, so a copy could never be told apart."""
+        del order
+        return self
+
+    m["flatten"] = flatten
+    m["compress"] = compress
+    m["copy"] = copy
+    m["itemsize"] = property(lambda self: self.dtype.itemsize)
     return m
 
 

@@ -205,8 +205,18 @@ def reciprocal(x, /):
 
 
 def exp2(x, /):
+    """``2 ** x`` elementwise, as numpy.exp2: exact at integers (a power, not
+    ``exp(x * log 2)``, whose rounding misses powers of two).
+
+    Example:
+        >>> exp2(asarray([3.0, -1.0]))
+        Array([8. , 0.5], dtype=float32)
+    """
     (x,) = promote_args("exp2", x, to_float=True)
-    return lax.exp(lax.mul(x, np.asarray(np.log(2.0), x.dtype)))
+    x = asarray(x)
+    if x.dtype.kind == "c":
+        return lax.exp(lax.mul(x, np.asarray(np.log(2.0), x.dtype)))
+    return lax.pow(np.asarray(2.0, x.dtype), x)
 
 
 def log2(x, /):
@@ -377,7 +387,7 @@ def imag(val, /):
     val = asarray(val)
     if val.dtype.kind == "c":
         return lax.imag(val)
-    return lax.broadcast_to(np.zeros((), val.dtype), val.shape)
+    return lax.broadcast_to(asarray(np.zeros((), val.dtype)), val.shape)  # an Array for 0-d too
 
 
 def conj(x, /):

@@ -82,6 +82,33 @@ def _diagonal_spec(draw):
 
 
 SHAPES = [
+    Case(
+        "flatten_method",
+        lambda x, order: fnp.asarray(x).flatten(order),
+        lambda x, order: x.flatten(order),
+        shape().flatmap(
+            lambda s: st.sampled_from(["C", "F"]).map(lambda o: Spec((s,), {"order": o}))
+        ),
+        args("real"),
+        api=("ndarray.flatten",),
+    ),
+    Case(
+        "real_of_real",
+        fnp.real,
+        np.real,
+        shape().map(lambda s: Spec((s,), {})),
+        args("real"),
+        api=("real",),
+    ),
+    Case(
+        "imag_of_real",
+        fnp.imag,
+        np.imag,
+        shape().map(lambda s: Spec((s,), {})),
+        args("real"),
+        diff=False,
+        api=("imag",),
+    ),
     Case("append", fnp.append, np.append, _with(_append_spec), args("real", "real"), nargs=2),
     Case("rollaxis", fnp.rollaxis, np.rollaxis, _with(_rollaxis_spec), args("real")),
     Case("rot90", fnp.rot90, np.rot90, _with(_rot90_spec), args("real")),

@@ -286,3 +286,38 @@ def test_ix_picks_the_cross_product():
     _same(fnp.asarray(x)[fnp.ix_(rows, cols)], x[np.ix_(rows, cols)])
     for a, b in zip(fnp.ix_(rows, cols, [1]), np.ix_(rows, cols, [1]), strict=True):
         _same(a, b)
+
+
+# ---- ndarray methods and exactness ----------------------------------------------------------
+
+
+def test_array_methods_numpy_has():
+    x = fnp.arange(6).reshape(2, 3)
+    ref = np.arange(6).reshape(2, 3)
+    for order in ("C", "F"):
+        _same(x.flatten(order), ref.flatten(order))
+    _same(x.flatten(), ref.flatten())
+    assert x.itemsize == 4
+    assert x.copy() is x  # immutable: a copy cannot be told apart
+    _same(x.ptp(axis=0), np.ptp(ref, axis=0))
+    _same(x.compress([False, True], axis=0), ref.compress([False, True], axis=0))
+    _same(fnp.arange(5).searchsorted(2.5), np.arange(5).searchsorted(2.5))
+    _same(fnp.array([0, 1, 0]).choose([np.arange(3), -np.arange(3)]), [0, -1, 2])
+    idx = x.argpartition(1, axis=1)
+    assert np.all(np.take_along_axis(ref, np.asarray(idx), 1)[:, 1] == [1, 4])
+    with pytest.raises(NotImplementedError, match="got 'K'"):
+        x.flatten("K")
+
+
+def test_exp2_is_exact_at_integers():
+    x = np.arange(-149, 127, dtype=np.float32)
+    np.testing.assert_array_equal(fnp.exp2(x), np.exp2(x))
+    assert float(fnn.grad(fnp.exp2)(3.0)) == pytest.approx(8 * np.log(2.0))
+
+
+def test_real_and_imag_of_real_input():
+    x = np.array([[1.5, -2.0]], np.float32)
+    _same(fnp.real(x), x, np.float32)
+    _same(fnp.imag(x), np.zeros_like(x), np.float32)
+    _same(fnp.asarray(x).imag, np.zeros_like(x), np.float32)
+    assert fnp.imag(np.arange(3)).dtype == np.int32
