@@ -84,6 +84,9 @@ class Lowering:
     * ``helpers``: names the emitted code calls, and the objects they stand for.
     * ``bodies``: the parameters holding sub-programs (jaxprs, or tuples of them) that
       the backend compiles and passes to the ``impl`` in their place (control flow).
+    * ``collective``: the result depends on other processes too (``fnn.distributed``):
+      never evaluated at compile time, even on constant inputs (two processes may
+      compile at different moments, and a collective must run in step on all of them).
     """
 
     ufunc: str | None = None
@@ -94,6 +97,7 @@ class Lowering:
     split: Callable | None = None
     helpers: Mapping[str, Any] = field(default_factory=dict)
     bodies: tuple[str, ...] = ()
+    collective: bool = False
 
     def memory_of(self, eqn) -> str:
         """What this equation's result may share memory with."""

@@ -43,6 +43,7 @@ from fnn.lax.structural import (
     reshape_p,
     transpose_p,
 )
+from fnn.lowering import lowering_of
 
 __all__ = ["dce", "cse", "fold_constants", "simplify", "optimize"]
 
@@ -160,6 +161,7 @@ def fold_constants(jaxpr: Jaxpr, consts):
             all(v is not None for v in vals)
             and eqn.primitive.impl is not None
             and eqn.primitive not in _RANDOM_BITS
+            and not lowering_of(eqn.primitive).collective
             and sum(sizes) <= _FOLD_LIMIT
             and not _has_subprogram(eqn)
         )

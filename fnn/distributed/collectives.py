@@ -112,7 +112,7 @@ jet_rules[psum_p] = linear_jet(psum_p)
 # in any order, and every process must call its collectives in the same order, so a
 # program with psum runs its batch split only around it (psum of the chunks' summed
 # gradients sits in a global segment, run once).
-lowering.register(psum_p, Lowering(memory=FRESH))
+lowering.register(psum_p, Lowering(memory=FRESH, collective=True))
 
 
 # ---- all_gather ------------------------------------------------------------------------
@@ -177,7 +177,7 @@ jvp_rules[all_gather_p] = _all_gather_jvp
 transpose_rules[all_gather_p] = _all_gather_transpose
 batching_rules[all_gather_p] = _all_gather_batch
 jet_rules[all_gather_p] = linear_jet(all_gather_p)
-lowering.register(all_gather_p, Lowering(memory=FRESH))
+lowering.register(all_gather_p, Lowering(memory=FRESH, collective=True))
 
 
 # ---- pvary -----------------------------------------------------------------------------

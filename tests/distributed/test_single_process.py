@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import fnn
 import fnn.numpy as fnp
 from fnn import distributed as dist
+from fnn.backend import passes
 from fnn.core import FnnTypeError
 from fnn.data import batches
 from fnn.distributed import protocol
@@ -107,6 +108,15 @@ def test_the_primitives_have_lowering_records_and_check_dtypes():
         _psum(fnp.array([True]))
     with pytest.raises(FnnTypeError, match="expected a pytree of arrays"):
         dist.collectives._flat("pmean", {"a": "text"})
+
+
+def test_collectives_are_never_folded_at_compile_time():
+    # Two processes may compile at different moments (one hits jit's cache, one does
+    # not): a collective on constants must still run in step, at run time.
+    from_consts = fnn.make_jaxpr(lambda: psum_p.bind(fnp.ones(3), tree="x"))()
+    folded = passes.fold_constants(from_consts.jaxpr, from_consts.consts)[0]
+    assert [e.primitive for e in folded.eqns] == [psum_p]
+    assert lowering_of(psum_p).collective and lowering_of(all_gather_p).collective
 
 
 def test_disagreeing_headers_explain_themselves():
