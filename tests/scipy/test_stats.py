@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import scipy.special as sps
 import scipy.stats as ss
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnn
 import fnn.numpy as fnp
@@ -496,6 +498,67 @@ def test_edges_where_scipy_is_inconsistent(x64):
     np.testing.assert_array_equal(
         _np(stats.poisson.entropy([-1.0, np.nan, 0.0])), [np.nan, np.nan, 0]
     )
+
+
+# ---- identities, on hypothesis' choice of points --------------------------------------------
+
+_loc = st.floats(-10, 10)
+_scale = st.floats(0.1, 10)
+_shape = st.floats(0.05, 200)
+
+
+@settings(max_examples=25, deadline=None)
+@given(q=st.floats(1e-300, 0.5), loc=_loc, scale=_scale)
+def test_norm_quantiles_invert_the_cdf(q, loc, scale):
+    fnn.config.update("enable_x64", True)
+    try:
+        np.testing.assert_allclose(
+            _np(stats.norm.cdf(stats.norm.ppf(q, loc, scale), loc, scale)), q, rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            _np(stats.norm.sf(stats.norm.isf(q, loc, scale), loc, scale)), q, rtol=1e-12
+        )
+    finally:
+        fnn.config.update("enable_x64", False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(a=_shape, b=_shape, u=st.floats(0.001, 0.999), loc=_loc, scale=_scale)
+def test_cdf_and_sf_are_complements(a, b, u, loc, scale):
+    fnn.config.update("enable_x64", True)
+    try:
+        x = loc + scale * u * a  # inside the gamma's bulk or its tails
+        cdf, sf = stats.gamma.cdf(x, a, loc, scale), stats.gamma.sf(x, a, loc, scale)
+        np.testing.assert_allclose(_np(cdf) + _np(sf), 1.0, rtol=1e-14)
+        # (near 0 the log keeps its absolute accuracy only: log(sf) rounds sf first)
+        np.testing.assert_allclose(
+            _np(stats.gamma.logsf(x, a, loc, scale)), np.log(_np(sf)), rtol=1e-13, atol=1e-15
+        )
+        y = loc + scale * u
+        cdf, sf = stats.beta.cdf(y, a, b, loc, scale), stats.beta.sf(y, a, b, loc, scale)
+        np.testing.assert_allclose(_np(cdf) + _np(sf), 1.0, rtol=1e-13)
+        with np.errstate(divide="ignore"):  # (a cdf that underflows to 0)
+            log_cdf = np.log(_np(cdf))
+        np.testing.assert_allclose(
+            _np(stats.beta.logcdf(y, a, b, loc, scale)), log_cdf, rtol=1e-13, atol=1e-15
+        )
+    finally:
+        fnn.config.update("enable_x64", False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(0, 60), mu=st.floats(0.0, 60), p=st.floats(0, 1))
+def test_mass_functions_add_up_to_the_cdf(k, mu, p):
+    fnn.config.update("enable_x64", True)
+    try:
+        ks = np.arange(k + 1.0)
+        total = np.sum(_np(stats.poisson.pmf(ks, mu)))
+        np.testing.assert_allclose(_np(stats.poisson.cdf(k, mu)), total, rtol=1e-12, atol=1e-300)
+        pmf = _np(stats.bernoulli.pmf(np.array([0.0, 1.0]), p))
+        np.testing.assert_allclose(pmf.sum(), 1.0, rtol=1e-15)
+        np.testing.assert_allclose(_np(stats.bernoulli.cdf(0.0, p)), pmf[0], rtol=1e-15)
+    finally:
+        fnn.config.update("enable_x64", False)
 
 
 # ---- multivariate normal ----------------------------------------------------------------------

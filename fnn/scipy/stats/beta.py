@@ -33,7 +33,7 @@ def logpdf(x, a, b, loc=0, scale=1) -> Array:
 
     Example:
         >>> logpdf(0.5, 2.0, 2.0)   # log(1.5)
-        Array(0.4054651, dtype=float32)
+        Array(0.40546513, dtype=float32)
     """
     x, a, b, loc, scale = promote("beta.logpdf", x, a, b, loc, scale)
     y = (x - loc) / scale

@@ -81,7 +81,7 @@ def logcdf(x, a, loc=0, scale=1) -> Array:
 
     Example:
         >>> logcdf(2.0, 1.0)
-        Array(-0.14541344, dtype=float32)
+        Array(-0.14541346, dtype=float32)
     """
     return _log_first(*_both("gamma.logcdf", x, a, loc, scale))
 
