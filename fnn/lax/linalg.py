@@ -31,7 +31,14 @@ from fnn.lax.base import Zero, batching_rules, defprim, is_zero, jvp_rules, tran
 from fnn.lax.dot import dot_general
 from fnn.lax.elementwise import add, div, mul, neg, select, sub
 from fnn.lax.slicing import concatenate, slice_in_dim
-from fnn.lax.structural import bdim_at_front, moveaxis, reduce_sum, reshape, transpose
+from fnn.lax.structural import (
+    bdim_at_front,
+    convert_element_type,
+    moveaxis,
+    reduce_sum,
+    reshape,
+    transpose,
+)
 from fnn.rules import is_undefined_primal
 
 __all__ = [
@@ -44,6 +51,7 @@ __all__ = [
     "qr",
     "svd",
     "pinv",
+    "eig",
 ]
 
 
@@ -725,6 +733,103 @@ jvp_rules[pinv_p] = _pinv_jvp
 _move_front_rule(pinv_p)
 
 
+# ---- eig ----------------------------------------------------------------------------------
+
+
+def _complex_of(dtype) -> np.dtype:
+    """complex64 for float32 (or narrower, or complex64) input, else complex128."""
+    single = np.dtype(dtype) in (np.float16, np.float32, np.complex64)
+    return np.dtype(np.complex64 if single else np.complex128)
+
+
+_EIG_OUTPUTS = {"none": 1, "right": 2, "inverse": 3}
+
+
+def _eig_one(x, vectors, cdtype):
+    if vectors == "none":
+        return [np.linalg.eigvals(x).astype(cdtype)]
+    w, v = np.linalg.eig(x)
+    out = [w.astype(cdtype), v.astype(cdtype)]
+    if vectors == "inverse":
+        out.append(np.linalg.inv(v).astype(cdtype))
+    return out
+
+
+def _eig_impl(a, *, vectors):
+    cdtype = _complex_of(a.dtype)
+    avals = _eig_abstract(ShapedArray(a.shape, a.dtype), vectors=vectors)
+    try:
+        return _eig_one(a, vectors, cdtype)
+    except np.linalg.LinAlgError:
+        # NaN for each matrix LAPACK fails on (NaN or inf entries, a defective matrix's
+        # singular eigenvector matrix for "inverse"), as JAX gives NaN rather than raising.
+        outs = [np.full(av.shape, np.nan, cdtype) for av in avals]
+        for idx in np.ndindex(a.shape[:-2]):
+            try:
+                for out, part in zip(outs, _eig_one(a[idx], vectors, cdtype), strict=True):
+                    out[idx] = part
+            except np.linalg.LinAlgError:
+                pass
+        return outs
+
+
+def _eig_abstract(a, *, vectors):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise FnnTypeError(f"eig: expected a square matrix (..., n, n), got shape {a.shape}")
+    if a.dtype.kind not in "fc":
+        raise FnnTypeError(
+            f"eig: expected a floating-point or complex matrix, got dtype {a.dtype} "
+            "(fnn.numpy.linalg converts integers; lax does not)"
+        )
+    cdtype = _complex_of(a.dtype)
+    values = ShapedArray(a.shape[:-1], cdtype)
+    return [values] + [ShapedArray(a.shape, cdtype)] * (_EIG_OUTPUTS[vectors] - 1)
+
+
+eig_p = defprim("eig", _eig_impl, _eig_abstract, multiple_results=True)
+
+
+def eig(a, compute_eigenvectors: bool = True):
+    """Eigenvalues ``w`` and right eigenvectors ``v`` (columns, unit norm) of general
+    square matrices, complex whatever the input: ``[w, v]``, or ``[w]`` alone.
+
+    Only the eigenvalues are differentiable (``compute_eigenvectors=False``), as in
+    JAX: derivatives of non-symmetric eigenvectors hold only under assumptions on the
+    input that cannot be checked. Each derivative is first order (the rule itself
+    uses eigenvectors).
+
+    Example:
+        >>> import numpy as np
+        >>> (w,) = eig(np.array([[0.0, -1.0], [1.0, 0.0]], np.float32), False)
+        >>> np.sort_complex(np.asarray(w))
+        array([0.-1.j, 0.+1.j], dtype=complex64)
+    """
+    vectors = "right" if compute_eigenvectors else "none"
+    return _bind(eig_p, a, vectors=vectors)
+
+
+def _eig_jvp(primals, tangents, *, vectors):
+    if vectors != "none":
+        raise NotImplementedError(
+            "eig: derivatives of eigenvectors of non-symmetric matrices are not "
+            "implemented (they hold only under assumptions on the input that fnn cannot "
+            "check, as in JAX); differentiate the eigenvalues with eigvals, or use eigh "
+            "for symmetric matrices"
+        )
+    # For distinct eigenvalues, d(w_i) = (V^-1 dA V)_ii (first-order perturbation).
+    (a,), (da,) = primals, tangents
+    w, v, v_inv = eig_p.bind(a, vectors="inverse")
+    if is_zero(da):
+        return [w], [Zero(_aval(w))]
+    cdtype = _aval(w).dtype
+    da = convert_element_type(da, cdtype) if _aval(da).dtype != cdtype else da
+    return [w], [_diag(_mm(v_inv, _mm(da, v)))]
+
+
+jvp_rules[eig_p] = _eig_jvp
+_move_front_rule(eig_p)
+
+
 # jit runs these by calling their impls.
 for _p in (
     cholesky_p,
@@ -736,5 +841,6 @@ for _p in (
     qr_p,
     svd_p,
     pinv_p,
+    eig_p,
 ):
     lowering.register(_p, lowering.INTERPRETED)

@@ -15,16 +15,18 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from fnn import config, lax
-from fnn.core import Array, FnnTypeError
+from fnn.core import Array, FnnTypeError, Tracer
 from fnn.lax import linalg as lax_linalg
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.contraction import cross, matmul, outer, tensordot
-from fnn.numpy.math import _squared_magnitude, not_equal, power, sqrt, where
+from fnn.numpy.contraction import diagonal as _diagonal
+from fnn.numpy.math import _squared_magnitude, conj, not_equal, power, sqrt, where
 from fnn.numpy.math import abs as _abs
 from fnn.numpy.reductions import max as _max
 from fnn.numpy.reductions import min as _min
@@ -36,7 +38,8 @@ __all__ = [
     "norm", "vector_norm", "matrix_norm", "inv", "solve", "det", "slogdet", "cholesky",
     "eigh", "eigvalsh", "qr", "svd", "svdvals", "pinv", "matrix_power", "matrix_rank",
     "multi_dot", "cond", "matrix_transpose", "matmul", "outer", "cross", "tensordot",
-    "SlogdetResult", "EighResult", "QRResult", "SVDResult",
+    "eig", "eigvals", "lstsq", "diagonal", "trace", "vecdot", "tensorinv", "tensorsolve",
+    "SlogdetResult", "EighResult", "QRResult", "SVDResult", "EigResult",
 ]  # fmt: skip
 
 
@@ -46,6 +49,11 @@ class SlogdetResult(NamedTuple):
 
 
 class EighResult(NamedTuple):
+    eigenvalues: Array
+    eigenvectors: Array
+
+
+class EigResult(NamedTuple):
     eigenvalues: Array
     eigenvectors: Array
 
@@ -462,10 +470,15 @@ def _default_rtol(a):
 
 
 def pinv(a, rtol=None, hermitian: bool = False, *, rcond=None):
-    """Moore-Penrose pseudo-inverse; singular values below ``rtol * max(S)`` are dropped.
+    """Moore-Penrose pseudo-inverse; singular values at or below ``rtol * max(S)`` count
+    as zero.
 
-    ``rtol`` (or numpy's older ``rcond``) defaults to ``10 * max(m, n) * eps`` as in JAX;
-    it must be a Python number. The derivative assumes the rank is locally constant.
+    The cutoff may be given as ``rtol`` (JAX's and the array API's name) or ``rcond``
+    (numpy's); the second positional argument means the same in both. It defaults to
+    ``10 * max(m, n) * eps`` as in JAX (numpy's own default is 1e-15), and may be an
+    array that broadcasts over a stack of matrices; it must be concrete. With
+    ``hermitian=True`` the matrices are taken as symmetric: like :func:`eigh`, fnn
+    symmetrizes them first. The derivative assumes the rank is locally constant.
 
     Example:
         >>> import fnn.numpy as fnp
@@ -473,10 +486,212 @@ def pinv(a, rtol=None, hermitian: bool = False, *, rcond=None):
         Array([[0.5, 0. ],
                [0. , 0. ]], dtype=float32)
     """
-    del hermitian
-    a = _matrix("pinv", a)
+    if rtol is not None and rcond is not None:
+        raise FnnTypeError("pinv: give the cutoff as rtol or as rcond, not both")
+    a = _square("pinv", a) if hermitian else _matrix("pinv", a)
+    if hermitian:
+        a = _symmetrize(a)
     tol = rcond if rtol is None else rtol
-    return lax_linalg.pinv(a, _default_rtol(a) if tol is None else float(tol))
+    if tol is None:
+        return lax_linalg.pinv(a, _default_rtol(a))
+    tols = _concrete_cutoff(tol)
+    batch = a.shape[:-2]
+    try:
+        tols = np.broadcast_to(tols, batch)
+    except ValueError:
+        raise FnnTypeError(
+            f"pinv: a cutoff of shape {tols.shape} does not broadcast over the stack of "
+            f"shape {batch}"
+        ) from None
+    if tols.size == 0 or np.all(tols == tols.flat[0]):
+        return lax_linalg.pinv(a, float(tols.flat[0]) if tols.size else 0.0)
+    # One cutoff per matrix: each is a static parameter, so each matrix is its own call.
+    parts = [lax_linalg.pinv(a[idx], float(tols[idx])) for idx in np.ndindex(batch)]
+    out = lax.concatenate([lax.reshape(p, (1, *p.shape)) for p in parts], 0)
+    return lax.reshape(out, batch + out.shape[1:])
+
+
+def _concrete_cutoff(tol):
+    if isinstance(tol, Tracer):
+        value = tol.concrete_value()
+        if value is None:
+            raise FnnTypeError(
+                "pinv: the cutoff rtol/rcond must be concrete (it decides which singular "
+                "values count as zero); pass it as a static argument under jit"
+            )
+        tol = value
+    return np.asarray(tol, np.float64)
+
+
+def eig(a) -> EigResult:
+    """Eigenvalues and right eigenvectors (columns of unit norm) of general square
+    matrices: ``a @ v[:, i] == w[i] * v[:, i]``.
+
+    Both are complex (complex64 for float32 input) whatever the values, as in JAX (numpy
+    returns real arrays when every eigenvalue happens to be real, which a traced
+    program cannot know). The eigenvalues are in LAPACK's order, not sorted. Derivatives
+    of eig raise NotImplementedError, as in JAX (those of non-symmetric eigenvectors
+    need assumptions on the input that cannot be checked): differentiate
+    :func:`eigvals`, or use :func:`eigh` for symmetric matrices.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> w, v = fnp.linalg.eig(fnp.array([[2.0, 0.0], [0.0, 3.0]]))
+        >>> w
+        Array([2.+0.j, 3.+0.j], dtype=complex64)
+    """
+    w, v = lax_linalg.eig(_square("eig", a))
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    """Eigenvalues of general square matrices (complex, in LAPACK's order), as
+    ``eig(a).eigenvalues``, but differentiable: for distinct eigenvalues,
+    ``d w_i = (V^-1 dA V)_ii`` (first derivatives only, as in JAX).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.linalg.eigvals(fnp.array([[0.0, 1.0], [-2.0, -3.0]]))
+        Array([-1.+0.j, -2.+0.j], dtype=complex64)
+    """
+    (w,) = lax_linalg.eig(_square("eigvals", a), compute_eigenvectors=False)
+    return w
+
+
+def lstsq(a, b, rcond=None):
+    """The least-squares solution ``x`` of ``a @ x = b``, with the sums of squared
+    residuals, ``a``'s rank and its singular values: ``(x, residuals, rank, s)``, as
+    numpy.linalg.lstsq. As numpy, ``residuals`` is empty unless ``a`` has full column
+    rank with more rows than columns (deciding that needs a concrete rank). Singular
+    values at or below ``rcond * max(s)`` count as zero (default ``max(m, n) * eps``).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> a = fnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> x, res, rank, s = fnp.linalg.lstsq(a, fnp.array([1.0, 2.0, 3.0]))
+        >>> x, rank
+        (Array([1., 2.], dtype=float32), Array(2, dtype=int32))
+    """
+    a, b = _float("lstsq", a, b)
+    if a.ndim != 2:
+        raise FnnTypeError(f"lstsq: a must be a matrix (m, n), got shape {a.shape}")
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise FnnTypeError(
+            f"lstsq: b must be (m,) or (m, k) with m = {a.shape[0]} (a's rows), got {b.shape}"
+        )
+    m, n = a.shape
+    cutoff = max(m, n) * float(np.finfo(a.dtype).eps) if rcond is None else float(rcond)
+    s = svdvals(a)
+    x = matmul(pinv(a, rcond=cutoff), b)
+    if s.shape[0]:
+        rank = _sum(s > cutoff * _max(s), dtype=config.default_int())
+    else:
+        rank = asarray(np.zeros((), config.default_int()))
+    empty = asarray(np.zeros((0,), a.dtype))
+    if m <= n:
+        return x, empty, rank, s
+    r = matmul(a, x) - b
+    resid = _sum(r * r, axis=0)
+    full = rank.concrete_value() if isinstance(rank, Tracer) else np.asarray(rank)
+    if full is not None and int(full) < n:
+        return x, empty, rank, s
+    return x, lax.reshape(resid, (1,)) if b.ndim == 1 else resid, rank, s
+
+
+def diagonal(x, /, *, offset: int = 0):
+    """The diagonals of a stack of matrices (the last two axes), as numpy.linalg.diagonal.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.linalg.diagonal(fnp.arange(4.0).reshape(2, 2))
+        Array([0., 3.], dtype=float32)
+    """
+    x = asarray(x)
+    if x.ndim < 2:
+        raise FnnTypeError(f"diagonal: expected a matrix (..., m, n), got shape {x.shape}")
+    return _diagonal(x, offset, -2, -1)
+
+
+def trace(x, /, *, offset: int = 0, dtype=None):
+    """The traces of a stack of matrices (the last two axes), as numpy.linalg.trace.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.linalg.trace(fnp.ones((2, 3, 3)))
+        Array([3., 3.], dtype=float32)
+    """
+    return _sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
+
+
+def vecdot(x1, x2, /, *, axis: int = -1):
+    """``sum(conj(x1) * x2)`` over ``axis``, broadcasting the other axes.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.linalg.vecdot(fnp.array([[1.0, 2.0], [3.0, 4.0]]), fnp.array([1.0, 1.0]))
+        Array([3., 7.], dtype=float32)
+    """
+    a, b = (asarray(v) for v in promote_args("vecdot", x1, x2))
+    if a.ndim == 0 or b.ndim == 0:
+        raise FnnTypeError(f"vecdot: needs arrays with an axis, got shapes {a.shape}, {b.shape}")
+    (ax_a,) = normalize_axes("vecdot", axis, a.ndim)
+    (ax_b,) = normalize_axes("vecdot", axis, b.ndim)
+    if a.shape[ax_a] != b.shape[ax_b]:
+        raise FnnTypeError(
+            f"vecdot: axis {axis} has length {a.shape[ax_a]} in x1 {a.shape} and "
+            f"{b.shape[ax_b]} in x2 {b.shape}"
+        )
+    a, b = moveaxis(a, ax_a, -1), moveaxis(b, ax_b, -1)
+    return _sum(conj(a) * b, axis=-1)
+
+
+def tensorinv(a, ind: int = 2):
+    """The inverse of ``a`` as a linear map from its last axes to its first ``ind`` axes:
+    ``tensordot(tensorinv(a, ind), a, ind)`` is the identity, as numpy.linalg.tensorinv.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.linalg.tensorinv(fnp.eye(4).reshape(4, 2, 2), ind=1).shape
+        (2, 2, 4)
+    """
+    a = asarray(a)
+    if ind <= 0:
+        raise FnnTypeError(f"tensorinv: ind must be a positive integer, got {ind}")
+    out_shape, in_shape = a.shape[:ind], a.shape[ind:]
+    rows, cols = math.prod(out_shape), math.prod(in_shape)
+    if rows != cols:
+        raise FnnTypeError(
+            f"tensorinv: the first {ind} axes {out_shape} and the rest {in_shape} must hold "
+            "the same number of elements"
+        )
+    square = lax.reshape(_float("tensorinv", a), (rows, cols))
+    return lax.reshape(inv(square), in_shape + out_shape)
+
+
+def tensorsolve(a, b, axes=None):
+    """``x`` with ``tensordot(a, x, x.ndim) == b``, as numpy.linalg.tensorsolve (the
+    ``axes`` of ``a`` move to the end first).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.linalg.tensorsolve(fnp.eye(6).reshape(2, 3, 6), fnp.ones((2, 3))).shape
+        (6,)
+    """
+    a, b = _float("tensorsolve", a, b)
+    if axes is not None:
+        axes = [ax % a.ndim for ax in axes]
+        a = moveaxis(a, axes, list(range(a.ndim - len(axes), a.ndim)))
+    x_shape = a.shape[b.ndim :]
+    if a.shape[: b.ndim] != b.shape:
+        raise FnnTypeError(f"tensorsolve: a {a.shape} must start with b's shape {b.shape}")
+    n = math.prod(x_shape)
+    if math.prod(b.shape) != n:
+        raise FnnTypeError(
+            f"tensorsolve: b has {math.prod(b.shape)} elements but x (a's remaining axes "
+            f"{x_shape}) has {n}"
+        )
+    x = solve(lax.reshape(a, (n, n)), lax.reshape(b, (n,)))
+    return lax.reshape(x, x_shape)
 
 
 def matrix_rank(A, tol=None, hermitian: bool = False, *, rtol=None):

@@ -32,8 +32,10 @@ def _bits_equal(actual, expected):
 
 def test_nextafter_and_spacing_at_the_edges_of_float32():
     a, b = np.meshgrid(EDGES, np.array([1.0, -1.0, 0.0, np.inf, -np.inf, np.nan, 2.0], np.float32))
-    _bits_equal(fnp.nextafter(a, b), np.nextafter(a, b))
-    _bits_equal(fnp.spacing(EDGES), np.spacing(EDGES))
+    with np.errstate(over="ignore"):  # numpy warns on stepping past the largest float
+        ref_next, ref_spacing = np.nextafter(a, b), np.spacing(EDGES)
+    _bits_equal(fnp.nextafter(a, b), ref_next)
+    _bits_equal(fnp.spacing(EDGES), ref_spacing)
 
 
 def test_frexp_and_ldexp_round_trip_exactly_over_the_exponent_range():
@@ -47,7 +49,9 @@ def test_frexp_and_ldexp_round_trip_exactly_over_the_exponent_range():
     _bits_equal(m, rm)
     _bits_equal(e, re)
     k = rng.integers(-140, 140, x.shape[0]).astype(np.int32)
-    _bits_equal(fnp.ldexp(x, k), np.ldexp(x, k))
+    with np.errstate(over="ignore"):
+        ref = np.ldexp(x, k)
+    _bits_equal(fnp.ldexp(x, k), ref)
 
 
 def test_modf_fmod_copysign_keep_the_sign_of_zero():

@@ -230,6 +230,7 @@ EXPANDED_BY_NESTED_JVPS = {
     "custom_lin",  # reverse mode's stand-in: never seen by forward mode
     "col2im_dot",  # appears only in transposed (reverse-mode) programs
     "det",
+    "eig",  # first order only (eigvals), as its JVP rule
     "eigh",
     "pinv",
     "qr",
