@@ -1,5 +1,5 @@
-"""The incomplete gamma and beta functions, and the log-gamma pieces they need, written
-with fnn.numpy so that grad, vmap and jit see ordinary primitives (no new primitive).
+"""The regularized incomplete gamma and beta functions, written with fnn.numpy so that
+grad (in every argument), vmap and jit see ordinary primitives (no new primitive).
 
 ``igamma_pair``: the power series of P(a, x) for x < a + 1 and Legendre's continued
 fraction for Q(a, x) otherwise (the split Numerical Recipes uses). ``ibeta_pair``: the
@@ -14,12 +14,13 @@ included) is the plain composition: the series as a cumulative sum of the logs o
 term ratios; a continued fraction as the product of its 2x2 recurrence matrices, paired
 up in a tree (log2(depth) rounds of elementwise products, each rescaled). A fixed depth
 bounds the parameters: where the last term still matters (shape parameters beyond about
-1e4 in float64, 5e3 in float32) the result is NaN, never a truncated value.
+1e4, in float64 and float32) the result is NaN, never a truncated value. Arrays whose
+terms would not fit a memory budget are evaluated in chunks of elements.
 
 Exact arithmetic in the tree would give the same convergents as the usual forward
-recurrence, but rounding inside the pairs can cancel: the beta fraction's ``1 + d_odd``
-is formed from its parts exactly (``_beta_cf_terms``), which keeps the tree as accurate
-as Lentz's sequential algorithm.
+recurrence, but rounding inside a pair can cancel (``1 + d_odd`` near 0): each element
+forms it in whichever of two algebraically equal ways loses fewer digits
+(``_beta_cf_terms``), which keeps the tree as accurate as Lentz's sequential algorithm.
 """
 
 from __future__ import annotations
@@ -39,6 +40,29 @@ _DEPTH = {np.dtype(np.float64): (1024, 512, 256), np.dtype(np.float32): (512, 25
 
 def _depths(dtype):
     return _DEPTH.get(np.dtype(dtype), _DEPTH[np.dtype(np.float32)])
+
+
+# At most this many series or fraction terms are held at once: a larger array is
+# evaluated in chunks of elements (lax.map), which bounds the forward pass's memory.
+# (Reverse mode still keeps every chunk's terms for the backward pass.)
+_MAX_TERMS = 1 << 20
+
+
+def _in_chunks(fn, depth, args, fill):
+    """``fn(*args)`` (same-shape arrays in, a tuple out), at most ``_MAX_TERMS // depth``
+    elements at a time; ``fill`` pads the last chunk with harmless arguments."""
+    shape = args[0].shape
+    n = int(np.prod(shape))
+    chunk = max(_MAX_TERMS // depth, 1)
+    if n <= chunk:
+        return fn(*args)
+    rows = -(-n // chunk)
+    flat = [
+        fnp.reshape(fnp.pad(fnp.ravel(v), (0, rows * chunk - n), constant_values=f), (rows, chunk))
+        for v, f in zip(args, fill, strict=True)
+    ]
+    outs = lax.map(lambda xs: fn(*xs), tuple(flat))
+    return tuple(fnp.reshape(fnp.ravel(o)[:n], shape) for o in outs)
 
 
 def _tolerance(dtype):
@@ -101,7 +125,12 @@ def _gamma_cf(a, x, depth):
 
 def igamma_pair(a, x):
     """``(P(a, x), Q(a, x))``, the regularized lower and upper incomplete gamma functions,
-    with scipy's values at the edges (NaN for a < 0, x < 0 or a = x = 0)."""
+    with scipy's values at the edges (NaN for a < 0, x < 0 or a = x = 0); a and x of one
+    shape and dtype."""
+    return _in_chunks(_igamma_pair, max(_depths(a.dtype)[:2]), (a, x), (1.0, 1.0))
+
+
+def _igamma_pair(a, x):
     dtype = a.dtype
     series_depth, cf_depth, _ = _depths(dtype)
     invalid = (
@@ -173,7 +202,12 @@ def _beta_cf(a, b, x, y, pairs):
 
 def ibeta_pair(a, b, x):
     """``(I_x(a, b), 1 - I_x(a, b))``, the regularized incomplete beta function and its
-    complement, with scipy's values at the edges."""
+    complement, with scipy's values at the edges; a, b and x of one shape and dtype."""
+    # (a pair of fraction terms makes several temporaries: count it as four terms)
+    return _in_chunks(_ibeta_pair, 4 * _depths(a.dtype)[2], (a, b, x), (1.0, 1.0, 0.5))
+
+
+def _ibeta_pair(a, b, x):
     dtype = a.dtype
     _, _, pairs = _depths(dtype)
     invalid = (

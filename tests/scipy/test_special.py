@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 import fnn
 import fnn.numpy as fnp
 import fnn.scipy
-from fnn.scipy import special
+from fnn.scipy import _incomplete, special
 
 
 @pytest.fixture
@@ -439,3 +439,21 @@ def test_real_arguments_and_broadcasting_are_checked():
         fnn.FnnTypeError, match=r"betainc: arguments of shapes \(3,\), \(4,\), \(\) do not"
     ):
         special.betainc(np.ones(3), np.ones(4), 0.5)
+
+
+def test_large_arrays_are_evaluated_in_chunks(monkeypatch, x64):
+    # Each element holds a thousand series terms; above a budget lax.map takes chunks of
+    # elements. A small budget here makes 20 elements several chunks (and a ragged last).
+    r = _rng(12)
+    a, x = r.uniform(0.5, 30, 20), r.uniform(0.1, 40, 20)
+    b, y = r.uniform(0.5, 30, 20), r.uniform(0.01, 0.99, 20)
+    whole = [_np(special.gammainc(a, x)), _np(special.betainc(a, b, y))]
+    grads = [_np(fnn.grad(lambda a: fnp.sum(special.gammainc(a, x)))(a))]
+    monkeypatch.setattr(_incomplete, "_MAX_TERMS", 7 * 1024)
+    np.testing.assert_allclose(_np(special.gammainc(a, x)), whole[0], rtol=1e-15)
+    np.testing.assert_allclose(_np(special.betainc(a, b, y)), whole[1], rtol=1e-15)
+    g = fnn.grad(lambda a: fnp.sum(special.gammainc(a, x)))(a)
+    np.testing.assert_allclose(_np(g), grads[0], rtol=1e-13)
+    np.testing.assert_allclose(_np(fnn.jit(special.gammainc)(a, x)), whole[0], rtol=1e-15)
+    rows = fnn.vmap(special.betainc)(a.reshape(2, 10), b.reshape(2, 10), y.reshape(2, 10))
+    np.testing.assert_allclose(_np(rows).ravel(), whole[1], rtol=1e-15)
