@@ -14,14 +14,16 @@ from fnn.lowering import FRESH, INTERPRETED, UNKNOWN, VIEW
 
 
 def all_primitives() -> list[core.Primitive]:
+    """Every primitive defined anywhere in fnn (fnn.lax, fnn.transforms, fnn.scipy,
+    fnn.distributed, ...); fnn.distributed._mpi needs the optional mpi4py."""
     found = {}
-    modules = [fnn.lax, fnn.transforms]
-    for package in modules:
-        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-            module = importlib.import_module(info.name)
-            for value in vars(module).values():
-                if isinstance(value, core.Primitive):
-                    found[id(value)] = value
+    for info in pkgutil.walk_packages(fnn.__path__, "fnn."):
+        if info.name.endswith("._mpi"):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, core.Primitive):
+                found[id(value)] = value
     return sorted(found.values(), key=lambda p: p.name)
 
 

@@ -28,6 +28,7 @@ from fnn.lax.elementwise import (
     eq,
     erf,
     erf_inv,
+    erfc,
     exp,
     expm1,
     floor,

@@ -153,6 +153,8 @@ abs_p = _ufunc("abs", np.abs, _NUMERIC, 1, out_dtype=real_dtype, ufunc_name="abs
 logistic_p = _ufunc("logistic", lambda x: sps.expit(x).astype(x.dtype), _REAL_FLOAT, 1)
 erf_p = _ufunc("erf", lambda x: sps.erf(x).astype(x.dtype), _REAL_FLOAT, 1)
 erf_inv_p = _ufunc("erf_inv", lambda x: sps.erfinv(x).astype(x.dtype), _REAL_FLOAT, 1)
+# 1 - erf(x) loses every digit for large x: erfc is a primitive of its own.
+erfc_p = _ufunc("erfc", lambda x: sps.erfc(x).astype(x.dtype), _REAL_FLOAT, 1)
 lgamma_p = _ufunc("lgamma", lambda x: sps.gammaln(x).astype(x.dtype), _REAL_FLOAT, 1)
 is_finite_p = _ufunc("is_finite", np.isfinite, _FLOAT, 1, out_dtype=np.bool_)
 not_p = _ufunc("not", np.invert, _BOOL_OR_INT, 1, ufunc_name="invert")
@@ -310,9 +312,10 @@ sin, cos, tan, asin, acos, atan = (
 sinh, cosh, tanh = _b(sinh_p), _b(cosh_p), _b(tanh_p)
 asinh, acosh, atanh = _b(asinh_p), _b(acosh_p), _b(atanh_p)
 sqrt, cbrt, abs_, logistic = _b(sqrt_p), _b(cbrt_p), _b(abs_p), _b(logistic_p)
-erf, erf_inv, lgamma, is_finite, not_ = (
+erf, erf_inv, erfc, lgamma, is_finite, not_ = (
     _b(erf_p),
     _b(erf_inv_p),
+    _b(erfc_p),
     _b(lgamma_p),
     _b(is_finite_p),
     _b(not_p),
@@ -413,6 +416,7 @@ def _acosh_slope_denominator(x):
 _unary_jvp(logistic_p, lambda t, x, y: mul(t, mul(y, sub(_c(y, 1), y))))
 _unary_jvp(erf_p, lambda t, x, y: mul(t, mul(_c(x, 2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
 _unary_jvp(erf_inv_p, lambda t, x, y: mul(t, mul(_c(x, np.sqrt(np.pi) / 2), exp(mul(y, y)))))
+_unary_jvp(erfc_p, lambda t, x, y: mul(t, mul(_c(x, -2 / np.sqrt(np.pi)), exp(neg(mul(x, x))))))
 _unary_jvp(lgamma_p, lambda t, x, y: mul(t, digamma(x)))
 _unary_jvp(polygamma_p, lambda t, x, y, *, n: mul(t, polygamma(n + 1, x)))
 _unary_jvp(integer_pow_p, lambda t, x, out, *, y: _integer_pow_tangent(t, x, y))
@@ -791,6 +795,13 @@ _UNARY_SERIES = {
         erf,
         lambda a: [
             None if t is None else mul(t, _c(t, 2 / np.sqrt(np.pi)))
+            for t in series_exp(_series_neg(series_mul(a, a)))
+        ],
+    ),
+    erfc_p: _by_slope(
+        erfc,
+        lambda a: [
+            None if t is None else mul(t, _c(t, -2 / np.sqrt(np.pi)))
             for t in series_exp(_series_neg(series_mul(a, a)))
         ],
     ),

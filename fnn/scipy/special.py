@@ -1,7 +1,7 @@
 """fnn.scipy.special: special functions of scipy.special, differentiable and traceable.
 
-Built on the lax primitives erf, erf_inv, lgamma, polygamma and logistic, plus one
-primitive of its own, ``erfc``: ``1 - erf(x)`` loses every digit for large x. The
+Built on the lax primitives erf, erfc (``1 - erf(x)`` would lose every digit for large
+x), erf_inv, lgamma, polygamma and logistic. The
 incomplete gamma and beta functions are compositions (``fnn/scipy/_incomplete.py``), so
 they are differentiable in every argument; ``ndtri`` and ``log_ndtr`` keep their
 relative accuracy far into the tails.
@@ -16,11 +16,9 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-import scipy.special as sps
 
 from fnn import core, lax
-from fnn.core import FnnTypeError, ShapedArray
-from fnn.lax.base import batching_rules, defprim, jvp_rules
+from fnn.core import FnnTypeError
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.math import (
     exp,
@@ -64,28 +62,6 @@ def _c(x, value):
     return np.asarray(value, x.dtype)
 
 
-# ---- erfc: a primitive (TODO: move beside erf in fnn/lax/elementwise.py) --------------------
-
-
-def _erfc_abstract(x):
-    if not np.issubdtype(x.dtype, np.floating):
-        raise FnnTypeError(f"erfc: expected a floating-point dtype, got {x.dtype}")
-    return ShapedArray(x.shape, x.dtype)
-
-
-erfc_p = defprim("erfc", lambda x: sps.erfc(x).astype(x.dtype), _erfc_abstract)
-
-
-def _erfc_jvp(primals, tangents):
-    (x,), (t,) = primals, tangents
-    slope = lax.mul(_c(x, -2 / np.sqrt(np.pi)), lax.exp(lax.neg(lax.mul(x, x))))
-    return erfc_p.bind(x), lax.mul(t, slope)
-
-
-jvp_rules[erfc_p] = _erfc_jvp
-batching_rules[erfc_p] = lambda vals, dims: (erfc_p.bind(vals[0]), dims[0])
-
-
 # ---- elementwise functions --------------------------------------------------------------
 
 
@@ -106,7 +82,7 @@ def erfc(x):
         >>> erfc(0.0)
         Array(1., dtype=float32)
     """
-    return erfc_p.bind(_float("erfc", x))
+    return lax.erfc(_float("erfc", x))
 
 
 def erfinv(x):

@@ -55,6 +55,7 @@ UNARY = [
     unary("logistic", lax.logistic, sps.expit),
     unary("erf", lax.erf, sps.erf),
     unary("erf_inv", lax.erf_inv, sps.erfinv, "unit"),
+    unary("erfc", lax.erfc, sps.erfc),
     unary("lgamma", lax.lgamma, sps.gammaln, "pos"),
     unary("digamma", lax.digamma, sps.digamma, "pos", prims=("polygamma",), rtol32=1e-4),
     unary(

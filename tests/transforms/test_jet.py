@@ -247,7 +247,6 @@ EXPANDED_BY_NESTED_JVPS = {
     "fft",
     "imag",
     "real",
-    "erfc",
 }
 
 
