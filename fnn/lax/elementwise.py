@@ -896,8 +896,20 @@ _binary_series_jet(pow_p, _pow_series)
 _binary_series_jet(atan2_p, _atan2_series)
 for _p in (add_p, sub_p, neg_p, select_p):
     jet_rules[_p] = linear_jet(_p)
-for _p in (abs_p, max_p, min_p, rem_p):
+for _p in (max_p, min_p, rem_p):
     jet_rules[_p] = linearized_jet(_p)
+_abs_real_jet = linearized_jet(abs_p)
+
+
+def _abs_jet(primals, series):
+    # |x| of a real x is piecewise linear; |z| of a complex z is sqrt(z conj(z)), smooth
+    # away from 0: the nested-JVP expansion is exact there.
+    if np.issubdtype(core.get_aval(primals[0]).dtype, np.complexfloating):
+        return NotImplemented
+    return _abs_real_jet(primals, series)
+
+
+jet_rules[abs_p] = _abs_jet
 for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, floor_divide_p):
     jet_rules[_p] = zero_jet(_p)
 for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, and_p, or_p, xor_p, shift_left_p, shift_right_p):

@@ -88,10 +88,6 @@ PARTS = [
         args("away0", "real"),
         prims=("complex", "abs"),
         nargs=2,
-        xfail={
-            "taylor": "abs's jet rule treats abs as piecewise linear, which |z| of a complex z "
-            "is not (fnn/lax/elementwise.py, linearized_jet)"
-        },
     ),
     # x > 0 keeps sqrt, log and arcsinh off their branch cuts (the negative real axis,
     # the imaginary axis beyond +-i).
