@@ -44,9 +44,9 @@ from fnn.lax.elementwise import (
     select,
 )
 from fnn.lax.split_rules import elementwise_rule
-from fnn.lax.structural import broadcast_to, convert_element_type, unbroadcast
+from fnn.lax.structural import broadcast_to, convert_element_type, linear_jet, unbroadcast
 from fnn.lowering import FRESH, VIEW, Lowering
-from fnn.rules import is_undefined_primal
+from fnn.rules import is_undefined_primal, jet_rules
 
 __all__ = ["real", "imag", "conj", "complex"]
 
@@ -141,6 +141,7 @@ def _linear_unary_jvp(prim):
 for _p in (real_p, imag_p, conj_p):
     _linear_unary_jvp(_p)
     _elementwise_batch(_p)
+    jet_rules[_p] = linear_jet(_p)
 
 
 def _zeros_of(like_aval):
@@ -157,6 +158,7 @@ def _complex_jvp(primals, tangents):
 
 
 jvp_rules[complex_p] = _complex_jvp
+jet_rules[complex_p] = linear_jet(complex_p)
 _elementwise_batch(complex_p)
 
 

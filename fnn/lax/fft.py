@@ -50,7 +50,9 @@ from fnn.lax.base import (
 from fnn.lax.complex_ops import conj
 from fnn.lax.elementwise import mul
 from fnn.lax.split_rules import axes_param_rule
+from fnn.lax.structural import linear_jet
 from fnn.lowering import FRESH, Lowering
+from fnn.rules import jet_rules
 
 __all__ = ["fft", "FFT_TYPES"]
 
@@ -170,6 +172,7 @@ def _fft_batch(vals, dims, *, axes, **params):
 
 
 jvp_rules[fft_p] = _fft_jvp
+jet_rules[fft_p] = linear_jet(fft_p)
 transpose_rules[fft_p] = _fft_transpose
 batching_rules[fft_p] = _fft_batch
 

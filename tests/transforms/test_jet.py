@@ -241,12 +241,6 @@ EXPANDED_BY_NESTED_JVPS = {
     "svd",
     "triangular_solve",
     "while",
-    # linear primitives of complex numbers and the FFT (to get linear_jet rules)
-    "complex",
-    "conj",
-    "fft",
-    "imag",
-    "real",
 }
 
 
