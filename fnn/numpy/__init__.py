@@ -13,20 +13,29 @@ from fnn.numpy import array_methods as _array_methods  # noqa: F401 - x + y, x.s
 from fnn.numpy import fft, linalg
 from fnn.numpy._core import array, asarray, result_type
 from fnn.numpy.arithmetic import *
+from fnn.numpy.array_api import *
+from fnn.numpy.assembly import *
 from fnn.numpy.calculus import *
 from fnn.numpy.contraction import *
+from fnn.numpy.conversion import *
 from fnn.numpy.creation import *
+from fnn.numpy.functional import *
 from fnn.numpy.histograms import *
+from fnn.numpy.index_arrays import *
 from fnn.numpy.index_tricks import *
 from fnn.numpy.indexing import *
 from fnn.numpy.indexing import _getitem, _index_update
 from fnn.numpy.math import *
 from fnn.numpy.nanfunctions import *
+from fnn.numpy.polynomial import *
 from fnn.numpy.reductions import *
 from fnn.numpy.selection import *
+from fnn.numpy.sets import *
 from fnn.numpy.shape import *
 from fnn.numpy.sorting import *
 from fnn.numpy.statistics import *
+from fnn.numpy.utilities import *
+from fnn.numpy.windows import *
 
 # dtypes and constants, as numpy spells them
 float16, float32, float64 = _np.float16, _np.float32, _np.float64

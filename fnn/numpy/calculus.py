@@ -1,5 +1,5 @@
-"""Finite differences and integrals of sampled functions: diff, ediff1d, gradient,
-trapezoid. Each is a composition of slices and arithmetic, so it is differentiable in
+"""Finite differences, integrals and interpolation of sampled functions: diff,
+ediff1d, gradient, trapezoid, unwrap, interp. Each is a composition of slices and arithmetic, so it is differentiable in
 the samples (and in the sample coordinates), batchable and jittable.
 
 Example:
@@ -15,12 +15,17 @@ import numpy as np
 from fnn import config, lax
 from fnn.core import FnnTypeError
 from fnn.numpy._core import asarray, promote_args
-from fnn.numpy.math import not_equal
-from fnn.numpy.reductions import normalize_axes
+from fnn.numpy.indexing import take
+from fnn.numpy.math import abs as _abs
+from fnn.numpy.math import logical_and, not_equal
+from fnn.numpy.math import mod as _mod
+from fnn.numpy.math import where as _where
+from fnn.numpy.reductions import cumsum, normalize_axes
 from fnn.numpy.reductions import sum as _sum
 from fnn.numpy.shape import broadcast_to, concatenate, ravel, reshape
+from fnn.numpy.sorting import argsort, searchsorted
 
-__all__ = ["diff", "ediff1d", "gradient", "trapezoid"]
+__all__ = ["diff", "ediff1d", "gradient", "trapezoid", "interp", "unwrap"]
 
 
 def _slice(a, start, stop, axis):
@@ -245,3 +250,83 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
             d = diff(x, axis=ax)
     mid = (_slice(y, 1, None, ax) + _slice(y, None, -1, ax)) * 0.5
     return _sum(mid * d, axis=ax)
+
+
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """``p`` with every jump between neighbours along ``axis`` larger than ``discont``
+    (default ``period / 2``) replaced by its equivalent modulo ``period``, as
+    numpy.unwrap (phase unwrapping).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.unwrap(fnp.array([0.0, 3.0, 6.5, 9.0]))
+        Array([0.        , 3.        , 0.21681488, 2.7168148 ], dtype=float32)
+    """
+    p = asarray(p)
+    if p.ndim == 0:
+        raise FnnTypeError("unwrap: needs an array with at least one axis, got a scalar")
+    (ax,) = normalize_axes("unwrap", axis, p.ndim)
+    dd = diff(p, axis=ax)
+    if discont is None:
+        discont = period / 2
+    if np.issubdtype(p.dtype, np.integer) and isinstance(period, int | np.integer):
+        high, rem = divmod(int(period), 2)
+        ambiguous = rem == 0
+    else:
+        high, ambiguous = period / 2, True
+    low = -high
+    ddmod = _mod(dd - low, period) + low
+    if ambiguous:
+        # Jumps of exactly half a period go up, as numpy decides.
+        ddmod = _where(logical_and(ddmod == low, dd > 0), high, ddmod)
+    correction = _where(_abs(dd) < discont, 0, ddmod - dd)
+    tail = _slice(p, 1, None, ax) + cumsum(correction, axis=ax)
+    head = _slice(p, 0, 1, ax)
+    return concatenate(promote_args("unwrap", head, tail), axis=ax)
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation of the samples ``(xp, fp)`` (``xp`` increasing) at
+    ``x``, as numpy.interp: ``left``/``right`` (default ``fp[0]``/``fp[-1]``) outside
+    the samples, or a periodic extension with ``period``. Differentiable in ``x`` and
+    ``fp`` (and ``xp``).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.interp(fnp.array([0.5, 3.0]), fnp.array([0.0, 1.0, 2.0]), fnp.array([0.0, 10.0, 5.0]))
+        Array([5., 5.], dtype=float32)
+    """
+    x, xp = (asarray(v) for v in promote_args("interp", x, xp, to_float=True))
+    fp = asarray(fp)
+    if not np.issubdtype(fp.dtype, np.inexact):
+        fp = lax.convert_element_type(fp, x.dtype)
+    if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
+        raise FnnTypeError(
+            f"interp: xp and fp must be 1-D of one non-zero length, got {xp.shape} and {fp.shape}"
+        )
+    if period is not None:
+        if period == 0:
+            raise FnnTypeError("interp: period must be non-zero")
+        period = abs(period)
+        x, xp = _mod(x, period), _mod(xp, period)
+        order = argsort(xp)
+        xp, fp = take(xp, order), take(fp, order)
+        xp = concatenate([xp[-1:] - period, xp, xp[:1] + period])
+        fp = concatenate([fp[-1:], fp, fp[:1]])
+    n = xp.shape[0]
+    if n == 1:
+        value = lax.broadcast_to(fp[0], x.shape)
+    else:
+        i = searchsorted(xp, x, side="right")
+        i = lax.min(lax.max(i, np.ones((), i.dtype)), np.asarray(n - 1, i.dtype))
+        x0, x1 = take(xp, i - 1), take(xp, i)
+        f0, f1 = take(fp, i - 1), take(fp, i)
+        dx = x1 - x0
+        slope = (f1 - f0) / _where(dx == 0, 1, dx)
+        value = f0 + slope * (x - x0)
+    if period is None:
+        lo = fp[0] if left is None else left
+        hi = fp[-1] if right is None else right
+        value = _where(x == xp[-1], fp[-1], value)
+        value = _where(x < xp[0], lo, _where(x > xp[-1], hi, value))
+    return value

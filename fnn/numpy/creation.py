@@ -11,6 +11,7 @@ from fnn.numpy._core import asarray, canonical_dtype, is_array, result_type
 __all__ = [
     "zeros", "ones", "full", "empty", "eye", "identity", "arange", "linspace", "logspace",
     "meshgrid", "zeros_like", "ones_like", "full_like", "empty_like", "tri", "indices",
+    "geomspace",
 ]  # fmt: skip
 
 
@@ -134,6 +135,46 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None):
     return Array(np.logspace(start, stop, num, endpoint=endpoint, base=base).astype(_dtype(dtype)))
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``num`` numbers spaced evenly on a log scale from ``start`` to ``stop`` (both of
+    one sign, or complex), as numpy.geomspace. Concrete bounds give numpy's values
+    exactly; traced ones are differentiable (``start * (stop / start) ** t``).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.geomspace(1.0, 1000.0, 4)
+        Array([   1.,   10.,  100., 1000.], dtype=float32)
+    """
+    if not (is_array(start) and not isinstance(start, Array)) and not (
+        is_array(stop) and not isinstance(stop, Array)
+    ):
+        start_v, stop_v = np.asarray(start), np.asarray(stop)
+        out = np.geomspace(start_v, stop_v, num, endpoint=endpoint, axis=axis)
+        if dtype is not None:
+            return Array(out.astype(canonical_dtype(dtype)))
+        return Array(out.astype(config.canonicalize_dtype(out.dtype)))
+    start, stop = asarray(start), asarray(stop)
+    dt = _dtype(dtype, result_type(start, stop, 1.0))
+    div = (num - 1) if endpoint else num
+    t = (np.arange(num) / max(div, 1)).astype(dt)
+    shape = start.shape
+    t = t.reshape((num,) + (1,) * len(shape))
+    out = start * (stop / start) ** t
+    if endpoint and num > 1:
+        out = lax.concatenate(
+            [out[:-1], lax.reshape(lax.broadcast_to(stop, shape), (1,) + shape)], 0
+        )
+    return lax.convert_element_type(_moved(out, axis), dt) if out.dtype != dt else _moved(out, axis)
+
+
+def _moved(out, axis):
+    if axis == 0 or out.ndim <= 1:
+        return out
+    order = list(range(1, out.ndim))
+    order.insert(axis % out.ndim, 0)
+    return lax.transpose(out, order)
 
 
 def meshgrid(*xi, indexing="xy", sparse=False):

@@ -1,5 +1,6 @@
 """numpy's index tricks: ``r_`` and ``c_`` (concatenation by slicing notation),
-``mgrid`` and ``ogrid`` (grids), and ``ix_`` (an open mesh for fancy indexing).
+``mgrid`` and ``ogrid`` (grids), ``ix_`` (an open mesh for fancy indexing), and
+``s_``/``index_exp`` (index expressions as values).
 
 The objects are used with square brackets, as in numpy: ``fnp.r_[0:3, 7, x]``. A slice
 ``start:stop:step`` becomes ``arange(start, stop, step)``, or ``linspace(start, stop,
@@ -26,7 +27,7 @@ from fnn.numpy.creation import arange, linspace
 from fnn.numpy.indexing import nonzero
 from fnn.numpy.shape import concatenate, transpose
 
-__all__ = ["r_", "c_", "mgrid", "ogrid", "ix_"]
+__all__ = ["r_", "c_", "mgrid", "ogrid", "ix_", "s_", "index_exp"]
 
 
 def _slice_values(item: slice, dtype=None):
@@ -174,3 +175,21 @@ def ix_(*args):
         shape[k] = a.shape[0]
         out.append(lax.reshape(a, tuple(shape)))
     return tuple(out)
+
+
+class _IndexExpression:
+    """``s_[...]`` and ``index_exp[...]``: the index written in brackets, as a value."""
+
+    def __init__(self, maketuple: bool):
+        self.maketuple = maketuple
+
+    def __getitem__(self, item):
+        if self.maketuple and not isinstance(item, tuple):
+            return (item,)
+        return item
+
+
+s_ = _IndexExpression(maketuple=False)
+s_.__doc__ = "The index in brackets as a value: ``s_[1:3, ::2]`` is a tuple of slices."
+index_exp = _IndexExpression(maketuple=True)
+index_exp.__doc__ = "As ``s_``, but always a tuple: ``index_exp[1:3]`` is ``(slice(1, 3),)``."

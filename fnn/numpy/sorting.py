@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnn import config
+from fnn import config, lax
 from fnn.core import Array, FnnTypeError, Tracer
 from fnn.lax import sorting as lax_sorting
 from fnn.numpy._core import asarray, promote_args
-from fnn.numpy.indexing import take
-from fnn.numpy.math import bitwise_or, isnan, logical_not, subtract
+from fnn.numpy.indexing import take, take_along_axis
+from fnn.numpy.math import bitwise_or, imag, isnan, logical_not, real, subtract
 from fnn.numpy.reductions import normalize_axes
 from fnn.numpy.reductions import sum as _sum
 from fnn.numpy.shape import flip, ravel
 
-__all__ = ["sort", "argsort", "partition", "argpartition", "searchsorted", "unique"]
+__all__ = [
+    "sort", "argsort", "partition", "argpartition", "searchsorted", "unique", "lexsort",
+    "sort_complex",
+]  # fmt: skip
 
 
 def _prepare(name, a, axis, kind, order):
@@ -72,6 +75,51 @@ def argsort(a, axis: int | None = -1, *, kind=None, order=None, stable=True, des
     n = a.shape[ax]
     rev = lax_sorting.argsort(flip(a, ax), ax)
     return subtract(np.asarray(n - 1, rev.dtype), flip(rev, ax))
+
+
+def lexsort(keys, axis=-1):
+    """Indices that sort by several keys along ``axis``: by the last key first, ties
+    broken by the one before it, and so on (stable), as numpy.lexsort. ``keys`` is a
+    sequence of arrays of one shape, or an array whose first axis runs over the keys.
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.lexsort((fnp.array([1, 5, 1, 4, 3]), fnp.array([9, 4, 0, 4, 0])))
+        Array([2, 4, 3, 1, 0], dtype=int32)
+    """
+    keys = [asarray(k) for k in keys]
+    if not keys:
+        raise FnnTypeError("lexsort: needs at least one key")
+    shapes = {k.shape for k in keys}
+    if len(shapes) != 1:
+        raise FnnTypeError(f"lexsort: all keys must have one shape, got {[k.shape for k in keys]}")
+    if keys[0].ndim == 0:
+        raise FnnTypeError("lexsort: the keys must have at least one axis")
+    (ax,) = normalize_axes("lexsort", axis, keys[0].ndim)
+    order = lax_sorting.argsort(keys[0], ax)
+    for key in keys[1:]:
+        # Stable sorts from the least to the most significant key keep earlier orders on ties.
+        step = lax_sorting.argsort(take_along_axis(key, order, ax), ax)
+        order = take_along_axis(order, step, ax)
+    return order
+
+
+def sort_complex(a):
+    """``a`` sorted by real part, then imaginary part, as a complex array (numpy.sort_complex).
+
+    Example:
+        >>> import fnn.numpy as fnp
+        >>> fnp.sort_complex(fnp.array([1 + 2j, 1 - 1j, 5j]))
+        Array([0.+5.j, 1.-1.j, 1.+2.j], dtype=complex64)
+    """
+    a = asarray(a)
+    if a.ndim == 0:
+        raise FnnTypeError("sort_complex: needs an array with at least one axis")
+    if a.dtype.kind == "c":
+        return take_along_axis(a, lexsort((imag(a), real(a))), -1)
+    small = (a.dtype.kind in "bf" and a.dtype.itemsize <= 4) or a.dtype.itemsize <= 2
+    target = config.canonicalize_dtype(np.complex64 if small else np.complex128)
+    return lax.convert_element_type(lax_sorting.sort(a, a.ndim - 1), target)
 
 
 def _check_kth(name, kth, n):
