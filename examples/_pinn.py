@@ -1,10 +1,10 @@
-"""Helpers of the two Burgers PINN examples, ``pinn_burgers.py`` and
-``pinn_burgers_identify.py``.
+"""Helpers of the PINN examples: the two Burgers examples, ``pinn_burgers.py`` and
+``pinn_burgers_identify.py``, and the two that also use them, ``pinn_kdv.py`` and
+``pinn_poisson_highdim.py``.
 
-The problem's constants and reference grid, the training points, the plots and the
-command line both examples share. The networks, the losses and the training loop are
-in ``pinn_burgers.py``; what was measured with them is in
-docs/experiments/pinn_burgers.md.
+The Burgers problem's constants and reference grid, the training points, the plots and
+the command line the examples share. The networks, the losses and the training loop are
+in ``pinn_burgers.py``; what was measured with them is in docs/experiments/.
 
 Example:
     >>> initial_boundary_points(10, np.random.default_rng(0))[0].shape
@@ -164,9 +164,12 @@ def parse_args(
     description: str,
     defaults: dict,
     extra: Callable[[argparse.ArgumentParser], Any] | None = None,
+    *,
+    burgers_data: bool = True,
 ) -> argparse.Namespace:
-    """The flags both Burgers examples share; ``defaults`` sets per-example values and
-    ``extra(parser)`` adds an example's own flags."""
+    """The flags the PINN examples share; ``defaults`` sets per-example values and
+    ``extra(parser)`` adds an example's own flags. ``burgers_data=False`` leaves out
+    ``--data-dir`` (the Burgers reference file), for examples with no data set."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument(
         "--adam-steps",
@@ -195,13 +198,14 @@ def parse_args(
         help="no progress bars (on a terminal, a live bar per phase; in a log, one line "
         "per phase); the example's own report still prints",
     )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding burgers/burgers_shock.mat, to cross-check the exact "
-        "solution (default $FNN_DATA_DIR; skipped when absent)",
-    )
+    if burgers_data:
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help="folder holding burgers/burgers_shock.mat, to cross-check the exact "
+            "solution (default $FNN_DATA_DIR; skipped when absent)",
+        )
     p.add_argument(
         "--precision",
         choices=["mixed", "float32", "float64"],
