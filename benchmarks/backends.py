@@ -28,6 +28,14 @@ class Ops:
     jit: Callable  # identity for eager execution
     block: Callable  # wait until the outputs are computed (JAX dispatches asynchronously)
     to_numpy: Callable
+    # Transforms of the differential-operator workloads (laplacian*, uxxx*); None where
+    # the system has no such transform (a workload that NEEDS it is then skipped).
+    vmap: Callable | None = None
+    grad: Callable | None = None
+    jet: Callable | None = None  # jax.experimental.jet's signature and convention
+    laplacian: Callable | None = None  # forward Laplacian of a function of one point
+    directional_laplacian: Callable | None = None
+    derivatives: Callable | None = None  # fnn.pde.derivatives
 
 
 def _identity(f):
@@ -55,6 +63,12 @@ def fnn_ops(jit: bool = True) -> Ops:
         jit=fnn.jit if jit else _identity,
         block=_identity,
         to_numpy=np.asarray,
+        vmap=fnn.vmap,
+        grad=fnn.grad,
+        jet=fnn.jet,
+        laplacian=fnn.laplacian,
+        directional_laplacian=fnn.directional_laplacian,
+        derivatives=fnn.pde.derivatives,
     )
 
 
@@ -63,6 +77,7 @@ def jax_ops() -> Ops:
     import jax
     import jax.numpy as jnp
     import numpy as np
+    from jax.experimental import jet
 
     return Ops(
         name="jax",
@@ -77,4 +92,7 @@ def jax_ops() -> Ops:
         jit=jax.jit,
         block=jax.block_until_ready,
         to_numpy=np.asarray,
+        vmap=jax.vmap,
+        grad=jax.grad,
+        jet=jet.jet,
     )

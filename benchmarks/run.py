@@ -29,13 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import machine, report  # noqa: E402
 from benchmarks.systems import SYSTEMS, thread_env  # noqa: E402
-from benchmarks.workloads import WORKLOADS  # noqa: E402
+from benchmarks.workloads import GROUPS, WORKLOADS  # noqa: E402
 
 
-def _names(text: str | None, allowed: tuple[str, ...], what: str) -> list[str]:
+def _names(text: str | None, allowed: tuple[str, ...], what: str, groups=None) -> list[str]:
     if not text:
         return list(allowed)
     names = [n.strip() for n in text.split(",") if n.strip()]
+    names = [m for n in names for m in (groups or {}).get(n, (n,))]  # a group: its members
     bad = [n for n in names if n not in allowed]
     if bad:
         raise SystemExit(f"unknown {what} {', '.join(bad)}; choose from {', '.join(allowed)}")
@@ -64,7 +65,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--only", help="comma-separated workloads (default: all)")
+    p.add_argument(
+        "--only", help="comma-separated workloads or groups (laplacian, uxxx) (default: all)"
+    )
     p.add_argument("--systems", help="comma-separated systems (default: all)")
     p.add_argument("--repeats", type=int, default=30, help="timed steps per process")
     p.add_argument("--rounds", type=int, default=3, help="fresh processes per cell")
@@ -85,7 +88,7 @@ def main(argv=None) -> None:
         payload = json.loads(args.from_json.read_text())
         publish(payload, readme=not args.no_readme)
         return
-    workloads = _names(args.only, WORKLOADS, "workload")
+    workloads = _names(args.only, WORKLOADS, "workload", GROUPS)
     systems = _names(args.systems, SYSTEMS, "system")
 
     info = machine.describe()

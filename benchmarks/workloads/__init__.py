@@ -8,7 +8,28 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-WORKLOADS = ("mlp", "cnn", "pinn", "transformer", "hessian")
+WORKLOADS = (
+    "mlp",
+    "cnn",
+    "pinn",
+    "transformer",
+    "hessian",
+    # Differential operators (issue #22): one loss per group, one idiom per workload.
+    "laplacian_forward",
+    "laplacian_directional",
+    "laplacian_hessian",
+    "laplacian_hvp",
+    "laplacian_jet",
+    "uxxx_taylor",
+    "uxxx_pde",
+    "uxxx_nested",
+)
+# Workloads that compute one loss by different idioms; ``run.py --only GROUP`` runs them
+# all, so their ratios come from one run. The group's package holds the shared data.
+GROUPS = {
+    group: tuple(w for w in WORKLOADS if w.startswith(group + "_"))
+    for group in ("laplacian", "uxxx")
+}
 
 
 def workload(name: str) -> ModuleType:
