@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fnn import config, lax
@@ -27,8 +29,20 @@ __all__ = ["bartlett", "blackman", "hamming", "hanning", "kaiser", "i0"]
 # then accurate to a few ulps of float64 (the series' terms are positive, so no
 # cancellation; the expansion's smallest term is about exp(-2 * 20)).
 _SWITCH = 20.0
-_SERIES_TERMS = 60
-_ASYMPTOTIC_TERMS = 30
+# I0(x) = sum_k q^k / (k!)^2 with q = x^2 / 4; 48 terms reach 1e-17 of the sum at x = 20.
+_SERIES = [1.0 / math.factorial(k) ** 2 for k in range(48)]
+# I0(x) ~ exp(x) / sqrt(2 pi x) * sum_k ((2k-1)!!)^2 / (k! 8^k) x^-k, for x >= 20.
+_ASYMPTOTIC = [1.0]
+for _k in range(1, 30):
+    _ASYMPTOTIC.append(_ASYMPTOTIC[-1] * (2 * _k - 1) ** 2 / (_k * 8.0))
+
+
+def _horner(coefficients, t):
+    """sum_k coefficients[k] * t**k."""
+    out = lax.broadcast_to(np.asarray(coefficients[-1], t.dtype), t.shape)
+    for c in reversed(coefficients[:-1]):
+        out = out * t + c
+    return out
 
 
 def i0(x):
@@ -45,25 +59,14 @@ def i0(x):
     if x.dtype.kind == "c":
         raise FnnTypeError("i0: expected real input, got a complex array")
     ax = _abs(x)
-    # Each branch sees a clamped argument, so the one not chosen stays finite (no NaN
-    # gradient leaks through the select).
     use_series = ax <= _SWITCH
-    small = where(use_series, ax, _SWITCH)  # select, not min: no tie splits the derivative
-    q = small * small * 0.25
-    term = lax.broadcast_to(np.ones((), x.dtype), x.shape)
-    total = term
-    for k in range(1, _SERIES_TERMS):
-        term = term * q / float(k * k)
-        total = total + term
+    # Each branch sees a clamped argument (a select, not min/max: no tie splits the
+    # derivative), so the one not chosen stays finite and no NaN gradient leaks through.
+    small = where(use_series, ax, _SWITCH)
     large = where(use_series, _SWITCH, ax)
-    inv8x = 1.0 / (8.0 * large)
-    term = lax.broadcast_to(np.ones((), x.dtype), x.shape)
-    series = term
-    for k in range(1, _ASYMPTOTIC_TERMS):
-        term = term * (float((2 * k - 1) ** 2) / k) * inv8x
-        series = series + term
-    asymptotic = exp(large) / sqrt(2.0 * np.pi * large) * series
-    return where(use_series, total, asymptotic)
+    series = _horner(_SERIES, small * small * 0.25)
+    asymptotic = exp(large) / sqrt(2.0 * np.pi * large) * _horner(_ASYMPTOTIC, 1.0 / large)
+    return where(use_series, series, asymptotic)
 
 
 def _length(name, M) -> int:
