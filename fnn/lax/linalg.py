@@ -809,6 +809,11 @@ def eig(a, compute_eigenvectors: bool = True):
 
 
 def _eig_jvp(primals, tangents, *, vectors):
+    if vectors == "inverse":  # only the eigenvalues' own JVP binds this form
+        raise NotImplementedError(
+            "eigvals: only first derivatives are implemented (the first-order rule uses "
+            "the eigenvectors, whose derivatives are not), as in JAX"
+        )
     if vectors != "none":
         raise NotImplementedError(
             "eig: derivatives of eigenvectors of non-symmetric matrices are not "

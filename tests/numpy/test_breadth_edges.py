@@ -160,6 +160,15 @@ def test_select_dtype_and_default_array():
     assert fnp.select([x > 1], [np.arange(4)], default=-1).dtype == np.int32
 
 
+def test_select_broadcasts_conditions_choices_and_default():
+    x = np.arange(4, dtype=np.float32)
+    conds = [x[:, None] > 1, np.array([True, False, True])]
+    choices = [np.float32(5.0), x[:, None] * np.ones(3, np.float32)]
+    default = np.array([-1.0, -2.0, -3.0], np.float32)
+    _same(fnp.select(conds, choices, default), np.select(conds, choices, default))
+    assert fnp.select(conds, choices, default).shape == (4, 3)
+
+
 def test_select_and_piecewise_under_jit_and_grad():
     f = fnn.jit(lambda x: fnp.sum(fnp.select([x < 0, x < 2], [x**2, 3 * x], x)))
     x = np.array([-1.0, 1.0, 3.0], np.float32)

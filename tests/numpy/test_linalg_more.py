@@ -215,6 +215,12 @@ def test_eigenvector_derivatives_raise_a_clear_error():
         fnn.jvp(lambda x: la.eig(x).eigenvectors, (a,), (a,))
 
 
+def test_second_derivatives_of_eigvals_say_they_are_missing():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    with pytest.raises(NotImplementedError, match="only first derivatives"):
+        fnn.hessian(lambda x: fnp.sum(fnp.real(la.eigvals(x))))(a)
+
+
 def test_eig_failure_is_nan_as_in_jax():
     w, v = la.eig(np.array([[np.nan, 1.0], [1.0, 1.0]], np.float32))
     assert np.isnan(np.asarray(w)).all() and np.isnan(np.asarray(v)).all()
