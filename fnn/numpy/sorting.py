@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fnn import config, lax
@@ -19,7 +21,7 @@ from fnn.core import Array, FnnTypeError, Tracer
 from fnn.lax import sorting as lax_sorting
 from fnn.numpy._core import asarray, promote_args
 from fnn.numpy.indexing import take, take_along_axis
-from fnn.numpy.math import bitwise_or, imag, isnan, logical_not, real, subtract
+from fnn.numpy.math import bitwise_or, imag, isnan, logical_and, logical_not, real, subtract, where
 from fnn.numpy.reductions import normalize_axes
 from fnn.numpy.reductions import sum as _sum
 from fnn.numpy.shape import flip, ravel
@@ -175,19 +177,25 @@ def _less_equal(a, v):
     return bitwise_or(a <= v, isnan(v))
 
 
-def searchsorted(a, v, side: str = "left", sorter=None, *, method: str = "compare_all"):
+def searchsorted(a, v, side: str = "left", sorter=None, *, method: str = "scan"):
     """Indices at which to insert ``v`` into the sorted 1-D ``a`` to keep it sorted.
 
-    ``side='left'`` gives the first suitable index, ``'right'`` the last. Computed by
-    comparing every ``v`` with every ``a`` (O(len(a) * v.size) work, fully traceable).
+    ``side='left'`` gives the first suitable index, ``'right'`` the last. ``method`` is
+    JAX's: ``'scan'`` (the default; ``'scan_unrolled'`` and ``'sort'`` mean the same
+    here) is a binary search, ``ceil(log2(len(a) + 1))`` halving steps over all of ``v``
+    at once; ``'compare_all'`` compares every ``v`` with every ``a`` (more work, fewer
+    steps: for short ``a``). Both are traceable and give numpy's answer, NaNs included.
 
     Example:
         >>> import fnn.numpy as fnp
         >>> fnp.searchsorted(fnp.array([1.0, 2.0, 2.0, 3.0]), fnp.array([2.0, 2.5]), side="right")
         Array([3, 3], dtype=int32)
     """
-    if method != "compare_all":
-        raise NotImplementedError(f"searchsorted: only method='compare_all' exists, got {method!r}")
+    if method not in ("scan", "scan_unrolled", "sort", "compare_all"):
+        raise FnnTypeError(
+            f"searchsorted: method must be 'scan', 'scan_unrolled', 'sort' or 'compare_all', "
+            f"got {method!r}"
+        )
     if side not in ("left", "right"):
         raise FnnTypeError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     a, v = (asarray(x) for x in promote_args("searchsorted", a, v))
@@ -195,8 +203,28 @@ def searchsorted(a, v, side: str = "left", sorter=None, *, method: str = "compar
         raise FnnTypeError(f"searchsorted: a must be 1-D, got shape {a.shape}")
     if sorter is not None:
         a = take(a, sorter)
-    before = (_less if side == "left" else _less_equal)(a, v[..., None])
-    return _sum(before, axis=-1, dtype=config.default_int())
+    before = _less if side == "left" else _less_equal
+    if method == "compare_all":
+        return _sum(before(a, v[..., None]), axis=-1, dtype=config.default_int())
+    return _binary_search(a, v, before)
+
+
+def _binary_search(a, v, before):
+    """How many elements of the sorted ``a`` satisfy ``before(a_i, v)`` (a prefix of
+    ``a``), for every element of ``v``: a binary search of a fixed number of steps."""
+    n = a.shape[0]
+    int_dtype = config.default_int()
+    lo = lax.broadcast_to(np.zeros((), int_dtype), v.shape)
+    if n == 0:
+        return lo
+    hi = lax.broadcast_to(np.asarray(n, int_dtype), v.shape)
+    for _ in range(math.ceil(math.log2(n + 1))):
+        active = lo < hi
+        mid = lax.shift_right(lo + hi, np.ones((), int_dtype))
+        go = before(take(a, lax.min(mid, np.asarray(n - 1, int_dtype))), v)
+        lo = where(logical_and(active, go), mid + 1, lo)
+        hi = where(logical_and(active, logical_not(go)), mid, hi)
+    return lo
 
 
 def _concrete(name, x):

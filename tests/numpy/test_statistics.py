@@ -148,6 +148,25 @@ def test_histogramdd_and_histogram2d():
         np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-7)
 
 
+def test_many_bins_over_much_data_stay_cheap():
+    # Binning is a binary search (log2 of the bins per value), not a compare-all table
+    # of values x bins, which here would hold a billion entries.
+    a = np.random.default_rng(4).random(1_000_000).astype(np.float32)
+    counts, _ = fnp.histogram(a, 1000)
+    np.testing.assert_array_equal(counts, np.histogram(a, 1000)[0])
+
+
+@pytest.mark.parametrize("method", ["scan", "scan_unrolled", "sort", "compare_all"])
+def test_searchsorted_methods_agree_with_numpy(method):
+    a = np.sort(np.array([-np.inf, -1.0, 0.0, 0.0, 2.0, np.inf, np.nan], np.float32))
+    v = np.array([-2.0, 0.0, 1.0, np.inf, np.nan, -np.inf], np.float32)
+    for side in ("left", "right"):
+        got = fnp.searchsorted(a, v, side, method=method)
+        np.testing.assert_array_equal(got, np.searchsorted(a, v, side))
+    with pytest.raises(FnnTypeError, match="method must be"):
+        fnp.searchsorted(a, v, method="guess")
+
+
 def test_digitize_decreasing_bins_under_jit():
     x = np.array([0.5, 1.0, 3.0, 4.0, 2.5, -1.0], np.float32)
     for bins in (np.array([1.0, 2.0, 3.0], np.float32), np.array([3.0, 2.0, 1.0], np.float32)):
