@@ -58,14 +58,16 @@ TEST_SEED = 12345  # the held-out points are the same for every --seed
 # -- the problem ---------------------------------------------------------------------
 
 
-def exact(X: np.ndarray) -> np.ndarray:
-    """u(x) = sum_i sin(pi x_i / 2) at the rows of X (float64 numpy)."""
-    return np.sin(np.pi / 2 * np.asarray(X, np.float64)).sum(axis=1)
+def exact(X: Any, xp: Any = np) -> Any:
+    """u(x) = sum_i sin(pi x_i / 2) at the rows of X, computed with ``xp`` (numpy, in
+    float64 for data and errors, or fnn.numpy, so that fnn can differentiate it)."""
+    X = np.asarray(X, np.float64) if xp is np else X
+    return xp.sum(xp.sin(np.pi / 2 * X), axis=1)
 
 
-def source(X: np.ndarray) -> np.ndarray:
+def source(X: Any, xp: Any = np) -> Any:
     """f = -Laplacian u = (pi^2 / 4) sum_i sin(pi x_i / 2) at the rows of X."""
-    return np.pi**2 / 4 * exact(X)
+    return np.pi**2 / 4 * exact(X, xp)
 
 
 def boundary_points(n: int, rng: np.random.Generator) -> np.ndarray:
