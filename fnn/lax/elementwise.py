@@ -829,7 +829,7 @@ def _unary_jet(prim, series_fn):
 for _p, _fn in _UNARY_SERIES.items():
     _unary_jet(_p, _fn)
 _unary_jet(polygamma_p, lambda a, *, n: series_polygamma(n, a))
-_unary_jet(integer_pow_p, lambda a, *, y: series_integer_pow(a, y))
+_unary_jet(integer_pow_p, lambda a, *, y: [integer_pow(a[0], y), *series_integer_pow(a, y)[1:]])
 
 
 def bilinear_jet(bind):

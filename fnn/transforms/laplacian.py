@@ -176,11 +176,55 @@ def _push_forward(primitive, tracers, params, directions: _Directions):
     primals = [t.primal for t in tracers]
     rule = _taylor_rule(primitive, primals, params)
     multiple = primitive.multiple_results
-    n_in = len(primals)
     union = tuple(sorted({k for t in tracers for k in t.rows}))
     jacs = [_expand(t.jac, t.rows, union) for t in tracers]
     diagonal = directions.diagonal
     laps = [_expand(t.lap, t.rows, union) if diagonal else t.lap for t in tracers]
+    weights = None
+    if directions.weights is not None:
+        weights = np.asarray(directions.weights)[list(union)]
+    scalar_input = _scalar_function_input(primitive, primals, params, jacs, laps)
+    if scalar_input is not None:
+        outs, jac_out, laps_out = _push_scalar_function(
+            rule, primals, scalar_input, jacs, laps, weights, diagonal
+        )
+    else:
+        outs, jac_out, laps_out = _push_generic(
+            primitive, rule, primals, params, union, jacs, laps, weights, diagonal
+        )
+
+    pattern = None if multiple or not union else _out_pattern(primitive, tracers, union, params)
+    rows_out, patterns = [], []
+    for k in range(len(outs)):
+        if jac_out[k] is None and (not diagonal or laps_out[k] is None):
+            rows_out.append(_NO_ROWS)
+            patterns.append(None)
+            continue
+        if pattern is None:
+            rows_out.append(union)
+            patterns.append(None)
+            continue
+        keep = [i for i in range(len(union)) if pattern[i].any()]
+        if not keep:  # no direction reaches this output
+            jac_out[k] = None
+            if diagonal:
+                laps_out[k] = None
+            rows_out.append(_NO_ROWS)
+            patterns.append(None)
+            continue
+        rows_out.append(tuple(union[i] for i in keep))
+        patterns.append(pattern[keep])
+        if len(keep) < len(union):
+            jac_out[k] = _select_rows(jac_out[k], keep)
+            if diagonal:
+                laps_out[k] = _select_rows(laps_out[k], keep)
+    return outs if multiple else outs[0], rows_out, jac_out, laps_out, patterns
+
+
+def _push_generic(primitive, rule, primals, params, union, jacs, laps, weights, diagonal):
+    """Any primitive: its second-order Taylor rule vmapped over the directions."""
+    multiple = primitive.multiple_results
+    n_in = len(primals)
     batched = [i for i, j in enumerate(jacs) if j is not None]
     lap_batched = [i for i, lap in enumerate(laps) if lap is not None] if diagonal else []
     store: dict[str, Any] = {}
@@ -223,41 +267,62 @@ def _push_forward(primitive, tracers, params, directions: _Directions):
         laps_out = [None if s is None else mul(s, _two(s)) for s in second]
     else:
         # The summed second-order term: sum_k w_k D^2 p[J_k, J_k] + Dp[L].
-        weights = None
-        if directions.weights is not None:
-            weights = np.asarray(directions.weights)[list(union)]
         laps_out = [None if s is None else _weighted_sum(s, weights) for s in second]
         if any(lap is not None for lap in laps):
             _, first = rule(primals, [[lap] for lap in laps])
             first = first if multiple else [first]
             laps_out = [_add_opt(a, f[0]) for a, f in zip(laps_out, first, strict=True)]
 
-    pattern = None if multiple or not union else _out_pattern(primitive, tracers, union, params)
-    rows_out, patterns = [], []
-    for k in range(len(outs)):
-        if jac_out[k] is None and (not diagonal or laps_out[k] is None):
-            rows_out.append(_NO_ROWS)
-            patterns.append(None)
-            continue
-        if pattern is None:
-            rows_out.append(union)
-            patterns.append(None)
-            continue
-        keep = [i for i in range(len(union)) if pattern[i].any()]
-        if not keep:  # no direction reaches this output
-            jac_out[k] = None
-            if diagonal:
-                laps_out[k] = None
-            rows_out.append(_NO_ROWS)
-            patterns.append(None)
-            continue
-        rows_out.append(tuple(union[i] for i in keep))
-        patterns.append(pattern[keep])
-        if len(keep) < len(union):
-            jac_out[k] = _select_rows(jac_out[k], keep)
-            if diagonal:
-                laps_out[k] = _select_rows(laps_out[k], keep)
-    return outs if multiple else outs[0], rows_out, jac_out, laps_out, patterns
+    return outs, jac_out, laps_out
+
+
+def _scalar_function_input(primitive, primals, params, jacs, laps):
+    """The operand index when ``primitive`` acts elementwise as a function of one operand
+    with derivatives (the others constant) of the output's shape, else None."""
+    if primitive.multiple_results or not lowering_of(primitive).elementwise:
+        return None
+    live = [i for i in range(len(primals)) if jacs[i] is not None or laps[i] is not None]
+    if len(live) != 1:
+        return None
+    (i,) = live
+    out_aval = primitive.abstract_eval(*[core.get_aval(x) for x in primals], **params)
+    x_aval = core.get_aval(primals[i])
+    if out_aval.shape != x_aval.shape or not is_float(out_aval.dtype):
+        return None
+    return i
+
+
+def _push_scalar_function(rule, primals, i, jacs, laps, weights, diagonal):
+    """y = f(x) elementwise: J_y = f' J, L_y = f' L + f'' sum_k w_k J_k^2 (or, for the
+    diagonal, f' D_k + f'' J_k^2). f' and f''/2 come from the Taylor rule along
+    x(t) = x + t, once, not per direction."""
+    x = primals[i]
+    ones = np.ones(core.get_aval(x).shape, core.get_aval(x).dtype)
+    series = [[ones, None] if k == i else [None, None] for k in range(len(primals))]
+    out, (slope, half_curvature) = rule(primals, series)
+    jac, lap = jacs[i], laps[i]
+    if slope is None:
+        return [out], [None], [None]
+    jac_out = None if jac is None else mul(jac, slope)
+    first = None if lap is None else mul(lap, slope)
+    if half_curvature is None or jac is None:
+        return [out], [jac_out], [first]
+    curvature = mul(half_curvature, _two(half_curvature))
+    if diagonal:
+        second = mul(mul(jac, jac), curvature)
+    else:
+        second = mul(_weighted_square_sum(jac, weights), curvature)
+    return [out], [jac_out], [_add_opt(first, second)]
+
+
+def _weighted_square_sum(jac, weights):
+    """sum_k w_k jac[k]**2."""
+    squares = mul(jac, jac)
+    if weights is None:
+        return reduce_sum(squares, (0,))
+    aval = core.get_aval(squares)
+    w = broadcast_in_dim(np.asarray(weights, aval.dtype), aval.shape, (0,))
+    return reduce_sum(mul(squares, w), (0,))
 
 
 # Patterns are computed while tracing; beyond this many entries fnn keeps every row.
@@ -394,11 +459,10 @@ def _weighted_sum(stacked, weights):
     """sum_k w_k stacked[k] (twice the normalized second coefficients: D^2 p[J_k, J_k])."""
     aval = core.get_aval(stacked)
     if weights is None:
-        scale = _two(stacked)
-    else:
-        w = np.asarray(weights, aval.dtype) * 2
-        scale = broadcast_in_dim(w, aval.shape, (0,))
-    return reduce_sum(mul(stacked, scale), (0,))
+        total = reduce_sum(stacked, (0,))
+        return mul(total, _two(total))
+    w = np.asarray(weights, aval.dtype) * 2
+    return reduce_sum(mul(stacked, broadcast_in_dim(w, aval.shape, (0,))), (0,))
 
 
 # ---- the public functions ---------------------------------------------------------------------
