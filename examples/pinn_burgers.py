@@ -136,6 +136,7 @@ def train(
     restarts: int = 20,
     then_float64: bool = False,
     quiet: bool = False,
+    gtol: float | None = None,
 ) -> tuple[Any, History, dict]:
     """Minimize the sum of ``loss_terms(params, *data)`` (a dict of scalars): Adam, then
     L-BFGS-B.
@@ -148,8 +149,9 @@ def train(
     L-BFGS-B is restarted (up to ``restarts`` times) when it stops before
     ``lbfgs_iters`` iterations; with ``then_float64`` (float32 params and data, x64
     enabled), the first such stop casts params and data to float64 for the rest.
-    ``quiet`` turns off the progress bars. Returns the final params, the history and
-    statistics.
+    ``quiet`` turns off the progress bars. ``gtol`` is L-BFGS-B's gradient tolerance
+    (None: scipy's default, as in the paper; 0 turns the gradient test off). Returns the
+    final params, the history and statistics.
 
     Example:
         >>> terms = lambda p, c: {"loss": fnp.sum((p - c) ** 2)}
@@ -238,6 +240,7 @@ def train(
             "maxls": 50,
             "maxfun": 10 * remaining + 10,
             "ftol": np.finfo(float).eps,
+            **({} if gtol is None else {"gtol": gtol}),
         }
         result = optim.minimize(
             total, params, args=data, has_aux=True, maxiter=remaining, callback=callback,

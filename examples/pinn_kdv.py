@@ -17,15 +17,18 @@ exact u on the initial line (256 points) and on both edges x = -8, 8 (64 points 
 and to a zero residual at 8,000 Latin-hypercube collocation points. The third
 derivative comes from Taylor mode (``fnn.pde.derivatives`` picks ``fnn.jet`` for
 u_xxx: one pass carrying four coefficients, where three nested ``jvp`` carry eight).
-Training: 1,000 Adam steps, then L-BFGS-B (``pinn_burgers.train``), in float32: the
-solution is smooth and of order one, and float32 reached the target. The error is
+Training: 1,000 Adam steps, then L-BFGS-B (``pinn_burgers.train``) until float32 no
+longer resolves its steps, 10,000 iterations or 10 minutes. Its gradient test is off
+(gtol = 0): with scipy's default it stopped while the error was still falling (the
+loss here ends near 1e-6, so its gradient is small). float32 throughout: the solution
+is smooth and of order one, and float32 reaches the target. The error is
 measured against the exact solution on a held-out 101 x 321 grid of (t, x).
 
 Target: relative L2 error <= 2e-3. What it reaches per seed and how long it takes:
 docs/experiments/pinn_kdv.md.
 
 Usage:
-    python examples/pinn_kdv.py                          # the full run, a few minutes
+    python examples/pinn_kdv.py                          # trains <= 10 minutes
     python examples/pinn_kdv.py --quick --out /tmp/kdv   # a seconds-long smoke run
 
 Outputs in --out: metrics.json, history.json, params.npz, loss.png, solution.png.
@@ -210,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         on_log=lambda it, p: {"relative_l2_error": relative_error(p)},
         history_path=args.out / "history.json",
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-        then_float64=args.precision == "mixed", quiet=args.quiet,
+        then_float64=args.precision == "mixed", quiet=args.quiet, gtol=0.0,
     )  # fmt: skip
     u_pred = predict(params)
     error = relative_error(params)

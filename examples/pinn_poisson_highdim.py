@@ -12,14 +12,15 @@ the coordinate directions E_k, ones in column k of the (N, 10) batch): one pass 
 the value, ten directional derivatives and the running sum of second derivatives,
 where nesting costs ten second derivatives of two jvp each. Training: 500 Adam steps,
 then L-BFGS-B (``pinn_burgers.train``) until 5,000 iterations or 10 minutes, in
-float32 (it reached the target; float64 costs about twice as much per step). The error
-is measured on 10,000 uniform points drawn apart from the training points.
+float32 (it reaches the target; ``--precision mixed`` or ``float64`` are there for
+tighter ones). The error is measured on 10,000 uniform points drawn apart from the
+training points.
 
 Target: relative L2 error <= 1e-3 on the held-out points. What it reaches per seed and
 how long it takes: docs/experiments/pinn_poisson_highdim.md.
 
 Usage:
-    python examples/pinn_poisson_highdim.py                         # the full run, <= 11 min
+    python examples/pinn_poisson_highdim.py                         # trains <= 10 minutes
     python examples/pinn_poisson_highdim.py --quick --out /tmp/pois  # a seconds-long smoke run
 
 Outputs in --out: metrics.json, history.json, params.npz, loss.png, solution.png.
