@@ -122,8 +122,7 @@ def derivatives(
             second = [_nested(f, [directions[k]] * 2)(X)[(0, 1)] for k in columns]
             out[key] = sum(second[1:], second[0])
         else:
-            basis = fnp.stack([directions[k] for k in columns])
-            out[key] = fnn.directional_laplacian(f, np.asarray(basis))(X)
+            out[key] = fnn.directional_laplacian(f, _coordinate_basis(X.shape, columns))(X)
     if "u" not in out:
         out["u"] = f(X)
     return out
@@ -189,6 +188,15 @@ def _nested(f: Callable, directions: list) -> Callable[[Any], dict[tuple[int, ..
         return {**primal, **{s + (last,): v for s, v in tangent.items()}}
 
     return g
+
+
+def _coordinate_basis(shape: tuple[int, ...], columns) -> np.ndarray:
+    """Row k: ones in column ``columns[k]`` of every point (numpy: the shape is static, so
+    this is a constant even when the points are traced under jit)."""
+    basis = np.zeros((len(columns), *shape), dtype=np.float64)
+    for row, k in enumerate(columns):
+        basis[row, :, k] = 1.0
+    return basis
 
 
 def _direction(X, k: int):

@@ -97,13 +97,6 @@ def test_loss_gradient_by_forward_laplacian_equals_nested_jvp():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=fnn.core.ConcretizationTypeError,
-    reason="pde.derivatives(..., ['laplacian']) turns its traced direction arrays into numpy "
-    "(np.asarray) for directional_laplacian, which fails under jit. When this passes, "
-    "pinn_poisson_highdim.laplacian can call pde.derivatives and this mark can go.",
-)
 def test_pde_derivatives_laplacian_under_jit():
     u, params = small_network()
     X = fnp.asarray(points(10))
