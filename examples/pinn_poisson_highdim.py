@@ -7,10 +7,11 @@ and g = u on the 20 faces. A tanh MLP u(x) (3 hidden layers of 64, inputs mapped
 [-1, 1]) is fitted to g at 1,000 boundary points (50 on each face, the other nine
 coordinates uniform) and to a zero residual at 4,000 Latin-hypercube points inside.
 
-The residual's Laplacian is the forward Laplacian (``fnn.directional_laplacian`` along
-the coordinate directions E_k, ones in column k of the (N, 10) batch): one pass carrying
-the value, ten directional derivatives and the running sum of second derivatives,
-where nesting costs ten second derivatives of two jvp each. Training: 500 Adam steps,
+The residual's Laplacian comes from ``fnn.pde.derivatives(..., ["laplacian"])``, which
+uses the forward Laplacian (``fnn.directional_laplacian`` along the coordinate
+directions E_k, ones in column k of the (N, 10) batch): one pass carrying the value,
+ten directional derivatives and the running sum of second derivatives, where nesting
+costs ten second derivatives of two jvp each. Training: 500 Adam steps,
 then L-BFGS-B (``pinn_burgers.train``) until 5,000 iterations or 10 minutes, in
 float32 (it reaches the target; ``--precision mixed`` or ``float64`` are there for
 tighter ones). The error is measured on 10,000 uniform points drawn apart from the
@@ -86,17 +87,8 @@ def boundary_points(n: int, rng: np.random.Generator) -> np.ndarray:
 def laplacian(u: Callable, params: Any, X: Any, method: str = "auto") -> Any:
     """The Laplacian of ``u(params, .)`` at every row of X: the forward Laplacian
     (``method="auto"``) or the sum of D nested second derivatives (``"nested"``)."""
-    if method == "nested":
-        return pde.derivatives(u, params, X, ["laplacian"], coords=COORDS, method=method)[
-            "laplacian"
-        ]
-    # Why not pde.derivatives(..., ["laplacian"]): it computes the same (the tests check),
-    # but builds its directions from the points, which are traced under jit, and
-    # directional_laplacian needs concrete ones (it raised ConcretizationTypeError under
-    # jit when this was written). Here they come from X's shape and dtype alone.
-    n, d = X.shape
-    directions = np.broadcast_to(np.eye(d, dtype=X.dtype)[:, None, :], (d, n, d))
-    return fnn.directional_laplacian(lambda X_: u(params, X_), directions)(X)
+    d = pde.derivatives(u, params, X, ["laplacian"], coords=COORDS, method=method)
+    return d["laplacian"]
 
 
 def poisson_residual(u: Callable, params: Any, X: Any, f: Any, method: str = "auto") -> Any:
