@@ -90,6 +90,8 @@ fnn_examples = {
     "char_lm": {},
     "pinn_burgers": {},
     "pinn_burgers_identify": {},
+    "pinn_kdv": {},
+    "pinn_poisson_highdim": {},
 }
 
 
